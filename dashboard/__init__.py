@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: it only renders what the store and the scoring give it."""

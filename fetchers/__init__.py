@@ -1,0 +1,1 @@
+"""Fetchers: one module per source; the registry maps source names to fetcher classes."""

@@ -1,0 +1,1 @@
+"""The pure domain: catalogue, derived series, normalisation, scoring, alert rules. No I/O."""
