@@ -1,0 +1,1 @@
+"""Flashpoint test suite (mirrors the packages)."""

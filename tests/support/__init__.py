@@ -1,0 +1,1 @@
+"""Test support: loopback servers, fixture loaders."""
