@@ -1,1 +1,26 @@
-"""Fetchers: one module per source; the registry maps source names to fetcher classes."""
+"""Fetchers: one module per source; the registry maps source names to fetcher classes.
+
+The refresh, the CLI and the scheduler look sources up here by name (never if/elif). To add a
+source: write `fetchers/<name>.py` with a `fetchers.base.BaseFetcher` subclass whose `name` is the
+config's `[sources.<name>]` key, import it below and add it to `_FETCHERS`, and add its
+fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_matrix.py`).
+"""
+
+from __future__ import annotations
+
+from fetchers.base import Fetcher
+
+# One entry per source, in refresh order.
+_FETCHERS: tuple[type[Fetcher], ...] = ()
+
+REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}
+
+
+def get_fetcher(name: str) -> Fetcher:
+    """A new instance of the fetcher registered as `name` (KeyError naming the known ones)."""
+    try:
+        fetcher_class = REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY)) or "none"
+        raise KeyError(f"no fetcher registered as {name!r} (known: {known})") from None
+    return fetcher_class()
