@@ -254,6 +254,7 @@ def get(
     expect: Expect = "json",
     retry_non_json_statuses: Collection[int] = (),
     extra_attempts: int = 0,
+    error_body_statuses: Collection[int] = (),
 ) -> HttpResponse:
     """GET `url` and return a checked response, or raise a `FetchError` naming `source`.
 
@@ -270,6 +271,8 @@ def get(
         retry_non_json_statuses: error statuses to retry when the body is not JSON (the World
             Bank's transient HTTP 400 HTML page); a JSON body with such a status fails at once.
         extra_attempts: how many times to re-issue the request for those statuses.
+        error_body_statuses: error statuses whose JSON body is returned, not raised, so the
+            caller can raise `ApiError` with the API's own message (FRED's HTTP-400 body).
 
     Returns:
         The response; `not_modified` is True for HTTP 304 (then `content` is empty).
@@ -298,7 +301,8 @@ def get(
         if not retry_body:
             break
         attempt += 1
-    return _check(response, url=url, source=source, expect=expect)
+    return _check(response, url=url, source=source, expect=expect,
+                  error_body_statuses=error_body_statuses)
 
 
 def _send(
@@ -338,7 +342,8 @@ def _send(
         raise TransportError(source, f"request to {where} failed: {_reason(error)}") from error
 
 
-def _check(response: requests.Response, *, url: str, source: str, expect: Expect) -> HttpResponse:
+def _check(response: requests.Response, *, url: str, source: str, expect: Expect,
+           error_body_statuses: Collection[int] = ()) -> HttpResponse:
     where = describe_url(url)
     status = response.status_code
     try:
@@ -358,7 +363,7 @@ def _check(response: requests.Response, *, url: str, source: str, expect: Expect
             source, f"rate limited by {where}: HTTP 429 Too Many Requests{hint}",
             retry_after=retry_after,
         )
-    if status >= 400:
+    if status >= 400 and not (status in error_body_statuses and _looks_like_json(content)):
         raise HTTPStatusError(
             source,
             f"{where} answered HTTP {status} {response.reason or ''}".rstrip()
