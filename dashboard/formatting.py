@@ -1,0 +1,116 @@
+"""Pure text helpers for the pages: markdown escaping, numbers with units, trend arrows, ages.
+
+Anything that came from a source or a user (source names, event titles, notes, country names) goes
+through `escape_markdown` before `st.markdown`/`st.caption`; the app never renders HTML.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from urllib.parse import urlparse
+
+import pandas as pd
+
+# Characters markdown (CommonMark + Streamlit's extensions) gives a meaning to.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^])")
+
+
+def escape_markdown(text: object) -> str:
+    """`text` with every markdown-active character backslash-escaped and newlines folded, so it
+    shows literally in `st.markdown` (no links, no emphasis, no HTML, no LaTeX)."""
+    value = "" if text is None or (isinstance(text, float) and math.isnan(text)) else str(text)
+    value = " ".join(value.split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", value)
+
+
+def safe_link(label: object, url: object) -> str:
+    """A markdown link with an escaped label, only for http(s) URLs; otherwise the escaped label
+    alone (a `javascript:` or malformed URL never becomes a link)."""
+    text = escape_markdown(label)
+    target = "" if url is None else str(url).strip()
+    parsed = urlparse(target)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return text
+    # Parentheses and spaces would end the markdown link target early.
+    target = target.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"[{text}]({target})"
+
+
+def format_value(value: float | None, unit: str = "", *, digits: int | None = None) -> str:
+    """A number for people: thousands separators, sensible decimals, the unit after it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    magnitude = abs(value)
+    if digits is None:
+        digits = 0 if magnitude >= 1000 else 1 if magnitude >= 10 else 2
+    number = f"{value:,.{digits}f}"
+    if not unit:
+        return number
+    if unit == "%":
+        return f"{number}%"
+    return f"{number} {unit}"
+
+
+def trend_arrow(delta: float | None, *, tolerance: float = 0.05) -> str:
+    """↑, ↓ or → for a score change (changes within `tolerance` count as flat)."""
+    if delta is None or (isinstance(delta, float) and math.isnan(delta)):
+        return "·"
+    if delta > tolerance:
+        return "↑"
+    if delta < -tolerance:
+        return "↓"
+    return "→"
+
+
+def age_in_words(days: float | None) -> str:
+    """An age in days as "today", "3 days", "5 months", "2.1 years"."""
+    if days is None or (isinstance(days, float) and math.isnan(days)):
+        return "never"
+    days = max(float(days), 0.0)
+    if days < 1:
+        return "today"
+    if days < 60:
+        whole = int(days)
+        return f"{whole} day" + ("" if whole == 1 else "s")
+    if days < 730:
+        months = int(days // 30.4)
+        return f"{months} months"
+    return f"{days / 365.25:.1f} years"
+
+
+def staleness_badge(age_days: float | None, max_age_days: int | None) -> str:
+    """A short status for an indicator's newest value: fresh, stale, or no data."""
+    if age_days is None or (isinstance(age_days, float) and math.isnan(age_days)):
+        return "⚪ no data"
+    if max_age_days is not None and age_days > max_age_days:
+        return "🟠 stale"
+    return "🟢 fresh"
+
+
+def period_label(period: object, frequency: str) -> str:
+    """A period's start date shown at its frequency: 2021, Jan 2022, 2022-01-06."""
+    if period is None or pd.isna(period):
+        return "—"
+    stamp = pd.Timestamp(period)  # type: ignore[arg-type]
+    if frequency == "annual":
+        return f"{stamp.year}"
+    if frequency == "quarterly":
+        return f"{stamp.year} Q{(stamp.month - 1) // 3 + 1}"
+    if frequency == "monthly":
+        return stamp.strftime("%b %Y")
+    return stamp.strftime("%Y-%m-%d")
+
+
+def plain_error(error: object) -> str:
+    """A recorded fetch error in plain words: the first line, without a Python traceback."""
+    if error is None or (isinstance(error, float) and math.isnan(error)):
+        return ""
+    text = str(error).strip()
+    if not text:
+        return ""
+    if "Traceback (most recent call last)" in text:
+        lines = [line for line in text.splitlines() if line.strip()]
+        text = lines[-1] if lines else text
+    first = text.splitlines()[0]
+    return first if len(first) <= 240 else first[:239] + "…"

@@ -1,0 +1,128 @@
+"""`flashpoint dashboard`: prepare the store (schema; snapshot if empty) and serve the app."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from flashpoint.config import CONFIG_ENV, load_config, resolve_config_path
+
+log = logging.getLogger("flashpoint.dashboard")
+
+# How long Streamlit gets to shut down after Ctrl+C before it is terminated.
+_SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+def app_path() -> Path:
+    """The installed dashboard entry script (`dashboard/app.py` inside the package)."""
+    import dashboard
+
+    return Path(dashboard.__file__).resolve().parent / "app.py"
+
+
+def streamlit_command(app: Path, *, port: int, address: str) -> list[str]:
+    """The `streamlit run` command line with the production flags.
+
+    Headless, no file watcher (no inotify limits on servers), no usage statistics, static serving
+    on (the offline world map's topojson is served from `dashboard/static/`).
+    """
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--server.enableStaticServing",
+        "true",
+        "--server.runOnSave",
+        "false",
+        "--browser.gatherUsageStats",
+        "false",
+        "--global.developmentMode",
+        "false",
+    ]
+
+
+def prepare_store(config: Path | None) -> tuple[Path, int, str]:
+    """Load the config, create the schema and load the bundled snapshot into an empty store.
+
+    Returns:
+        The resolved config path, and the configured port and address.
+    """
+    from flashpoint import snapshot, store
+
+    settings = load_config(config)
+    config_path = (settings.config_path or resolve_config_path(config)).resolve()
+    engine = store.make_engine(settings.database_url)
+    try:
+        store.init_schema(engine)
+        if store.is_empty(engine):
+            log.info("store is empty: loading the bundled snapshot")
+            snapshot.ensure_snapshot_loaded(engine)
+    finally:
+        engine.dispose()
+    return config_path, settings.dashboard.port, settings.dashboard.address
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `flashpoint dashboard`."""
+    config_path, configured_port, configured_address = prepare_store(args.config)
+    port = args.port if args.port is not None else configured_port
+    address = args.address if args.address is not None else configured_address
+    command = streamlit_command(app_path(), port=port, address=address)
+    environment = {**os.environ, CONFIG_ENV: str(config_path)}
+    print(f"Flashpoint dashboard on http://{address}:{port}/  (Ctrl+C to stop)", flush=True)
+    return _serve(command, environment)
+
+
+def _serve(command: list[str], environment: dict[str, str]) -> int:
+    process = subprocess.Popen(command, env=environment)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        # The terminal sent SIGINT to Streamlit too; give it time to close its sessions.
+        try:
+            return process.wait(timeout=_SHUTDOWN_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            process.wait()
+            return 130
+
+
+def register(subparsers: Any) -> None:
+    """Add the `dashboard` sub-command."""
+    parser = subparsers.add_parser(
+        "dashboard",
+        help="serve the dashboard (loads the bundled snapshot into an empty store first)",
+        description="Create the store's schema, load the bundled snapshot if the store is empty, "
+        "then run the Streamlit dashboard with production settings.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $FLASHPOINT_CONFIG, ./config.toml, the packaged default)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=None, help="port to serve on (default: [dashboard] port, 8501)"
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        help="address to bind (default: [dashboard] address, 127.0.0.1)",
+    )
+    parser.set_defaults(handler=run)

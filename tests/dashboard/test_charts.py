@@ -1,0 +1,226 @@
+"""Unit tests of the pure figure builders in `dashboard/charts.py` (no Streamlit, no browser)."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dashboard import charts
+from indicators.catalogue import DEFAULT_BANDS, Band, Catalogue
+
+HOSTILE = '<img src=x onerror="alert(1)"><b>Zhanaozen</b> & co'
+
+
+def _colour_at(scale: list[list[float | str]], position: float) -> str:
+    """The colour a stepped colourscale gives at `position` (0–1): the last stop at or before
+    it wins, which is how plotly reads two stops at the same position."""
+    chosen = str(scale[0][1])
+    for stop, colour in scale:
+        if float(stop) <= position:
+            chosen = str(colour)
+    return chosen
+
+
+def test_plotly_text_escapes_markup_and_shortens() -> None:
+    text = charts.plotly_text(HOSTILE)
+    assert "<" not in text and ">" not in text
+    assert "&lt;b&gt;Zhanaozen&lt;/b&gt; &amp; co" in text
+    shortened = charts.plotly_text("LPG moves to exchange pricing, 60 → 120 tenge/l", limit=20)
+    assert len(shortened) == 20 and shortened.endswith("…")
+    assert charts.plotly_text(float("nan")) == ""
+
+
+@given(st.floats(min_value=0.0, max_value=10.0, allow_nan=False))
+def test_band_for_agrees_with_the_catalogue(score: float) -> None:
+    catalogue = Catalogue(indicators=(), pillars=())
+    band = charts.band_for(score, DEFAULT_BANDS)
+    assert band == catalogue.band_for(score)
+    assert charts.band_colour(score) == catalogue.band_for(score).colour
+
+
+def test_band_colour_of_missing_score_is_neutral() -> None:
+    assert charts.band_for(float("nan")) is None
+    assert charts.band_colour(None) == charts.NO_DATA_COLOUR
+
+
+@pytest.mark.parametrize(
+    "bands", [DEFAULT_BANDS, (Band("calm", 0, "#00ff00"), Band("hot", 7, "#ff0000"))]
+)
+def test_band_colourscale_is_flat_within_each_band(bands: tuple[Band, ...]) -> None:
+    scale = charts.band_colourscale(bands)
+    assert scale[0][0] == 0.0 and scale[-1][0] == 1.0
+    positions = [float(stop) for stop, _ in scale]
+    assert positions == sorted(positions)
+    for score in [0.1, 1.9, 2.0, 3.4, 3.6, 5.0, 6.49, 6.5, 9.99, 7.0]:
+        assert _colour_at(scale, score / 10.0) == charts.band_colour(score, bands), score
+
+
+def test_pillar_bars_colour_each_pillar_by_its_band_and_flag_missing() -> None:
+    pillars = pd.DataFrame(
+        {
+            "name": ["Fuel & energy price shock", "Governance <corruption>", "Security"],
+            "score": [8.2, 4.0, float("nan")],
+            "kind": ["trigger", "structural", "structural"],
+        }
+    )
+    spec = charts.pillar_bars_figure(pillars).to_plotly_json()
+    bar = spec["data"][0]
+    assert list(bar["y"]) == [
+        "Fuel &amp; energy price shock",
+        "Governance &lt;corruption&gt;",
+        "Security",
+    ]
+    assert list(bar["marker"]["color"]) == [
+        charts.band_colour(8.2),
+        charts.band_colour(4.0),
+        charts.NO_DATA_COLOUR,
+    ]
+    assert list(bar["text"]) == ["8.2", "4.0", "no data"]
+
+
+def _kz_fuel_frame() -> pd.DataFrame:
+    lpg = pd.DataFrame(
+        {
+            "label": "LPG (autogas)",
+            "period": pd.to_datetime(["2021-12-31", "2022-01-01", "2022-01-03", "2022-01-04"]),
+            "value": [60.0, 120.0, 90.0, 50.0],
+            "unit": "KZT/litre",
+            "axis": "domestic",
+        }
+    )
+    lpg["step_pct"] = lpg["value"].pct_change() * 100
+    brent = pd.DataFrame(
+        {
+            "label": "Brent",
+            "period": pd.to_datetime(["2021-12-31", "2022-01-03", "2022-01-04"]),
+            "value": [77.78, 78.98, 80.0],
+            "unit": "USD/bbl",
+            "axis": "world",
+            "step_pct": [float("nan"), 1.5, 1.3],
+        }
+    )
+    return pd.concat([lpg, brent], ignore_index=True)
+
+
+def test_fuel_prices_figure_draws_each_series_and_marks_shocks() -> None:
+    figure = charts.fuel_prices_figure(_kz_fuel_frame(), shock_threshold=20.0)
+    traces = {trace.name: trace for trace in figure.data}
+    lpg = traces["LPG (autogas)"]
+    points = dict(zip(lpg.x, lpg.y, strict=True))
+    assert points["2022-01-01"] == 120.0
+    assert lpg.line.shape == "hv"  # administered prices move in steps
+    assert traces["Brent"].yaxis == "y2"
+    assert figure.layout.yaxis2.overlaying == "y"
+    shocks = traces["Step ≥ 20%"]
+    # +100 % on 1 Jan is the only step at or above +20 % (the cuts are negative).
+    assert list(shocks.x) == ["2022-01-01"] and list(shocks.y) == [120.0]
+    assert "+100%" in shocks.text[0]
+
+
+def test_fuel_prices_figure_without_a_shock_has_no_marker_trace() -> None:
+    frame = _kz_fuel_frame()
+    figure = charts.fuel_prices_figure(frame, shock_threshold=150.0)
+    assert [trace.name for trace in figure.data] == ["LPG (autogas)", "Brent"]
+
+
+def test_fuel_prices_figure_window_keeps_the_step_into_it() -> None:
+    figure = charts.fuel_prices_figure(_kz_fuel_frame(), start=pd.Timestamp("2022-01-02"))
+    lpg = next(trace for trace in figure.data if trace.name == "LPG (autogas)")
+    # The 1 Jan value is kept so the line enters the window at the right level.
+    assert list(lpg.x) == ["2022-01-01", "2022-01-03", "2022-01-04"]
+
+
+def test_indicator_series_keeps_vintages_apart() -> None:
+    series = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2019-01-01", "2020-01-01", "2019-01-01", "2023-01-01"]),
+            "value": [-0.9, -0.95, -0.7, -0.27],
+            "vintage": ["2020", "2020", "2025", "2025"],
+        }
+    )
+    figure = charts.indicator_series_figure(series, name="Control of corruption", unit="−2.5…2.5")
+    names = [trace.name for trace in figure.data]
+    assert names == ["Control of corruption (2020 release)", "Control of corruption (2025 release)"]
+    assert list(figure.data[1].y) == [-0.7, -0.27]
+
+
+def test_indicator_series_shades_the_stale_period() -> None:
+    series = pd.DataFrame({"period": pd.to_datetime(["2015-01-01", "2021-01-01"]), "value": [1, 2]})
+    figure = charts.indicator_series_figure(
+        series, name="Gini", unit="index", max_age_days=365, as_of=pd.Timestamp("2022-01-01")
+    )
+    (shape,) = figure.layout.shapes
+    assert shape.x0 == "2015-01-01" and shape.x1 == "2021-01-01"
+
+
+def test_score_history_annotates_events_in_range_with_escaped_titles() -> None:
+    history = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2021-12-01", "2022-01-01", "2022-02-01"]),
+            "composite": [4.1, 7.3, 5.0],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2022-01-01", "2019-03-19"]),
+            "title": [HOSTILE, "outside the range"],
+        }
+    )
+    figure = charts.score_history_figure(history, events)
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    assert len(texts) == 1
+    assert "<" not in texts[0] and "&lt;b&gt;Zhanaozen" in texts[0]
+    marker_colours = list(figure.data[0].marker.color)
+    assert marker_colours == [charts.band_colour(v) for v in [4.1, 7.3, 5.0]]
+    # one background stripe per band plus the event line
+    assert len(figure.layout.shapes) == len(DEFAULT_BANDS) + 1
+
+
+def test_choropleth_carries_locations_and_scores() -> None:
+    frame = pd.DataFrame(
+        {
+            "country": ["KAZ", "KGZ", "UZB"],
+            "name": ["Kazakhstan", "Kyrgyz Republic", "Uzbekistan"],
+            "composite": [6.8, 4.2, float("nan")],
+            "band": ["very high", "medium", None],
+        }
+    )
+    spec = charts.composite_choropleth(frame).to_plotly_json()
+    (trace,) = spec["data"]
+    assert trace["type"] == "choropleth" and trace["locationmode"] == "ISO-3"
+    assert list(trace["locations"]) == ["KAZ", "KGZ"]  # no score → no colour, not a zero
+    assert list(trace["z"]) == [6.8, 4.2]
+    assert (trace["zmin"], trace["zmax"]) == (0.0, 10.0)
+    assert spec["layout"]["geo"]["resolution"] == 110
+
+
+def test_replay_marks_crossings_on_the_composite_line() -> None:
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2021-12-25", periods=10, freq="D"),
+            "composite": [4.0] * 7 + [7.5, 7.5, 6.0],
+            "trigger": [0.0] * 7 + [10.0, 10.0, 5.0],
+            "vulnerability": [4.0] * 10,
+        }
+    )
+    crossings = pd.DataFrame({"date": [pd.Timestamp("2022-01-01")], "label": ["fuel shock +100%"]})
+    figure = charts.replay_figure(frame, crossings, threshold=6.5)
+    marks = next(trace for trace in figure.data if trace.name == "Trigger crossed")
+    assert list(marks.x) == ["2022-01-01"] and list(marks.y) == [7.5]
+    assert [trace.name for trace in figure.data][:3] == [
+        "Composite",
+        "Structural vulnerability",
+        "Trigger",
+    ]
+
+
+def test_contributions_colour_by_sign() -> None:
+    changes = pd.DataFrame({"label": ["Fuel price step", "GDP growth"], "delta": [1.8, -0.2]})
+    bar = charts.contributions_figure(changes).data[0]
+    assert list(bar.marker.color) == [charts.SHOCK_COLOUR, "#1a9850"]
+    assert list(bar.text) == ["+1.80", "-0.20"]
+    assert math.isclose(charts.contributions_figure(changes).layout.xaxis.range[1], 1.8 * 1.35)

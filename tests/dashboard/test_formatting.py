@@ -1,0 +1,96 @@
+"""Unit tests of the dashboard's text helpers (escaping, numbers, ages)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from dashboard import formatting
+
+# CommonMark: a backslash before any ASCII punctuation character makes it literal.
+_ACTIVE = set("\\`*_{}[]()<>#+-.!|~:$=^")
+
+
+def _unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<script>alert(1)</script>",
+        "[click](javascript:alert(1))",
+        "**bold** _it_ `code` # heading",
+        "1. not a list",
+        "- not a bullet",
+        "![img](http://example.org/x.png) :red[x] $x^2$",
+    ],
+)
+def test_escape_markdown_leaves_no_active_character(hostile: str) -> None:
+    escaped = formatting.escape_markdown(hostile)
+    index = 0
+    while index < len(escaped):
+        character = escaped[index]
+        if character == "\\":
+            assert escaped[index + 1] in _ACTIVE
+            index += 2
+            continue
+        assert character not in _ACTIVE, (character, escaped)
+        index += 1
+    assert _unescape(escaped) == hostile
+
+
+def test_escape_markdown_folds_newlines() -> None:
+    assert formatting.escape_markdown("line one\n\n# two") == "line one \\# two"
+
+
+def test_safe_link_only_links_http_urls() -> None:
+    assert formatting.safe_link("World Bank", "https://data.worldbank.org/x (y)") == (
+        "[World Bank](https://data.worldbank.org/x%20%28y%29)"
+    )
+    assert formatting.safe_link("evil", "javascript:alert(1)") == "evil"
+    assert formatting.safe_link("no url", "") == "no url"
+    assert formatting.safe_link("FRED [daily]", "https://fred.stlouisfed.org/") == (
+        "[FRED \\[daily\\]](https://fred.stlouisfed.org/)"
+    )
+
+
+def test_format_value_and_trend() -> None:
+    assert formatting.format_value(431.8, "KZT per USD") == "431.8 KZT per USD"
+    assert formatting.format_value(15.03, "%") == "15.0%"
+    assert formatting.format_value(20843754.0, "persons") == "20,843,754 persons"
+    assert formatting.format_value(-0.267, "") == "-0.27"
+    assert formatting.format_value(float("nan"), "%") == "—"
+    assert [formatting.trend_arrow(d) for d in (0.4, -0.4, 0.01, None)] == ["↑", "↓", "→", "·"]
+
+
+def test_ages_and_staleness() -> None:
+    assert formatting.age_in_words(0.2) == "today"
+    assert formatting.age_in_words(1) == "1 day"
+    assert formatting.age_in_words(45) == "45 days"
+    assert formatting.age_in_words(400) == "13 months"
+    assert formatting.age_in_words(1000) == "2.7 years"
+    assert formatting.staleness_badge(800, 730).endswith("stale")
+    assert formatting.staleness_badge(10, 730).endswith("fresh")
+    assert formatting.staleness_badge(None, 730).endswith("no data")
+
+
+def test_period_label_follows_frequency() -> None:
+    day = pd.Timestamp("2022-01-01")
+    assert formatting.period_label(day, "annual") == "2022"
+    assert formatting.period_label(day, "monthly") == "Jan 2022"
+    assert formatting.period_label(pd.Timestamp("2022-08-01"), "quarterly") == "2022 Q3"
+    assert formatting.period_label(day, "daily") == "2022-01-01"
+
+
+def test_plain_error_drops_tracebacks() -> None:
+    recorded = (
+        'Traceback (most recent call last):\n  File "x.py", line 1\n'
+        "fetchers.errors.RateLimited: 429 Too Many Requests (retry after 60 s)"
+    )
+    assert formatting.plain_error(recorded) == (
+        "fetchers.errors.RateLimited: 429 Too Many Requests (retry after 60 s)"
+    )
+    assert formatting.plain_error(None) == ""
