@@ -21,6 +21,7 @@ can `from tests.support.replay_server import replay_server` in their conftest) o
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import struct
@@ -318,10 +319,9 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
             self.connection.close()
 
         def finish(self) -> None:
-            try:
+            # The socket may have been closed on purpose by a fault.
+            with contextlib.suppress(OSError):
                 super().finish()
-            except OSError:
-                pass  # the socket was closed on purpose by a fault
 
     return Handler
 
