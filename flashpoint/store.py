@@ -1,0 +1,1401 @@
+"""The store: every observation, revision, fetch run, alert and annotation, in SQLite or PostgreSQL.
+
+SQLAlchemy 2 Core only. The tables are defined once in `metadata` with portable types; timestamps
+are stored as naive UTC. The URL picks the engine (`sqlite:///data/flashpoint.db` or
+`postgresql+psycopg://user@host/db`); dialect branches exist only for pragmas, locking and upserts.
+
+Concurrency discipline (Datasette's): one writer, many readers, short write transactions. On SQLite
+the database runs in WAL mode, readers use deferred transactions (they never block the writer)
+and every store write opens with `BEGIN IMMEDIATE`, so two writers queue on the busy timeout
+instead of failing with "database is locked" when a read transaction tries to upgrade. On
+PostgreSQL the observation upsert takes a table lock that only blocks other writers.
+Other rooms that write their own tables should use `begin_write(engine)` for the same behaviour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from flashpoint.errors import StoreError
+from indicators.observations import (
+    OBSERVATION_COLUMNS,
+    OBSERVATION_KEY,
+    conform_observations,
+    empty_observations,
+)
+
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "FETCH_RUN_STATUSES",
+    "MIGRATIONS",
+    "UpsertCounts",
+    "acled_events",
+    "add_event",
+    "alert_events",
+    "alert_rules",
+    "alert_state",
+    "audit_log",
+    "begin_write",
+    "data_version",
+    "events",
+    "fetch_runs",
+    "finish_fetch_run",
+    "get_http_validator",
+    "http_validators",
+    "init_schema",
+    "integrity_check",
+    "is_empty",
+    "last_fetch_runs",
+    "latest_periods",
+    "make_engine",
+    "mask_url",
+    "metadata",
+    "notifications",
+    "observations",
+    "read_audit",
+    "read_events",
+    "read_fetch_runs",
+    "read_http_validators",
+    "read_observations",
+    "read_revisions",
+    "read_schema_version",
+    "read_scores",
+    "revisions",
+    "save_scores",
+    "schema_meta",
+    "scores",
+    "set_http_validator",
+    "silences",
+    "start_fetch_run",
+    "store_summary",
+    "upsert_events",
+    "upsert_observations",
+    "write_audit",
+]
+
+CURRENT_SCHEMA_VERSION: Final = 2
+
+FETCH_RUN_STATUSES: Final = frozenset({"running", "ok", "not_modified", "error", "partial"})
+
+# Rows per executemany / IN-list chunk. Small enough for SQLite's bound-variable limit and for
+# PostgreSQL's statement size, large enough that 300k rows are a few hundred round trips.
+_CHUNK_SIZE = 5_000
+_IN_CHUNK = 500
+# Relative tolerance under which a re-fetched value counts as unchanged (float noise from parsing).
+_VALUE_RTOL = 1e-12
+# Arbitrary constant key for PostgreSQL's advisory lock that serialises `init_schema`.
+_PG_SCHEMA_LOCK_KEY = 0x46_4C_41_53  # "FLAS"
+
+metadata = MetaData()
+
+schema_meta = Table(
+    "schema_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+fetch_runs = Table(
+    "fetch_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False),
+    Column("requests", Integer, nullable=False, default=0),
+    Column("rows_new", Integer, nullable=False, default=0),
+    Column("rows_changed", Integer, nullable=False, default=0),
+    Column("rows_unchanged", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("detail", JSON),
+    Index("ix_fetch_runs_source", "source", "id"),
+)
+
+observations = Table(
+    "observations",
+    metadata,
+    Column("indicator", String(80), primary_key=True),
+    Column("country", String(8), primary_key=True),
+    Column("period", Date, primary_key=True),
+    Column("vintage", String(32), primary_key=True),
+    Column("value", Double, nullable=False),
+    Column("unit", String(64), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("is_forecast", Boolean, nullable=False, default=False),
+    Column("published_at", DateTime),
+    Column("fetched_at", DateTime, nullable=False),
+    Column("fetch_run_id", Integer, ForeignKey("fetch_runs.id")),
+    Index("ix_observations_country_indicator", "country", "indicator"),
+)
+
+revisions = Table(
+    "revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("indicator", String(80), nullable=False),
+    Column("country", String(8), nullable=False),
+    Column("period", Date, nullable=False),
+    Column("vintage", String(32), nullable=False),
+    Column("old_value", Double, nullable=False),
+    Column("new_value", Double, nullable=False),
+    Column("old_fetched_at", DateTime),
+    Column("revised_at", DateTime, nullable=False),
+    Column("fetch_run_id", Integer, ForeignKey("fetch_runs.id")),
+    Index("ix_revisions_series", "indicator", "country"),
+)
+
+http_validators = Table(
+    "http_validators",
+    metadata,
+    Column("url_key", String(512), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("rule_id", String(80), primary_key=True),
+    Column("definition", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False, default=""),
+    Column("deleted", Boolean, nullable=False, default=False),
+)
+
+alert_state = Table(
+    "alert_state",
+    metadata,
+    Column("rule_id", String(80), primary_key=True),
+    Column("country", String(8), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("since", DateTime, nullable=False),
+    Column("pending_count", Integer, nullable=False, default=0),
+    Column("last_value", Double),
+    Column("last_evaluated_at", DateTime),
+    Column("last_notified_at", DateTime),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(80), nullable=False),
+    Column("country", String(8), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("from_state", String(16), nullable=False),
+    Column("to_state", String(16), nullable=False),
+    Column("value", Double),
+    Column("threshold", Double),
+    Column("message", Text, nullable=False, default=""),
+    Index("ix_alert_events_rule_country", "rule_id", "country"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_event_id", Integer, ForeignKey("alert_events.id"), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("at", DateTime, nullable=False),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("rule_id", String(80)),
+    Column("country", String(8)),
+    Column("until", DateTime, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_by", String(120), nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", String(256), nullable=False),
+    Column("old", JSON),
+    Column("new", JSON),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("country", String(8), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("source_url", Text, nullable=False, default=""),
+    UniqueConstraint("country", "date", "title", name="uq_events_country_date_title"),
+)
+
+scores = Table(
+    "scores",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("country", String(8), nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    Column("as_of", DateTime, nullable=False),
+    Column("composite", Double),
+    Column("band", String(32)),
+    Column("detail", JSON),
+    Index("ix_scores_country_computed", "country", "computed_at"),
+)
+
+# Raw ACLED rows: licensed data, kept local only, never exported or bundled into a snapshot.
+acled_events = Table(
+    "acled_events",
+    metadata,
+    Column("event_id_cnty", String(64), primary_key=True),
+    Column("event_date", Date, nullable=False),
+    Column("country", String(8), nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("sub_event_type", String(120), nullable=False, default=""),
+    Column("fatalities", Integer, nullable=False, default=0),
+    Column("admin1", String(120), nullable=False, default=""),
+    Column("location", String(200), nullable=False, default=""),
+    Column("latitude", Double),
+    Column("longitude", Double),
+    Column("notes", Text, nullable=False, default=""),
+    Column("fetched_at", DateTime, nullable=False),
+    Index("ix_acled_events_country_date", "country", "event_date"),
+)
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What an upsert did: rows inserted, rows whose stored value was revised, rows left alone."""
+
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        """Rows offered to the upsert."""
+        return self.new + self.changed + self.unchanged
+
+    @property
+    def written(self) -> int:
+        """Rows actually written (new plus changed)."""
+        return self.new + self.changed
+
+
+# --------------------------------------------------------------------------------------------
+# Engine
+
+
+def _utcnow() -> dt.datetime:
+    """Now as naive UTC, the store's timestamp convention."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^:/@\s]*:)[^@\s]*@")
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with any password replaced by `***`, safe to print or log."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _PASSWORD_IN_URL.sub(r"\g<head>***@", url)
+
+
+def _normalise_url(url: str) -> URL:
+    """Parse `url`, steering every PostgreSQL spelling to the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(f"invalid store URL {mask_url(url)!r}: {error}") from None
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_is_read_only(parsed: URL) -> bool:
+    return str(parsed.query.get("mode", "")) == "ro"
+
+
+def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
+    """Pragmas on every connection, and transactions that SQLite's driver does not mangle."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite (which would otherwise not BEGIN before
+        # DDL, breaking atomic migrations); `_on_begin` below emits the BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=10000")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")  # persistent in the file
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL
+            cursor.execute("PRAGMA foreign_keys=ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and then
+        # writes cannot wait on the busy timeout when another writer committed in between.
+        if connection.get_execution_options().get("flashpoint_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, checked by opening one connection.
+
+    SQLite file URLs get their parent directory created and WAL, busy_timeout=10000,
+    synchronous=NORMAL and foreign_keys=ON on every connection. `postgresql://` and
+    `postgres://` are rewritten to `postgresql+psycopg://`.
+
+    Raises:
+        StoreError: when the URL is invalid, the driver is missing or the database cannot be
+            reached; the message never contains the URL's password.
+    """
+    parsed = _normalise_url(url)
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            database = parsed.database or ""
+            is_uri = str(parsed.query.get("uri", "")).lower() == "true"
+            if database and database != ":memory:" and not is_uri:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed)
+            _install_sqlite_hooks(engine, read_only=_sqlite_is_read_only(parsed))
+        elif backend == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = 10
+            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        else:
+            raise StoreError(
+                f"unsupported store URL {mask_url(parsed)!r}: use sqlite:/// or postgresql+psycopg://"
+            )
+    except (NoSuchModuleError, ArgumentError, ImportError) as error:
+        raise StoreError(f"cannot use store URL {mask_url(parsed)!r}: {error}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreError(
+            f"cannot connect to the store at {mask_url(parsed)}: {_describe(error, parsed)}"
+        ) from None
+    return engine
+
+
+def _describe(error: BaseException, url: URL | None = None) -> str:
+    """The driver's own message, first line only, with any password scrubbed."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    message = str(original).strip().splitlines()[0] if str(original).strip() else repr(original)
+    if url is not None and url.password:
+        message = message.replace(str(url.password), "***")
+    return message
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: commits on success, rolls back on error.
+
+    On SQLite it starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(flashpoint_write=True)
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def _writing(bind: Engine | Connection) -> Iterator[Connection]:
+    """A write transaction on an engine, or the caller's own transaction on a connection."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with begin_write(bind) as connection:
+            yield connection
+
+
+@contextmanager
+def _reading(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as connection:
+            yield connection
+
+
+# --------------------------------------------------------------------------------------------
+# Schema and migrations
+
+
+def _column_names(connection: Connection, table: str) -> set[str]:
+    return {column["name"] for column in sa.inspect(connection).get_columns(table)}
+
+
+def _upgrade_1_to_2(connection: Connection) -> None:
+    """v2: observations gain `is_forecast` and `published_at`; `scores`, `acled_events` appear."""
+    dialect = connection.dialect
+    existing = _column_names(connection, "observations")
+    if "is_forecast" not in existing:
+        boolean = Boolean().compile(dialect=dialect)
+        false = "FALSE" if dialect.name == "postgresql" else "0"
+        connection.exec_driver_sql(
+            f"ALTER TABLE observations ADD COLUMN is_forecast {boolean} NOT NULL DEFAULT {false}"
+        )
+    if "published_at" not in existing:
+        timestamp = DateTime().compile(dialect=dialect)
+        connection.exec_driver_sql(f"ALTER TABLE observations ADD COLUMN published_at {timestamp}")
+    scores.create(connection, checkfirst=True)
+    acled_events.create(connection, checkfirst=True)
+
+
+# Ordered upgrade steps: (version reached, step). A step must be safe to re-run on a database
+# that is already partly in the new shape.
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (2, _upgrade_1_to_2),
+]
+
+
+def _stored_version(connection: Connection) -> int | None:
+    """The schema version recorded in the database, or None for an empty database."""
+    tables = set(sa.inspect(connection).get_table_names())
+    if "schema_meta" not in tables:
+        if "observations" in tables:
+            raise StoreError(
+                "the database has an observations table but no schema_meta: "
+                "not a Flashpoint store, or one damaged by hand"
+            )
+        return None
+    value = connection.execute(
+        sa.select(schema_meta.c.value).where(schema_meta.c.key == "schema_version")
+    ).scalar_one_or_none()
+    if value is None:
+        return None if "observations" not in tables else 1
+    try:
+        return int(value)
+    except ValueError:
+        raise StoreError(f"schema_meta.schema_version is not a number: {value!r}") from None
+
+
+def _set_version(connection: Connection, version: int) -> None:
+    updated = connection.execute(
+        schema_meta.update().where(schema_meta.c.key == "schema_version").values(value=str(version))
+    )
+    if updated.rowcount == 0:
+        connection.execute(schema_meta.insert().values(key="schema_version", value=str(version)))
+
+
+def _init_schema_locked(connection: Connection) -> int:
+    if connection.dialect.name == "postgresql":
+        # Serialise concurrent initialisers; PostgreSQL's DDL is transactional, so the second
+        # one sees the first one's tables once the lock is released.
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_SCHEMA_LOCK_KEY)))
+    version = _stored_version(connection)
+    if version is not None and version > CURRENT_SCHEMA_VERSION:
+        raise StoreError(
+            f"the store's schema version {version} is newer than this Flashpoint understands "
+            f"({CURRENT_SCHEMA_VERSION}); upgrade Flashpoint"
+        )
+    if version is None:
+        metadata.create_all(connection, checkfirst=True)
+        _set_version(connection, CURRENT_SCHEMA_VERSION)
+        return CURRENT_SCHEMA_VERSION
+    for target, step in MIGRATIONS:
+        if target > version:
+            step(connection)
+            _set_version(connection, target)
+            version = target
+    # Tables and indexes added since without a step of their own.
+    metadata.create_all(connection, checkfirst=True)
+    return version
+
+
+def _is_already_exists(error: BaseException) -> bool:
+    text = str(error).lower()
+    return "already exists" in text or "duplicate key" in text or "duplicate column" in text
+
+
+def init_schema(engine: Engine) -> int:
+    """Create every table, or upgrade an older store in order; returns the schema version.
+
+    Idempotent, and safe when several processes call it at once: SQLite serialises them with
+    `BEGIN IMMEDIATE`, PostgreSQL with an advisory lock, and an "already exists" race that slips
+    through anyway is retried.
+
+    Raises:
+        StoreError: when the database is unreachable, newer than this code, or not a store.
+    """
+    attempts = 3
+    for attempt in range(attempts):
+        try:
+            with begin_write(engine) as connection:
+                return _init_schema_locked(connection)
+        except SQLAlchemyError as error:
+            if _is_already_exists(error) and attempt < attempts - 1:
+                continue
+            raise StoreError(
+                f"cannot initialise the store at {mask_url(engine.url)}: "
+                f"{_describe(error, engine.url)}"
+            ) from error
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_schema_version(engine: Engine) -> int | None:
+    """The schema version stored in the database (None when it has no schema yet)."""
+    with engine.connect() as connection:
+        return _stored_version(connection)
+
+
+# --------------------------------------------------------------------------------------------
+# Conversions between pandas and bound parameters
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dates(series: pd.Series) -> np.ndarray:
+    """datetime64 → datetime.date objects (vectorised through numpy's day resolution)."""
+    return series.to_numpy(dtype="datetime64[D]").astype(object)
+
+
+def _timestamps(series: pd.Series) -> np.ndarray:
+    """datetime64 → datetime.datetime objects, NaT → None."""
+    return series.to_numpy(dtype="datetime64[us]").astype(object)
+
+
+def _to_day(value: Any) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def _frame(result: sa.CursorResult[Any]) -> pd.DataFrame:
+    return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _as_datetime(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
+    for name in columns:
+        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# Observations
+
+_KEY = list(OBSERVATION_KEY)
+# Columns whose difference makes a stored row "changed" (besides the value, compared with a
+# tolerance). published_at counts only when the new frame knows it.
+_META_COLUMNS = ("unit", "source", "is_forecast")
+
+
+def _check_duplicates(frame: pd.DataFrame) -> None:
+    duplicated = frame.duplicated(subset=_KEY, keep="first")
+    if bool(duplicated.any()):
+        row = frame[duplicated.to_numpy()].iloc[0]
+        period = pd.Timestamp(row["period"]).date().isoformat()
+        raise ValueError(
+            "duplicate observation key in frame: "
+            f"indicator={row['indicator']!r}, country={row['country']!r}, "
+            f"period={period}, vintage={row['vintage']!r}"
+        )
+
+
+def _read_existing(connection: Connection, frame: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows that may share a key with `frame`: per indicator, chunked IN on country,
+    bounded by the frame's period range. A superset; the caller merges on the full key."""
+    columns = [
+        observations.c.indicator,
+        observations.c.country,
+        observations.c.period,
+        observations.c.vintage,
+        observations.c.value,
+        observations.c.unit,
+        observations.c.source,
+        observations.c.is_forecast,
+        observations.c.published_at,
+        observations.c.fetched_at,
+    ]
+    parts: list[pd.DataFrame] = []
+    for indicator, group in frame.groupby("indicator", sort=False):
+        countries = sorted(group["country"].unique().tolist())
+        low, high = _to_day(group["period"].min()), _to_day(group["period"].max())
+        for chunk in _chunks(countries, _IN_CHUNK):
+            query = sa.select(*columns).where(
+                observations.c.indicator == str(indicator),
+                observations.c.country.in_(list(chunk)),
+                observations.c.period.between(low, high),
+            )
+            part = _frame(connection.execute(query))
+            if not part.empty:
+                parts.append(part)
+    if not parts:
+        return pd.DataFrame(
+            {
+                "indicator": pd.Series(dtype=str),
+                "country": pd.Series(dtype=str),
+                "period": pd.Series(dtype="datetime64[ns]"),
+                "vintage": pd.Series(dtype=str),
+                "value": pd.Series(dtype="float64"),
+                "unit": pd.Series(dtype=str),
+                "source": pd.Series(dtype=str),
+                "is_forecast": pd.Series(dtype=bool),
+                "published_at": pd.Series(dtype="datetime64[ns]"),
+                "fetched_at": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
+    existing = pd.concat(parts, ignore_index=True)
+    for name in ("indicator", "country", "vintage", "unit", "source"):
+        existing[name] = existing[name].astype(str)
+    existing["value"] = existing["value"].astype("float64")
+    existing["is_forecast"] = existing["is_forecast"].astype(bool)
+    return _as_datetime(existing, ("period", "published_at", "fetched_at"))
+
+
+def _observation_records(frame: pd.DataFrame, fetch_run_id: int | None) -> list[dict[str, Any]]:
+    params = pd.DataFrame(
+        {
+            "b_indicator": frame["indicator"].to_numpy(dtype=object),
+            "b_country": frame["country"].to_numpy(dtype=object),
+            "b_period": _dates(frame["period"]),
+            "b_vintage": frame["vintage"].to_numpy(dtype=object),
+            "b_value": frame["value"].to_numpy(dtype="float64"),
+            "b_unit": frame["unit"].to_numpy(dtype=object),
+            "b_source": frame["source"].to_numpy(dtype=object),
+            "b_is_forecast": frame["is_forecast"].to_numpy(dtype=bool),
+            "b_published_at": _timestamps(frame["published_at"]),
+            "b_fetched_at": _timestamps(frame["fetched_at"]),
+        },
+        dtype=object,
+    )
+    params["b_fetch_run_id"] = fetch_run_id
+    records: list[dict[str, Any]] = params.to_dict("records")  # type: ignore[assignment]
+    return records
+
+
+_INSERT_OBSERVATION = observations.insert().values(
+    {name: sa.bindparam(f"b_{name}") for name in (*OBSERVATION_COLUMNS, "fetch_run_id")}
+)
+_UPDATE_OBSERVATION = (
+    observations.update()
+    .where(
+        observations.c.indicator == sa.bindparam("b_indicator"),
+        observations.c.country == sa.bindparam("b_country"),
+        observations.c.period == sa.bindparam("b_period"),
+        observations.c.vintage == sa.bindparam("b_vintage"),
+    )
+    .values(
+        {
+            name: sa.bindparam(f"b_{name}")
+            for name in (
+                "value",
+                "unit",
+                "source",
+                "is_forecast",
+                "published_at",
+                "fetched_at",
+                "fetch_run_id",
+            )
+        }
+    )
+)
+
+
+def _classify(
+    frame: pd.DataFrame, existing: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Split `frame` into new rows, changed rows (with old_value/old_fetched_at) and a count of
+    unchanged rows."""
+    stored = existing.rename(
+        columns={name: f"old_{name}" for name in existing.columns if name not in _KEY}
+    )
+    merged = frame.merge(stored, on=_KEY, how="left", indicator="_match", validate="one_to_one")
+    is_new = (merged["_match"] == "left_only").to_numpy()
+    old_value = merged["old_value"].to_numpy(dtype="float64", na_value=np.nan)
+    new_value = merged["value"].to_numpy(dtype="float64")
+    value_changed = ~np.isclose(new_value, old_value, rtol=_VALUE_RTOL, atol=0.0)
+    meta_changed = np.zeros(len(merged), dtype=bool)
+    for name in _META_COLUMNS:
+        meta_changed |= (merged[name] != merged[f"old_{name}"]).to_numpy(dtype=bool)
+    published_known = merged["published_at"].notna().to_numpy()
+    published_differs = (merged["published_at"] != merged["old_published_at"]).to_numpy(dtype=bool)
+    meta_changed |= published_known & published_differs
+    is_changed = ~is_new & (value_changed | meta_changed)
+    merged["_value_changed"] = value_changed
+    new_rows = merged.loc[is_new, list(frame.columns)]
+    changed_rows = merged.loc[is_changed]
+    # A changed row keeps a published_at it already had when the new frame does not know it.
+    changed_rows = changed_rows.assign(
+        published_at=changed_rows["published_at"].fillna(changed_rows["old_published_at"])
+    )
+    unchanged = int((~is_new & ~is_changed).sum())
+    return new_rows, changed_rows, unchanged
+
+
+def _lock_observations(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Blocks other writers of observations (their classification would race ours) but not
+        # readers. SQLite's BEGIN IMMEDIATE already gives the same guarantee.
+        connection.exec_driver_sql("LOCK TABLE observations IN SHARE ROW EXCLUSIVE MODE")
+
+
+def upsert_observations(
+    engine: Engine | Connection, frame: pd.DataFrame, *, fetch_run_id: int | None = None
+) -> UpsertCounts:
+    """Insert new observations and revise changed ones, all in one transaction.
+
+    A changed row's previous value goes to `revisions`. Values equal within a relative tolerance
+    of 1e-12 (and with the same unit, source and forecast flag) are unchanged and not written,
+    so upserting the same frame twice writes nothing the second time. Rows without `fetched_at`
+    are stamped with the current UTC time.
+
+    Raises:
+        ValueError: when the frame repeats a key (the message names the first repeated key) or
+            lacks a required column.
+    """
+    conformed = conform_observations(frame)
+    _check_duplicates(conformed)
+    if conformed.empty:
+        return UpsertCounts()
+    now = _utcnow()
+    conformed["fetched_at"] = conformed["fetched_at"].fillna(pd.Timestamp(now))
+    with _writing(engine) as connection:
+        _lock_observations(connection)
+        existing = _read_existing(connection, conformed)
+        new_rows, changed_rows, unchanged = _classify(conformed, existing)
+        for chunk in _chunks(_observation_records(new_rows, fetch_run_id), _CHUNK_SIZE):
+            connection.execute(_INSERT_OBSERVATION, list(chunk))
+        if not changed_rows.empty:
+            revised = changed_rows.loc[changed_rows["_value_changed"].to_numpy(dtype=bool)]
+            if not revised.empty:
+                revision_records = pd.DataFrame(
+                    {
+                        "indicator": revised["indicator"].to_numpy(dtype=object),
+                        "country": revised["country"].to_numpy(dtype=object),
+                        "period": _dates(revised["period"]),
+                        "vintage": revised["vintage"].to_numpy(dtype=object),
+                        "old_value": revised["old_value"].to_numpy(dtype="float64"),
+                        "new_value": revised["value"].to_numpy(dtype="float64"),
+                        "old_fetched_at": _timestamps(revised["old_fetched_at"]),
+                    },
+                    dtype=object,
+                )
+                revision_records["revised_at"] = now
+                revision_records["fetch_run_id"] = fetch_run_id
+                rows: list[dict[str, Any]] = revision_records.to_dict("records")  # type: ignore[assignment]
+                for chunk in _chunks(rows, _CHUNK_SIZE):
+                    connection.execute(revisions.insert(), list(chunk))
+            update_records = _observation_records(
+                changed_rows.loc[:, list(OBSERVATION_COLUMNS)], fetch_run_id
+            )
+            for chunk in _chunks(update_records, _CHUNK_SIZE):
+                connection.execute(_UPDATE_OBSERVATION, list(chunk))
+    return UpsertCounts(new=len(new_rows), changed=len(changed_rows), unchanged=unchanged)
+
+
+def read_observations(
+    engine: Engine | Connection,
+    *,
+    indicators: Iterable[str] | None = None,
+    countries: Iterable[str] | None = None,
+    include_forecasts: bool = True,
+    since: dt.date | dt.datetime | str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Stored observations as a canonical frame, sorted by indicator, country, vintage, period.
+
+    Args:
+        indicators: only these indicator ids (None: all).
+        countries: only these ISO3 codes (None: all).
+        include_forecasts: False drops projections (`is_forecast`).
+        since: only periods on or after this date.
+    """
+    query = sa.select(*(observations.c[name] for name in OBSERVATION_COLUMNS))
+    if indicators is not None:
+        query = query.where(observations.c.indicator.in_(sorted(set(indicators))))
+    if countries is not None:
+        query = query.where(observations.c.country.in_(sorted(set(countries))))
+    if not include_forecasts:
+        query = query.where(observations.c.is_forecast.is_(False))
+    if since is not None:
+        query = query.where(observations.c.period >= _to_day(since))
+    query = query.order_by(
+        observations.c.indicator,
+        observations.c.country,
+        observations.c.vintage,
+        observations.c.period,
+    )
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    if result.empty:
+        return empty_observations()
+    return conform_observations(result)
+
+
+def latest_periods(
+    engine: Engine | Connection, *, indicators: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """The newest stored period per series: columns indicator, country, vintage, last_period."""
+    query = sa.select(
+        observations.c.indicator,
+        observations.c.country,
+        observations.c.vintage,
+        sa.func.max(observations.c.period).label("last_period"),
+    ).group_by(observations.c.indicator, observations.c.country, observations.c.vintage)
+    if indicators is not None:
+        query = query.where(observations.c.indicator.in_(sorted(set(indicators))))
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, ("last_period",))
+
+
+def read_revisions(
+    engine: Engine | Connection,
+    *,
+    indicators: Iterable[str] | None = None,
+    countries: Iterable[str] | None = None,
+    since: dt.date | dt.datetime | str | pd.Timestamp | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Value revisions, newest first; `since` filters on `revised_at`."""
+    query = sa.select(revisions)
+    if indicators is not None:
+        query = query.where(revisions.c.indicator.in_(sorted(set(indicators))))
+    if countries is not None:
+        query = query.where(revisions.c.country.in_(sorted(set(countries))))
+    if since is not None:
+        query = query.where(revisions.c.revised_at >= pd.Timestamp(since).to_pydatetime())
+    query = query.order_by(revisions.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, ("period", "old_fetched_at", "revised_at"))
+
+
+def is_empty(engine: Engine | Connection) -> bool:
+    """True when the store holds no observations."""
+    with _reading(engine) as connection:
+        first = connection.execute(sa.select(observations.c.indicator).limit(1)).first()
+    return first is None
+
+
+# --------------------------------------------------------------------------------------------
+# Fetch runs
+
+
+def start_fetch_run(engine: Engine | Connection, source: str) -> int:
+    """Record that a fetch of `source` started; returns the run's id."""
+    with _writing(engine) as connection:
+        result = connection.execute(
+            fetch_runs.insert().values(source=source, started_at=_utcnow(), status="running")
+        )
+        key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def finish_fetch_run(
+    engine: Engine | Connection,
+    run_id: int,
+    *,
+    status: str,
+    requests: int,
+    counts: UpsertCounts | None,
+    error: str | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Close a fetch run with its outcome.
+
+    Raises:
+        ValueError: for an unknown status.
+        StoreError: when no run has this id.
+    """
+    if status not in FETCH_RUN_STATUSES:
+        raise ValueError(
+            f"unknown fetch-run status {status!r}; expected one of {sorted(FETCH_RUN_STATUSES)}"
+        )
+    counts = counts or UpsertCounts()
+    with _writing(engine) as connection:
+        updated = connection.execute(
+            fetch_runs.update()
+            .where(fetch_runs.c.id == run_id)
+            .values(
+                finished_at=_utcnow(),
+                status=status,
+                requests=requests,
+                rows_new=counts.new,
+                rows_changed=counts.changed,
+                rows_unchanged=counts.unchanged,
+                error=error,
+                detail=dict(detail) if detail is not None else None,
+            )
+        )
+        if updated.rowcount == 0:
+            raise StoreError(f"no fetch run with id {run_id}")
+
+
+_FETCH_RUN_TIMES = ("started_at", "finished_at")
+
+
+def read_fetch_runs(
+    engine: Engine | Connection, *, source: str | None = None, limit: int = 100
+) -> pd.DataFrame:
+    """Fetch runs, newest first."""
+    query = sa.select(fetch_runs)
+    if source is not None:
+        query = query.where(fetch_runs.c.source == source)
+    query = query.order_by(fetch_runs.c.id.desc()).limit(limit)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, _FETCH_RUN_TIMES)
+
+
+def last_fetch_runs(engine: Engine | Connection) -> pd.DataFrame:
+    """The latest fetch run of every source, sorted by source."""
+    latest = (
+        sa.select(sa.func.max(fetch_runs.c.id).label("id"))
+        .group_by(fetch_runs.c.source)
+        .scalar_subquery()
+    )
+    query = sa.select(fetch_runs).where(fetch_runs.c.id.in_(latest)).order_by(fetch_runs.c.source)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, _FETCH_RUN_TIMES)
+
+
+# --------------------------------------------------------------------------------------------
+# Cache key
+
+
+def data_version(engine: Engine | Connection) -> str:
+    """A cheap token that changes whenever observations, fetch runs, alerts, events, audit
+    entries or scores change; the dashboard keys its caches on it."""
+    parts = [
+        sa.select(sa.func.count(), sa.func.max(observations.c.fetched_at)).select_from(
+            observations
+        ),
+        sa.select(
+            sa.func.max(fetch_runs.c.id),
+            sa.func.count(fetch_runs.c.finished_at),
+            sa.func.max(fetch_runs.c.finished_at),
+        ),
+        sa.select(sa.func.max(revisions.c.id)),
+        sa.select(sa.func.max(audit_log.c.id)),
+        sa.select(sa.func.max(alert_events.c.id)),
+        sa.select(sa.func.max(alert_rules.c.updated_at), sa.func.count()).select_from(alert_rules),
+        sa.select(sa.func.max(alert_state.c.last_evaluated_at), sa.func.count()).select_from(
+            alert_state
+        ),
+        sa.select(sa.func.max(silences.c.id), sa.func.count()).select_from(silences),
+        sa.select(sa.func.max(events.c.id), sa.func.count()).select_from(events),
+        sa.select(sa.func.max(scores.c.id)),
+        sa.select(sa.func.max(notifications.c.id)),
+    ]
+    values: list[str] = []
+    with _reading(engine) as connection:
+        for query in parts:
+            row = connection.execute(query).one()
+            values.extend("" if item is None else str(item) for item in row)
+    return "|".join(values)
+
+
+# --------------------------------------------------------------------------------------------
+# Conditional-request validators
+
+
+def _upsert(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """INSERT … ON CONFLICT (key) DO UPDATE, in the dialect at hand."""
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg_statement = pg_insert(table)
+        statement: Any = pg_statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: pg_statement.excluded[name] for name in update},
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        sqlite_statement = sqlite_insert(table)
+        statement = sqlite_statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: sqlite_statement.excluded[name] for name in update},
+        )
+    connection.execute(statement, rows)
+
+
+def get_http_validator(engine: Engine | Connection, key: str) -> tuple[str | None, str | None]:
+    """The stored (ETag, Last-Modified) for a request key; (None, None) when unknown."""
+    with _reading(engine) as connection:
+        row = connection.execute(
+            sa.select(http_validators.c.etag, http_validators.c.last_modified).where(
+                http_validators.c.url_key == key
+            )
+        ).first()
+    if row is None:
+        return None, None
+    return row.etag, row.last_modified
+
+
+def read_http_validators(engine: Engine | Connection) -> dict[str, tuple[str | None, str | None]]:
+    """Every stored validator: url_key → (ETag, Last-Modified)."""
+    with _reading(engine) as connection:
+        rows = connection.execute(
+            sa.select(
+                http_validators.c.url_key, http_validators.c.etag, http_validators.c.last_modified
+            )
+        ).all()
+    return {row.url_key: (row.etag, row.last_modified) for row in rows}
+
+
+def set_http_validator(
+    engine: Engine | Connection, key: str, etag: str | None, last_modified: str | None
+) -> None:
+    """Remember the validators a response carried, for the next conditional request."""
+    with _writing(engine) as connection:
+        _upsert(
+            connection,
+            http_validators,
+            [
+                {
+                    "url_key": key,
+                    "etag": etag,
+                    "last_modified": last_modified,
+                    "updated_at": _utcnow(),
+                }
+            ],
+            key=["url_key"],
+            update=["etag", "last_modified", "updated_at"],
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Events (annotations)
+
+_EVENT_KEY = ("country", "date", "title")
+
+
+def read_events(engine: Engine | Connection, country: str | None = None) -> pd.DataFrame:
+    """Annotated events, by date: id, country, date, title, description, source_url."""
+    query = sa.select(events)
+    if country is not None:
+        query = query.where(events.c.country == country)
+    query = query.order_by(events.c.date, events.c.id)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, ("date",))
+
+
+def add_event(
+    engine: Engine | Connection,
+    *,
+    country: str,
+    date: dt.date | dt.datetime | str | pd.Timestamp,
+    title: str,
+    description: str = "",
+    source_url: str = "",
+) -> int:
+    """Add an annotation and return its id; an existing (country, date, title) is updated."""
+    day = _to_day(date)
+    row = {
+        "country": country,
+        "date": day,
+        "title": title,
+        "description": description,
+        "source_url": source_url,
+    }
+    with _writing(engine) as connection:
+        _upsert(connection, events, [row], key=_EVENT_KEY, update=["description", "source_url"])
+        event_id = connection.execute(
+            sa.select(events.c.id).where(
+                events.c.country == country, events.c.date == day, events.c.title == title
+            )
+        ).scalar_one()
+    return int(event_id)
+
+
+def upsert_events(engine: Engine | Connection, frame: pd.DataFrame) -> UpsertCounts:
+    """Add or update annotations keyed on (country, date, title); idempotent.
+
+    `frame` needs country, date and title; description and source_url default to "".
+    """
+    missing = [name for name in _EVENT_KEY if name not in frame.columns]
+    if missing:
+        raise ValueError(f"events lack required columns: {', '.join(missing)}")
+    incoming = pd.DataFrame(
+        {
+            "country": frame["country"].astype(str).to_numpy(dtype=object),
+            "date": _dates(pd.to_datetime(frame["date"])),
+            "title": frame["title"].astype(str).to_numpy(dtype=object),
+            "description": (
+                frame["description"].fillna("").astype(str).to_numpy(dtype=object)
+                if "description" in frame.columns
+                else ""
+            ),
+            "source_url": (
+                frame["source_url"].fillna("").astype(str).to_numpy(dtype=object)
+                if "source_url" in frame.columns
+                else ""
+            ),
+        },
+        dtype=object,
+    ).drop_duplicates(subset=list(_EVENT_KEY), keep="last")
+    if incoming.empty:
+        return UpsertCounts()
+    with _writing(engine) as connection:
+        stored = _frame(
+            connection.execute(
+                sa.select(
+                    events.c.country,
+                    events.c.date,
+                    events.c.title,
+                    events.c.description,
+                    events.c.source_url,
+                ).where(events.c.country.in_(sorted(set(incoming["country"]))))
+            )
+        )
+        stored = stored.rename(columns={"description": "old_description", "source_url": "old_url"})
+        if not stored.empty:
+            stored["date"] = stored["date"].map(_to_day)
+        merged = incoming.merge(stored, on=list(_EVENT_KEY), how="left", indicator="_match")
+        is_new = (merged["_match"] == "left_only").to_numpy()
+        differs = (
+            (merged["description"] != merged["old_description"])
+            | (merged["source_url"] != merged["old_url"])
+        ).to_numpy(dtype=bool)
+        is_changed = ~is_new & differs
+        to_write = merged.loc[is_new | is_changed, list(incoming.columns)]
+        rows: list[dict[str, Any]] = to_write.to_dict("records")  # type: ignore[assignment]
+        _upsert(connection, events, rows, key=_EVENT_KEY, update=["description", "source_url"])
+    new = int(is_new.sum())
+    changed = int(is_changed.sum())
+    return UpsertCounts(new=new, changed=changed, unchanged=len(merged) - new - changed)
+
+
+# --------------------------------------------------------------------------------------------
+# Audit log
+
+
+def write_audit(
+    engine: Engine | Connection,
+    *,
+    actor: str,
+    action: str,
+    obj: str,
+    old: Any,
+    new: Any,
+) -> int:
+    """Append an audit entry (old/new must be JSON-serialisable); returns its id.
+
+    Pass a `Connection` to record the entry in the same transaction as the change it describes.
+    """
+    with _writing(engine) as connection:
+        result = connection.execute(
+            audit_log.insert().values(
+                at=_utcnow(), actor=actor, action=action, object=obj, old=old, new=new
+            )
+        )
+        key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def read_audit(
+    engine: Engine | Connection, *, obj: str | None = None, limit: int = 200
+) -> pd.DataFrame:
+    """Audit entries, newest first: id, at, actor, action, object, old, new."""
+    query = sa.select(audit_log)
+    if obj is not None:
+        query = query.where(audit_log.c.object == obj)
+    query = query.order_by(audit_log.c.id.desc()).limit(limit)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, ("at",))
+
+
+# --------------------------------------------------------------------------------------------
+# Scores
+
+_SCORE_COLUMNS = ("country", "computed_at", "as_of", "composite", "band", "detail")
+
+
+def save_scores(engine: Engine | Connection, frame: pd.DataFrame) -> int:
+    """Append a scored snapshot (columns country, computed_at, as_of, composite, band, detail);
+    returns the number of rows written. `computed_at` defaults to now (UTC)."""
+    missing = [name for name in ("country", "as_of", "composite", "band") if name not in frame]
+    if missing:
+        raise ValueError(f"scores lack required columns: {', '.join(missing)}")
+    if frame.empty:
+        return 0
+    computed_at = (
+        pd.to_datetime(frame["computed_at"], utc=True).dt.tz_localize(None)
+        if "computed_at" in frame.columns
+        else pd.Series(pd.Timestamp(_utcnow()), index=frame.index)
+    )
+    as_of = pd.to_datetime(frame["as_of"], utc=True).dt.tz_localize(None)
+    composite = pd.to_numeric(frame["composite"], errors="coerce").astype("float64")
+    records = pd.DataFrame(
+        {
+            "country": frame["country"].astype(str).to_numpy(dtype=object),
+            "computed_at": _timestamps(computed_at),
+            "as_of": _timestamps(as_of),
+            "composite": composite.astype(object).where(composite.notna(), None).to_numpy(),
+            "band": frame["band"].astype(object).where(frame["band"].notna(), None).to_numpy(),
+            "detail": frame["detail"].to_numpy(dtype=object) if "detail" in frame else None,
+        },
+        dtype=object,
+    )
+    rows: list[dict[str, Any]] = records.to_dict("records")  # type: ignore[assignment]
+    with _writing(engine) as connection:
+        for chunk in _chunks(rows, _CHUNK_SIZE):
+            connection.execute(scores.insert(), list(chunk))
+    return len(rows)
+
+
+def read_scores(
+    engine: Engine | Connection, country: str | None = None, *, latest_only: bool = False
+) -> pd.DataFrame:
+    """Stored scores ordered by computed_at then country; `latest_only` keeps the newest
+    snapshot (the rows of the greatest computed_at)."""
+    query = sa.select(scores.c.id, *(scores.c[name] for name in _SCORE_COLUMNS))
+    if country is not None:
+        query = query.where(scores.c.country == country)
+    if latest_only:
+        newest = sa.select(sa.func.max(scores.c.computed_at))
+        if country is not None:
+            newest = newest.where(scores.c.country == country)
+        query = query.where(scores.c.computed_at == newest.scalar_subquery())
+    query = query.order_by(scores.c.computed_at, scores.c.country, scores.c.id)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, ("computed_at", "as_of"))
+
+
+# --------------------------------------------------------------------------------------------
+# Overview and health
+
+
+def store_summary(engine: Engine | Connection) -> pd.DataFrame:
+    """Per source and indicator: rows, countries, first_period, last_period, last_fetched_at."""
+    query = (
+        sa.select(
+            observations.c.source,
+            observations.c.indicator,
+            sa.func.count().label("rows"),
+            sa.func.count(sa.distinct(observations.c.country)).label("countries"),
+            sa.func.min(observations.c.period).label("first_period"),
+            sa.func.max(observations.c.period).label("last_period"),
+            sa.func.max(observations.c.fetched_at).label("last_fetched_at"),
+        )
+        .group_by(observations.c.source, observations.c.indicator)
+        .order_by(observations.c.source, observations.c.indicator)
+    )
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    result["rows"] = result["rows"].astype("int64")
+    result["countries"] = result["countries"].astype("int64")
+    return _as_datetime(result, ("first_period", "last_period", "last_fetched_at"))
+
+
+def integrity_check(engine: Engine) -> list[str]:
+    """Problems found in the store; an empty list when it is healthy.
+
+    SQLite: `PRAGMA integrity_check` and `PRAGMA foreign_key_check`. Both engines: the schema
+    version, and rows that break the store's own invariants.
+    """
+    problems: list[str] = []
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                for (message,) in connection.exec_driver_sql("PRAGMA integrity_check").all():
+                    if message != "ok":
+                        problems.append(f"integrity_check: {message}")
+                for row in connection.exec_driver_sql("PRAGMA foreign_key_check").all():
+                    problems.append(
+                        f"foreign key: {row[0]} row {row[1]} refers to a missing {row[2]} row"
+                    )
+            else:
+                connection.execute(sa.select(1)).one()
+            version = _stored_version(connection)
+            if version != CURRENT_SCHEMA_VERSION:
+                problems.append(
+                    f"schema version is {version}, expected {CURRENT_SCHEMA_VERSION} "
+                    "(run init_schema)"
+                )
+                return problems
+            invariants = {
+                "observations without a finite value": sa.select(sa.func.count())
+                .select_from(observations)
+                .where(observations.c.value.is_(None)),
+                "fetch runs with an unknown status": sa.select(sa.func.count())
+                .select_from(fetch_runs)
+                .where(fetch_runs.c.status.not_in(sorted(FETCH_RUN_STATUSES))),
+                "observations pointing at a missing fetch run": sa.select(sa.func.count())
+                .select_from(observations.outerjoin(fetch_runs))
+                .where(observations.c.fetch_run_id.is_not(None), fetch_runs.c.id.is_(None)),
+                "notifications pointing at a missing alert event": sa.select(sa.func.count())
+                .select_from(notifications.outerjoin(alert_events))
+                .where(alert_events.c.id.is_(None)),
+            }
+            for label, query in invariants.items():
+                count = int(connection.execute(query).scalar_one())
+                if count:
+                    problems.append(f"{count} {label}")
+    except SQLAlchemyError as error:
+        problems.append(f"cannot check the store: {_describe(error, engine.url)}")
+    return problems
