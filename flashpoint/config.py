@@ -17,6 +17,7 @@ only changes `[general] countries` still gets the full catalogue.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import functools
 import os
@@ -117,6 +118,18 @@ def _check_identifier(value: str) -> str:
     return value
 
 
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _custom_error(
+            f"unknown timezone {value!r} (use an IANA name such as 'UTC' or 'Asia/Almaty')"
+        ) from None
+    return value
+
+
 def _scope_from_toml(value: object) -> object:
     # `scope = "watched"` is accepted as shorthand for `scope = ["watched"]`.
     return [value] if isinstance(value, str) else value
@@ -131,6 +144,7 @@ CronString = Annotated[str, AfterValidator(_check_cron)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 Identifier = Annotated[str, AfterValidator(_check_identifier)]
 ScopeItem = Annotated[str, AfterValidator(_check_scope_item)]
+TimezoneName = Annotated[str, AfterValidator(_check_timezone)]
 HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
@@ -698,7 +712,9 @@ class DashboardSettings(ConfigModel):
 class SchedulerSettings(ConfigModel):
     """`[scheduler]`: the `flashpoint serve` process."""
 
-    timezone: str = Field(default="UTC", description="Timezone of the sources' cron schedules.")
+    timezone: TimezoneName = Field(
+        default="UTC", description="Timezone of the sources' cron schedules."
+    )
     misfire_grace_seconds: int = Field(
         default=900, ge=0, description="Run a job missed by up to this many seconds."
     )
@@ -1341,3 +1357,23 @@ def _check_channels(settings: Settings) -> list[Problem]:
         if isinstance(channel, EmailChannel) and channel.enabled and not channel.recipients:
             problems.append((f"{where}.recipients", "an e-mail channel needs recipients"))
     return problems
+
+
+# --------------------------------------------------------------------------------------------
+# CLI glue shared by every command
+# --------------------------------------------------------------------------------------------
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the `--config PATH` option every `flashpoint` command takes."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=None,
+        help=f"config file (default: ${CONFIG_ENV}, else ./config.toml, else the packaged default)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Load the settings named by a parsed `--config` option (see `add_config_argument`)."""
+    return load_config(getattr(args, "config", None))

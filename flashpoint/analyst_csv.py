@@ -1,0 +1,398 @@
+"""The analyst's own series from CSV: parsed and validated completely before anything is written.
+
+Two layouts are accepted (the header decides):
+
+* **Flashpoint's import format** — one observation per row::
+
+      indicator,country,period,value,unit[,vintage,note,source_url]
+      fuel_lpg_retail,KAZ,2022-01-01,120,KZT/litre,,Mangystau after exchange pricing,https://...
+
+  `indicator` is a catalogue id (`[[indicators]]` in config.toml); `country` an ISO3 code (`WLD`
+  for global series); `period` `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (stored as the start of the
+  indicator's period: an annual value for 2021 → 2021-01-01, a monthly one → the 1st); `value` a
+  number (`.` decimal point); `unit` the catalogue unit of the indicator (empty = that unit);
+  `vintage` optional (empty = the source's single vintage). `note` and `source_url` document the
+  row in your file and are not stored.
+
+* **The Kazakhstan fuel-price points file** (`kz_fuel_price_points_from_reports.csv`)::
+
+      date,region,fuel,unit,value_min,value_max,price_type,note,source_url
+
+  Retail prices and retail caps in KZT/litre of LPG (autogas), AI-92/93 gasoline and diesel map to
+  `fuel_lpg_retail`, `fuel_gasoline_retail` and `fuel_diesel_retail` for KAZ: each row's value is
+  the midpoint of `value_min`–`value_max`, and per indicator and date the highest regional midpoint
+  is kept (the catalogue's definition). Other fuels (AI-80, AI-95) and wholesale caps (KZT/tonne)
+  have no indicator and are skipped, and the count of skipped rows is reported.
+
+Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
+Every problem names the file, the row and the column; nothing is written unless every row is good.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from flashpoint.config import Settings, iso3_countries
+from flashpoint.errors import ImportFileError
+from indicators.observations import OBSERVATION_KEY, conform_observations
+
+IMPORT_COLUMNS: tuple[str, ...] = ("indicator", "country", "period", "value", "unit")
+OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = ("vintage", "note", "source_url")
+FUEL_POINT_COLUMNS: tuple[str, ...] = (
+    "date",
+    "region",
+    "fuel",
+    "unit",
+    "value_min",
+    "value_max",
+    "price_type",
+    "note",
+    "source_url",
+)
+# The fuel-price file's `fuel` labels that have an indicator; everything else is skipped.
+FUEL_INDICATORS: Mapping[str, str] = {
+    "LPG (autogas)": "fuel_lpg_retail",
+    "AI-92/93 gasoline": "fuel_gasoline_retail",
+    "diesel": "fuel_diesel_retail",
+    "diesel (summer/off-season)": "fuel_diesel_retail",
+}
+FUEL_PRICE_TYPES: tuple[str, ...] = ("retail", "retail_cap")
+DEFAULT_SOURCE_NAME = "analyst"
+_SOURCE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
+_MAX_REPORTED = 5
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem in one cell (or row) of the file."""
+
+    row: int
+    column: str
+    problem: str
+
+    def describe(self) -> str:
+        """`row 5, column value: ...` (the column is left out for whole-row problems)."""
+        where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
+        return f"{where}: {self.problem}"
+
+
+@dataclass
+class ParsedFile:
+    """A validated file: canonical observations plus what was skipped and why."""
+
+    observations: pd.DataFrame
+    layout: str  # "import" or "fuel_points"
+    rows_read: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def read_analyst_csv(
+    path: Path | str, settings: Settings, *, source: str = DEFAULT_SOURCE_NAME
+) -> ParsedFile:
+    """Read and validate one CSV file.
+
+    Raises:
+        ImportFileError: naming the file, and for bad content the row and column; nothing
+            has been written anywhere.
+    """
+    shown = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ImportFileError(f"{shown}: file not found") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{shown}: is a directory, not a CSV file") from None
+    except OSError as error:
+        raise ImportFileError(f"{shown}: cannot read: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"{shown}: not UTF-8 text (byte {error.start}); save the file as CSV UTF-8"
+        ) from None
+    return parse_analyst_csv(text, settings, file=shown, source=source)
+
+
+def parse_analyst_csv(
+    text: str, settings: Settings, *, file: str, source: str = DEFAULT_SOURCE_NAME
+) -> ParsedFile:
+    """Validate CSV text in either accepted layout and return canonical observations.
+
+    Raises:
+        ImportFileError: `<file>: row N, column C: problem` (plus how many more problems).
+    """
+    if not _SOURCE_NAME.fullmatch(source):
+        raise ImportFileError(
+            f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
+        )
+    if source == "acled" or source.startswith("acled:"):
+        raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise ImportFileError(f"{file}: not a readable CSV file: {error}") from None
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise ImportFileError(
+            f"{file}: row 1: no header row (expected {', '.join(IMPORT_COLUMNS)})"
+        )
+    header = [cell.strip() for cell in records[0]]
+    rows = [
+        (number, record)
+        for number, record in enumerate(records[1:], start=2)
+        if any(cell.strip() for cell in record)
+    ]
+    if set(FUEL_POINT_COLUMNS[:7]) <= set(header):
+        layout = "fuel_points"
+        _check_header(file, header, FUEL_POINT_COLUMNS[:7], FUEL_POINT_COLUMNS[7:])
+    else:
+        layout = "import"
+        _check_header(file, header, IMPORT_COLUMNS, OPTIONAL_IMPORT_COLUMNS)
+    if not rows:
+        raise ImportFileError(f"{file}: no data rows below the header")
+    cells = [(number, _as_dict(header, record)) for number, record in rows]
+    problems: list[RowProblem] = []
+    for number, record in rows:
+        if len(record) > len(header):
+            problems.append(
+                RowProblem(number, "", f"{len(record)} cells but the header has {len(header)}")
+            )
+    if layout == "import":
+        frame, skipped = _parse_import_rows(cells, settings, problems)
+    else:
+        frame, skipped = _parse_fuel_rows(cells, settings, problems)
+    if problems:
+        _raise(file, problems)
+    frame["source"] = source
+    return ParsedFile(
+        observations=conform_observations(frame),
+        layout=layout,
+        rows_read=len(rows),
+        skipped=skipped,
+    )
+
+
+def _check_header(
+    file: str, header: Sequence[str], required: Sequence[str], optional: Sequence[str]
+) -> None:
+    for position, name in enumerate(header, start=1):
+        if not name:
+            raise ImportFileError(f"{file}: row 1, column {position}: empty column name")
+        if name not in required and name not in optional:
+            raise ImportFileError(
+                f"{file}: row 1, column {name}: unknown column (expected "
+                f"{', '.join(required)}[, {', '.join(optional)}])"
+            )
+    for index, duplicate in _repeated(header):
+        raise ImportFileError(f"{file}: row 1, column {index + 1}: column {duplicate!r} repeated")
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise ImportFileError(
+            f"{file}: row 1, column {missing[0]}: missing column (required: {', '.join(required)})"
+        )
+
+
+def _repeated(values: Sequence[str]) -> Iterable[tuple[int, str]]:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            yield index, value
+        seen.add(value)
+
+
+def _as_dict(header: Sequence[str], record: Sequence[str]) -> dict[str, str]:
+    return {name: (record[i].strip() if i < len(record) else "") for i, name in enumerate(header)}
+
+
+def _raise(file: str, problems: Sequence[RowProblem]) -> None:
+    ordered = sorted(problems, key=lambda item: item.row)
+    first = ordered[0].describe()
+    more = len(ordered) - 1
+    suffix = (
+        f" (and {more} more problem(s); nothing was imported)"
+        if more
+        else (" (nothing was imported)")
+    )
+    raise ImportFileError(f"{file}: {first}{suffix}")
+
+
+def parse_period(text: str, frequency: str) -> pd.Timestamp | None:
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → the start of the period at `frequency` (None if bad)."""
+    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    if not match:
+        return None
+    year = int(match.group(1))
+    month = int(match.group(2) or 1)
+    day = int(match.group(3) or 1)
+    try:
+        stamp = pd.Timestamp(year=year, month=month, day=day)
+    except ValueError:
+        return None
+    if frequency == "annual":
+        return pd.Timestamp(year=year, month=1, day=1)
+    if frequency == "quarterly":
+        return pd.Timestamp(year=year, month=3 * ((month - 1) // 3) + 1, day=1)
+    if frequency == "monthly":
+        return pd.Timestamp(year=year, month=month, day=1)
+    if match.group(3) is None and frequency in ("daily", "weekly"):
+        return None  # a daily value needs its day
+    return stamp
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _parse_import_rows(
+    rows: Sequence[tuple[int, dict[str, str]]], settings: Settings, problems: list[RowProblem]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    indicators = {item.id: item for item in settings.indicators}
+    countries = iso3_countries()
+    seen: dict[tuple[str, str, pd.Timestamp, str], int] = {}
+    out: list[dict[str, object]] = []
+    for number, cells in rows:
+        row_ok = True
+
+        def bad(column: str, problem: str, number: int = number) -> None:
+            nonlocal row_ok
+            row_ok = False
+            problems.append(RowProblem(number, column, problem))
+
+        indicator_id = cells["indicator"]
+        indicator = indicators.get(indicator_id)
+        if not indicator_id:
+            bad("indicator", "empty")
+        elif indicator is None:
+            bad(
+                "indicator",
+                f"unknown indicator {indicator_id!r} (not in the catalogue; add an "
+                "[[indicators]] entry to config.toml first)",
+            )
+        elif indicator.source == "derived":
+            bad("indicator", f"{indicator_id!r} is derived from other series; import those")
+        country = cells["country"]
+        if country not in countries:
+            bad("country", f"unknown country code {country!r} (expected ISO3, e.g. KAZ)")
+        frequency = indicator.frequency if indicator is not None else "daily"
+        period = parse_period(cells["period"], frequency)
+        if period is None:
+            bad(
+                "period",
+                f"{cells['period']!r} is not a date (use YYYY-MM-DD; YYYY or YYYY-MM for "
+                "annual and monthly series)",
+            )
+        value = _parse_number(cells["value"])
+        if value is None:
+            bad("value", f"{cells['value']!r} is not a number (use . as the decimal point)")
+        unit = cells["unit"] or (indicator.unit if indicator is not None else "")
+        if indicator is not None and unit != indicator.unit:
+            bad("unit", f"{unit!r} is not the unit of {indicator_id} ({indicator.unit!r})")
+        vintage = cells.get("vintage", "")
+        if not row_ok or period is None or value is None:
+            continue
+        key = (indicator_id, country, period, vintage)
+        if key in seen:
+            bad(
+                "period",
+                f"duplicate of row {seen[key]} ({indicator_id}, {country}, "
+                f"{period.date().isoformat()}{', vintage ' + vintage if vintage else ''})",
+            )
+            continue
+        seen[key] = number
+        out.append(
+            {
+                "indicator": indicator_id,
+                "country": country,
+                "period": period,
+                "value": value,
+                "unit": unit,
+                "vintage": vintage,
+            }
+        )
+    return _frame(out), {}
+
+
+def _parse_fuel_rows(
+    rows: Sequence[tuple[int, dict[str, str]]], settings: Settings, problems: list[RowProblem]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    indicators = {item.id: item for item in settings.indicators}
+    skipped: dict[str, int] = {}
+    best: dict[tuple[str, pd.Timestamp], tuple[float, int]] = {}
+    for number, cells in rows:
+        period = parse_period(cells["date"], "daily")
+        if period is None:
+            problems.append(
+                RowProblem(number, "date", f"{cells['date']!r} is not a YYYY-MM-DD date")
+            )
+        low = _parse_number(cells["value_min"])
+        high = _parse_number(cells["value_max"])
+        if low is None:
+            problems.append(
+                RowProblem(number, "value_min", f"{cells['value_min']!r} is not a number")
+            )
+        if high is None:
+            problems.append(
+                RowProblem(number, "value_max", f"{cells['value_max']!r} is not a number")
+            )
+        if low is not None and high is not None and high < low:
+            problems.append(
+                RowProblem(number, "value_max", f"{high:g} is below value_min ({low:g})")
+            )
+        indicator_id = FUEL_INDICATORS.get(cells["fuel"])
+        reason = ""
+        if cells["price_type"] not in FUEL_PRICE_TYPES:
+            reason = f"price_type {cells['price_type']!r} is not a retail price"
+        elif indicator_id is None:
+            reason = f"fuel {cells['fuel']!r} has no indicator"
+        elif indicator_id not in indicators:
+            reason = f"indicator {indicator_id} is not in the catalogue"
+        elif cells["unit"] != indicators[indicator_id].unit:
+            problems.append(
+                RowProblem(
+                    number,
+                    "unit",
+                    f"{cells['unit']!r} is not the unit of {indicator_id} "
+                    f"({indicators[indicator_id].unit!r})",
+                )
+            )
+            continue
+        if reason:
+            skipped[reason] = skipped.get(reason, 0) + 1
+            continue
+        if period is None or low is None or high is None or indicator_id is None:
+            continue
+        midpoint = (low + high) / 2.0
+        key = (indicator_id, period)
+        if key not in best or midpoint > best[key][0]:
+            best[key] = (midpoint, number)
+    out = [
+        {
+            "indicator": indicator_id,
+            "country": "KAZ",
+            "period": period,
+            "value": value,
+            "unit": indicators[indicator_id].unit,
+            "vintage": "",
+        }
+        for (indicator_id, period), (value, _row) in sorted(best.items())
+    ]
+    return _frame(out), skipped
+
+
+def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
+    columns = ["indicator", "country", "period", "value", "unit", "vintage"]
+    frame = pd.DataFrame(rows, columns=columns)
+    # The key is unique by construction; this documents it for the single upsert that follows.
+    assert not frame.duplicated(subset=list(OBSERVATION_KEY)).any()
+    return frame

@@ -1,0 +1,181 @@
+"""`flashpoint export`: stored observations, scores or revisions as CSV or Parquet, licence-aware.
+
+ACLED's terms forbid giving others its data, so rows from the `acled` source (and revisions of
+ACLED indicators) are never exported; every exported observation carries its licence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flashpoint.config import Settings, add_config_argument, settings_from_args
+from flashpoint.errors import FlashpointError
+from flashpoint.store import (
+    init_schema,
+    make_engine,
+    read_observations,
+    read_revisions,
+    read_scores,
+    store_summary,
+)
+
+RESTRICTED_SOURCE = "acled"
+SCORES_LICENCE = (
+    "Derived by Flashpoint from the indicators listed on its Methodology page; each input keeps "
+    "its own licence"
+)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `export` sub-command."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export observations, scores or revisions as CSV or Parquet (never ACLED rows)",
+        description="Export stored data with a licence column. ACLED rows are never exported "
+        "(ACLED's terms forbid redistribution).",
+    )
+    parser.add_argument(
+        "--what",
+        choices=("observations", "scores", "revisions"),
+        default="observations",
+        help="what to export (default: observations)",
+    )
+    parser.add_argument(
+        "--indicator",
+        action="append",
+        metavar="ID",
+        help="only this indicator (repeatable; observations and revisions)",
+    )
+    parser.add_argument(
+        "--country", action="append", metavar="ISO3", help="only this country (repeatable)"
+    )
+    parser.add_argument(
+        "--format", choices=("csv", "parquet"), default="csv", help="file format (default: csv)"
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="PATH", help="file to write (`-` = stdout, CSV only)"
+    )
+    add_config_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def is_restricted(source: str) -> bool:
+    """True for sources whose rows may never leave the local store."""
+    return source == RESTRICTED_SOURCE or source.startswith(RESTRICTED_SOURCE + ":")
+
+
+def _restricted_indicators(settings: Settings, stored: pd.DataFrame) -> set[str]:
+    from_catalogue = {item.id for item in settings.indicators if is_restricted(item.source)}
+    from_store = {
+        str(row.indicator) for row in stored.itertuples() if is_restricted(str(row.source))
+    }
+    return from_catalogue | from_store
+
+
+def _licences(settings: Settings) -> dict[str, str]:
+    return {item.id: item.licence for item in settings.indicators}
+
+
+def export_frame(
+    settings: Settings,
+    engine: Any,
+    *,
+    what: str,
+    indicators: list[str] | None,
+    countries: list[str] | None,
+) -> tuple[pd.DataFrame, int]:
+    """The frame to export and how many restricted rows were withheld.
+
+    Raises:
+        FlashpointError: when the request names only ACLED indicators, or filters that do not
+            apply.
+    """
+    stored = store_summary(engine) if what != "scores" else pd.DataFrame(columns=["source"])
+    restricted = _restricted_indicators(settings, stored) if what != "scores" else set()
+    if indicators and all(item in restricted for item in indicators):
+        raise FlashpointError(
+            f"{', '.join(indicators)}: ACLED data cannot be exported (ACLED's terms of use forbid "
+            "redistribution); it stays in your local store"
+        )
+    licences = _licences(settings)
+    if what == "observations":
+        frame = read_observations(engine, indicators=indicators, countries=countries)
+        keep = ~frame["source"].map(is_restricted) & ~frame["indicator"].isin(restricted)
+        withheld = int((~keep).sum())
+        frame = frame.loc[keep].reset_index(drop=True)
+        frame["licence"] = frame["indicator"].map(licences).fillna("")
+        return frame, withheld
+    if what == "revisions":
+        frame = read_revisions(engine, indicators=indicators, countries=countries)
+        if frame.empty:
+            frame["licence"] = pd.Series(dtype=str)
+            return frame, 0
+        restricted_rows = frame["indicator"].isin(restricted)
+        frame = frame.loc[~restricted_rows].reset_index(drop=True)
+        frame["licence"] = frame["indicator"].map(licences).fillna("")
+        return frame, int(restricted_rows.sum())
+    if indicators:
+        raise FlashpointError("--indicator does not apply to --what scores")
+    frame = read_scores(engine)
+    if countries:
+        frame = frame.loc[frame["country"].isin(countries)].reset_index(drop=True)
+    if "detail" in frame.columns:
+        frame["detail"] = [
+            value if value is None or isinstance(value, str) else json.dumps(value, default=str)
+            for value in frame["detail"]
+        ]
+    frame["licence"] = SCORES_LICENCE
+    return frame, 0
+
+
+def _write(frame: pd.DataFrame, output: str, file_format: str) -> None:
+    if file_format == "csv":
+        if output == "-":
+            try:
+                frame.to_csv(sys.stdout, index=False)
+            except BrokenPipeError:
+                # The reader (e.g. `| head`) stopped early; that is not an error.
+                sys.stderr.close()
+            return
+        Path(output).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(Path(output).expanduser(), index=False)
+        return
+    if output == "-":
+        raise FlashpointError("Parquet cannot be written to stdout; give --output PATH")
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") is None:
+        raise FlashpointError(
+            "Parquet export needs pyarrow: pip install 'flashpoint[parquet]'"
+        ) from None
+    Path(output).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(Path(output).expanduser(), index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the export; prints how many rows went out and how many were withheld."""
+    settings = settings_from_args(args)
+    engine = make_engine(settings.database_url)
+    try:
+        init_schema(engine)
+        frame, withheld = export_frame(
+            settings,
+            engine,
+            what=args.what,
+            indicators=args.indicator,
+            countries=args.country,
+        )
+    finally:
+        engine.dispose()
+    _write(frame, args.output, args.format)
+    message = f"Exported {len(frame)} {args.what} row(s) to {args.output} ({args.format})."
+    if withheld:
+        message += f" Withheld {withheld} ACLED row(s): ACLED's terms forbid redistribution."
+    print(message, file=sys.stderr if args.output == "-" else sys.stdout)
+    return 0

@@ -1,0 +1,211 @@
+"""`flashpoint status`: what is in the store, per source and indicator, and each source's runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import make_url
+
+from flashpoint.config import Settings, add_config_argument, settings_from_args
+from flashpoint.store import (
+    is_empty,
+    last_fetch_runs,
+    make_engine,
+    mask_url,
+    read_schema_version,
+    store_summary,
+)
+
+SERIES_COLUMNS = (
+    "source",
+    "indicator",
+    "rows",
+    "countries",
+    "first_period",
+    "last_period",
+    "last_fetched_at",
+)
+SOURCE_COLUMNS = (
+    "source",
+    "enabled",
+    "schedule",
+    "next_run",
+    "last_run",
+    "last_status",
+    "rows_new",
+    "rows_changed",
+    "error",
+)
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `status` sub-command."""
+    parser = subparsers.add_parser(
+        "status",
+        help="what is in the store, per source and indicator, and each source's last run",
+        description="Summarise the store: rows, countries and first/last period per source and "
+        "indicator, and per configured source its schedule, next run and last fetch run.",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default, for people), json (everything) or csv (the per-series table)",
+    )
+    add_config_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def _store_file_missing(url: str) -> bool:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    return bool(database) and database != ":memory:" and not Path(database).expanduser().exists()
+
+
+def _next_run(schedule: str, timezone: str, now: datetime) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    trigger = CronTrigger.from_crontab(schedule, timezone=timezone)
+    fire = trigger.get_next_fire_time(None, now)
+    return "" if fire is None else fire.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _stamp(value: Any, with_time: bool) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    stamp = pd.Timestamp(value)
+    return stamp.strftime("%Y-%m-%d %H:%M") if with_time else stamp.strftime("%Y-%m-%d")
+
+
+def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
+    now = datetime.now(UTC)
+    latest = {str(row["source"]): row for _, row in runs.iterrows()} if not runs.empty else {}
+    names = list(settings.sources.names()) + sorted(set(latest) - set(settings.sources.names()))
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        configured = settings.sources.get(name) if name in settings.sources.names() else None
+        run = latest.get(name)
+        rows.append(
+            {
+                "source": name,
+                "enabled": "" if configured is None else ("yes" if configured.enabled else "no"),
+                "schedule": "" if configured is None else configured.schedule,
+                "next_run": (
+                    _next_run(configured.schedule, settings.scheduler.timezone, now)
+                    if configured is not None and configured.enabled
+                    else ""
+                ),
+                "last_run": ""
+                if run is None
+                else _stamp(run["finished_at"] or run["started_at"], True),
+                "last_status": "never run" if run is None else str(run["status"]),
+                "rows_new": "" if run is None else _int_text(run["rows_new"]),
+                "rows_changed": "" if run is None else _int_text(run["rows_changed"]),
+                "error": "" if run is None or run["error"] is None else str(run["error"])[:80],
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+
+
+def _int_text(value: Any) -> str:
+    return "" if value is None or pd.isna(value) else str(int(value))
+
+
+def _series_table(summary: pd.DataFrame) -> pd.DataFrame:
+    out = summary.loc[:, list(SERIES_COLUMNS)].copy()
+    for name in ("first_period", "last_period"):
+        out[name] = [_stamp(value, False) for value in out[name]]
+    out["last_fetched_at"] = [_stamp(value, True) for value in out["last_fetched_at"]]
+    return out
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A plain fixed-width table (left-aligned text, right-aligned numbers)."""
+    columns = list(frame.columns)
+    cells = [[str(value) for value in row] for row in frame.itertuples(index=False)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[name]) for name in columns]
+    widths = [max([len(name)] + [len(row[i]) for row in cells]) for i, name in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i])
+            for i, value in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(columns), rule, *(line(row) for row in cells)])
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the store's summary in the requested format."""
+    settings = settings_from_args(args)
+    url = settings.database_url
+    shown_url = mask_url(url)
+    missing = _store_file_missing(url)
+    version: int | None = None
+    summary = pd.DataFrame(columns=list(SERIES_COLUMNS))
+    runs = pd.DataFrame()
+    if not missing:
+        engine = make_engine(url)
+        try:
+            version = read_schema_version(engine)
+            if version is not None:
+                if not is_empty(engine):
+                    summary = store_summary(engine)
+                runs = last_fetch_runs(engine)
+        finally:
+            engine.dispose()
+    series = _series_table(summary)
+    sources = _sources_table(settings, runs)
+    if missing or version is None:
+        hint = (
+            f"No store at {shown_url} yet. Run `flashpoint init` to create it, then "
+            "`flashpoint load-snapshot` to load the bundled data."
+        )
+    elif series.empty:
+        hint = (
+            f"The store at {shown_url} is empty. Run `flashpoint load-snapshot` to load the "
+            "bundled data, `flashpoint refresh` to fetch from the sources, or `flashpoint import "
+            "FILE` for your own series."
+        )
+    else:
+        hint = ""
+    if args.format == "json":
+        document = {
+            "store": shown_url,
+            "schema_version": version,
+            "empty": series.empty,
+            "hint": hint,
+            "series": series.to_dict("records"),
+            "sources": sources.to_dict("records"),
+        }
+        json.dump(document, sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    if args.format == "csv":
+        if hint:
+            print(hint, file=sys.stderr)
+        series.to_csv(sys.stdout, index=False)
+        return 0
+    print(f"Store: {shown_url}" + (f" (schema version {version})" if version is not None else ""))
+    if hint:
+        print(hint)
+    else:
+        total = int(summary["rows"].sum())
+        print(f"{total} observations in {len(series)} series (source × indicator).")
+        print()
+        print(format_table(series))
+    print()
+    print("Sources:")
+    print(format_table(sources))
+    return 0
