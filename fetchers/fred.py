@@ -1,0 +1,377 @@
+"""FRED daily energy prices: keyless `fredgraph.csv` (bulk) or the JSON API when a key is set."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+import requests
+
+from fetchers import http
+from fetchers.base import BaseFetcher, Extracted, FetchRequest
+from fetchers.errors import ApiError, BadPayload, FetchError
+from indicators.observations import WORLD, empty_observations
+
+SOURCE = "fred"
+
+# fredgraph writes a gap as "." (older files) or as an empty field (today).
+MISSING_MARKERS = frozenset({"", "."})
+DATE_HEADERS = frozenset({"observation_date", "date"})
+
+_API_KEY_IN_TEXT = re.compile(r"(api_key=)[^&\s\"']+", flags=re.IGNORECASE)
+
+
+def redact_api_key(text: str) -> str:
+    """Replace the value of any `api_key=` query parameter in `text` with `***`.
+
+    Args:
+        text: a URL, log line or error message.
+
+    Returns:
+        The same text with the key value hidden.
+    """
+    return _API_KEY_IN_TEXT.sub(r"\1***", text)
+
+
+def _to_float(raw: str | None) -> float | None:
+    """A FRED value as a float; `.`/empty/non-numeric are missing (None), never zero."""
+    if raw is None:
+        return None
+    text = raw.strip()
+    if text in MISSING_MARKERS:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def parse_fredgraph_csv(body: bytes, series_ids: Sequence[str]) -> pd.DataFrame:
+    """Parse a `fredgraph.csv?id=A,B,…` body into long rows.
+
+    Args:
+        body: the raw CSV (header `observation_date,<ids…>` or the older `DATE,<ids…>`).
+        series_ids: the ids that were asked for; each must have a column.
+
+    Returns:
+        Columns `series_id`, `date` (datetime64), `value` (float64); missing values have no row.
+
+    Raises:
+        BadPayload: an HTML page, an empty body, no date column, or an asked-for id without a
+            column (a changed schema), or a date that does not parse.
+    """
+    text = body.decode("utf-8-sig", errors="replace")
+    stripped = text.lstrip()
+    if not stripped:
+        raise BadPayload(SOURCE, "fredgraph.csv came back empty", kind="empty")
+    if stripped[:15].lower().startswith(("<!doctype html", "<html")):
+        raise BadPayload(SOURCE, "fredgraph.csv came back as an HTML page", kind="html")
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip() for name in next(reader, [])]
+    if not header or header[0].lower() not in DATE_HEADERS:
+        shown = ",".join(header[:3])
+        raise BadPayload(
+            SOURCE, f"fredgraph.csv header is {shown!r}, expected observation_date,<ids>",
+            kind="schema",
+        )
+    columns = {name.upper(): index for index, name in enumerate(header)}
+    missing = [code for code in series_ids if code.upper() not in columns]
+    if missing:
+        raise BadPayload(
+            SOURCE, f"fredgraph.csv has no column for {', '.join(missing)}", kind="schema"
+        )
+    records: list[tuple[str, str, float]] = []
+    width = len(header)
+    for line_number, row in enumerate(reader, start=2):
+        if not row or not row[0].strip():
+            continue
+        if len(row) != width:
+            raise BadPayload(
+                SOURCE,
+                f"fredgraph.csv line {line_number} has {len(row)} fields, expected {width} "
+                "(truncated?)",
+                kind="truncated",
+            )
+        for code in series_ids:
+            value = _to_float(row[columns[code.upper()]])
+            if value is not None:
+                records.append((code, row[0].strip(), value))
+    return _long_frame(records)
+
+
+def parse_observations_json(payload: Any, series_id: str) -> tuple[pd.DataFrame, int]:
+    """Parse one `series/observations?file_type=json` page.
+
+    Args:
+        payload: the decoded JSON.
+        series_id: the series the page belongs to (FRED does not repeat it in the body).
+
+    Returns:
+        `(rows, count)`: long rows as in `parse_fredgraph_csv` and the total `count` the API
+        reports over all pages (for paging with `offset`).
+
+    Raises:
+        ApiError: FRED's own error body (`{"error_code":…, "error_message":…}`).
+        BadPayload: no `observations` list, or an observation without `date`/`value`.
+    """
+    raise_for_api_error(payload)
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("observations"), list):
+        raise BadPayload(
+            SOURCE, f"series/observations for {series_id} has no 'observations' list",
+            kind="schema",
+        )
+    records: list[tuple[str, str, float]] = []
+    for item in payload["observations"]:
+        if not isinstance(item, Mapping) or "date" not in item or "value" not in item:
+            raise BadPayload(
+                SOURCE, f"an observation of {series_id} lacks 'date' or 'value'", kind="schema"
+            )
+        value = _to_float(str(item["value"]) if item["value"] is not None else None)
+        if value is not None:
+            records.append((series_id, str(item["date"]), value))
+    return _long_frame(records), _total_count(payload, len(records))
+
+
+def raise_for_api_error(payload: Any) -> None:
+    """Raise `ApiError` with FRED's own message when `payload` is its error body.
+
+    Args:
+        payload: decoded JSON of any FRED API response.
+
+    Raises:
+        ApiError: when the body carries `error_message` (e.g. an unknown series, a bad key).
+    """
+    if isinstance(payload, Mapping) and "error_message" in payload:
+        message = redact_api_key(str(payload.get("error_message", "")).strip())
+        code = payload.get("error_code")
+        raise ApiError(SOURCE, message or "FRED reported an error", code=str(code))
+
+
+def _long_frame(records: list[tuple[str, str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(records, columns=["series_id", "date", "value"])
+    try:
+        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    except ValueError as error:
+        raise BadPayload(SOURCE, f"a date does not parse as YYYY-MM-DD ({error})",
+                         kind="schema") from error
+    frame["value"] = frame["value"].astype("float64")
+    frame["series_id"] = frame["series_id"].astype(str)
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# The fetcher
+# ---------------------------------------------------------------------------------------------
+
+# Days re-fetched before the newest stored date, so a late-filled gap or a corrected last value
+# is picked up (the store records it as a revision).
+OVERLAP_DAYS = 14
+JSON_PAGE_LIMIT = 100_000  # FRED's maximum `limit`
+
+
+@dataclass(frozen=True)
+class FredCsvPayload:
+    """One `fredgraph.csv` body and the ids it was asked for."""
+
+    series_ids: tuple[str, ...]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class FredJsonPayload:
+    """One `series/observations` JSON page of one series."""
+
+    series_id: str
+    payload: Any
+
+
+class FredFetcher(BaseFetcher):
+    """Brent, WTI, Henry Hub and propane from FRED, stored under country `WLD`.
+
+    Keyless by default: one `fredgraph.csv?id=A,B,C` request for every series (conditional on
+    the stored ETag / Last-Modified). When the config's `api_key_env` variable is set, the JSON
+    API is used instead (one series per request, paged with `offset`). The key is never logged:
+    it only travels in the query string, and every error message is scrubbed of it.
+    """
+
+    name: ClassVar[str] = SOURCE
+
+    def extract(self, request: FetchRequest, session: requests.Session) -> Extracted:
+        """Download every requested series (see the class docstring).
+
+        Args:
+            request: indicators (their `source_code` is the FRED id) and `since`.
+            session: the injected session.
+
+        Returns:
+            `FredCsvPayload` or `FredJsonPayload` items.
+
+        Raises:
+            FetchError: transport, status or payload failures, the API's own error message.
+        """
+        codes = tuple(dict.fromkeys(item.source_code for item in request.indicators))
+        if not codes:
+            return Extracted(warnings=["no FRED indicators are enabled"])
+        start = _incremental_start(request)
+        key_env = str(getattr(request.settings, "api_key_env", "") or "")
+        api_key = os.environ.get(key_env, "").strip() if key_env else ""
+        if api_key:
+            try:
+                return self._extract_json(request, session, codes, start, api_key)
+            except FetchError as error:
+                raise _scrubbed(error, api_key) from None
+        return self._extract_csv(request, session, codes, start)
+
+    def _extract_csv(
+        self,
+        request: FetchRequest,
+        session: requests.Session,
+        codes: tuple[str, ...],
+        start: dt.date | None,
+    ) -> Extracted:
+        url = str(getattr(request.settings, "csv_url", "") or "").strip()
+        if not url:
+            url = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+        params: dict[str, str | int | float] = {"id": ",".join(codes)}
+        if start is not None:
+            params["cosd"] = start.isoformat()
+        validator_key = "fredgraph.csv?id=" + ",".join(codes)
+        response = http.get(
+            session,
+            url,
+            source=SOURCE,
+            params=params,
+            validator=request.validators.get(validator_key),
+            expect="bytes",
+            timeout=request.settings.timeout_seconds,
+        )
+        validators = {validator_key: response.validator} if any(response.validator) else {}
+        if response.not_modified:
+            return Extracted(not_modified=True, validators=validators)
+        return Extracted(payloads=[FredCsvPayload(codes, response.content)], validators=validators)
+
+    def _extract_json(
+        self,
+        request: FetchRequest,
+        session: requests.Session,
+        codes: tuple[str, ...],
+        start: dt.date | None,
+        api_key: str,
+    ) -> Extracted:
+        url = request.base_url + "/series/observations"
+        payloads: list[Any] = []
+        for code in codes:
+            offset = 0
+            while True:
+                params: dict[str, str | int | float] = {
+                    "series_id": code,
+                    "api_key": api_key,
+                    "file_type": "json",
+                    "limit": JSON_PAGE_LIMIT,
+                    "offset": offset,
+                }
+                if start is not None:
+                    params["observation_start"] = start.isoformat()
+                response = http.get(
+                    session,
+                    url,
+                    source=SOURCE,
+                    params=params,
+                    expect="json",
+                    timeout=request.settings.timeout_seconds,
+                    error_body_statuses=(400,),
+                )
+                raise_for_api_error(response.payload)
+                payloads.append(FredJsonPayload(code, response.payload))
+                page_size = _page_size(response.payload)
+                offset += page_size
+                if page_size == 0 or offset >= _total_count(response.payload, offset):
+                    break
+        return Extracted(payloads=payloads)
+
+    def transform(self, payloads: Sequence[Any], request: FetchRequest) -> pd.DataFrame:
+        """Turn FRED bodies into `WLD` observations of the requested indicators.
+
+        Args:
+            payloads: `FredCsvPayload` / `FredJsonPayload` items.
+            request: indicators (FRED id → catalogue id and unit) and `now`.
+
+        Returns:
+            The canonical frame; `.`/empty values have no row.
+
+        Raises:
+            BadPayload: a body whose layout is not fredgraph's / the API's.
+            ApiError: FRED's own error body.
+        """
+        by_code = {code.upper(): item for code, item in request.indicators_by_code().items()}
+        parts: list[pd.DataFrame] = []
+        for payload in payloads:
+            if isinstance(payload, FredCsvPayload):
+                parts.append(parse_fredgraph_csv(payload.body, payload.series_ids))
+            elif isinstance(payload, FredJsonPayload):
+                parts.append(parse_observations_json(payload.payload, payload.series_id)[0])
+            else:
+                raise BadPayload(SOURCE, f"unexpected payload {type(payload).__name__}")
+        if not parts:
+            return empty_observations()
+        rows = pd.concat(parts, ignore_index=True)
+        rows = rows[rows["series_id"].str.upper().isin(by_code)]
+        # Pages of one series never overlap, but a CSV and a retried page could: keep the last.
+        rows = rows.drop_duplicates(subset=["series_id", "date"], keep="last")
+        indicators = rows["series_id"].str.upper().map(lambda code: by_code[code].id)
+        units = rows["series_id"].str.upper().map(lambda code: by_code[code].unit)
+        return pd.DataFrame(
+            {
+                "indicator": indicators,
+                "country": WORLD,
+                "period": rows["date"],
+                "value": rows["value"],
+                "unit": units,
+                "source": SOURCE,
+                "fetched_at": request.now,
+            }
+        )
+
+
+def _incremental_start(request: FetchRequest) -> dt.date | None:
+    """First date to ask for: the oldest newest-stored date minus an overlap; None = everything."""
+    newest: list[dt.date] = []
+    for item in request.indicators:
+        stored = request.since.get((item.id, WORLD))
+        if stored is None:
+            return None
+        newest.append(stored)
+    if not newest:
+        return None
+    return min(newest) - dt.timedelta(days=OVERLAP_DAYS)
+
+
+def _page_size(payload: Any) -> int:
+    observations = payload.get("observations") if isinstance(payload, Mapping) else None
+    return len(observations) if isinstance(observations, list) else 0
+
+
+def _total_count(payload: Any, default: int) -> int:
+    count = payload.get("count") if isinstance(payload, Mapping) else None
+    if isinstance(count, int):
+        return count
+    if isinstance(count, str) and count.isdigit():
+        return int(count)
+    return default
+
+
+def _scrubbed(error: FetchError, secret: str) -> FetchError:
+    """The same error with `secret` (and any `api_key=` value) removed from its message."""
+    message = redact_api_key(error.message.replace(secret, "***"))
+    error.message = message
+    error.args = (f"{error.source}: {message}",)
+    return error
