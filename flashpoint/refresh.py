@@ -29,6 +29,7 @@ from fetchers.http import HttpValidator, make_session, requests_made
 from flashpoint import store
 from flashpoint.errors import StoreError
 from indicators.catalogue import Catalogue
+from indicators.observations import WORLD
 
 log = logging.getLogger("flashpoint.refresh")
 
@@ -187,8 +188,12 @@ def _refresh_one(
         return SourceRunReport(
             name, "error", error=f"{name}: no fetcher is registered for it (known: {known})"
         )
+    # A fetcher may also serve indicators catalogued under another source (`also_serves`): fx
+    # writes usd_fx_rate for the countries NBK does not quote, eia the spot prices FRED serves.
+    also_serves = frozenset(getattr(fetcher_class, "also_serves", ()))
     indicators = tuple(
-        item for item in catalogue.indicators if item.source == name and item.enabled
+        item for item in catalogue.indicators
+        if (item.source == name or item.id in also_serves) and item.enabled
     )
     if not indicators:
         return SourceRunReport(
@@ -279,7 +284,8 @@ def _newest_periods(
     if latest.empty:
         return {}
     if countries:
-        latest = latest[latest["country"].isin(list(countries))]
+        # Global series (Brent, propane) are stored under WLD, which is never a watched country.
+        latest = latest[latest["country"].isin([*countries, WORLD])]
     newest = latest.groupby(["indicator", "country"], as_index=False)["last_period"].max()
     return {
         (str(indicator), str(country)): pd.Timestamp(period).date()
