@@ -9,9 +9,12 @@ fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_
 from __future__ import annotations
 
 from fetchers.base import Fetcher
+from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
-_FETCHERS: tuple[type[Fetcher], ...] = ()
+_FETCHERS: tuple[type[Fetcher], ...] = (
+    WorldBankFetcher,
+)
 
 REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}
 
