@@ -675,10 +675,20 @@ def _default_channels() -> dict[str, LogChannel | EmailChannel | WebhookChannel]
     return {"log": LogChannel()}
 
 
-class NotificationsSettings(ConfigModel):
-    """`[notifications]`: where alert notifications go."""
+def _with_log_channel(
+    channels: dict[str, LogChannel | EmailChannel | WebhookChannel],
+) -> dict[str, LogChannel | EmailChannel | WebhookChannel]:
+    # The `log` channel always exists, so adding an e-mail channel does not silently break every
+    # default rule that notifies `log`. Defining `[notifications.channels.log]` configures it.
+    if "log" not in channels:
+        channels = {"log": LogChannel(), **channels}
+    return channels
 
-    channels: dict[str, Channel] = Field(
+
+class NotificationsSettings(ConfigModel):
+    """`[notifications]`: where alert notifications go (`log` always exists)."""
+
+    channels: Annotated[dict[str, Channel], AfterValidator(_with_log_channel)] = Field(
         default_factory=_default_channels,
         description="Named channels; rules refer to them by name.",
     )

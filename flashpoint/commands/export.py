@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -140,8 +141,10 @@ def _write(frame: pd.DataFrame, output: str, file_format: str) -> None:
             try:
                 frame.to_csv(sys.stdout, index=False)
             except BrokenPipeError:
-                # The reader (e.g. `| head`) stopped early; that is not an error.
-                sys.stderr.close()
+                # The reader (e.g. `| head`) stopped early; that is not an error. Point stdout
+                # at /dev/null so the interpreter's final flush does not fail again.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
             return
         Path(output).expanduser().parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(Path(output).expanduser(), index=False)
