@@ -9,11 +9,19 @@ fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_
 from __future__ import annotations
 
 from fetchers.base import Fetcher
+from fetchers.fred import FredFetcher
+from fetchers.fx import FxFetcher
+from fetchers.imf import ImfFetcher
+from fetchers.nbk import NbkFetcher
 from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
 _FETCHERS: tuple[type[Fetcher], ...] = (
     WorldBankFetcher,
+    ImfFetcher,
+    FredFetcher,
+    NbkFetcher,
+    FxFetcher,
 )
 
 REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}
