@@ -407,7 +407,7 @@ def parse_json(content: bytes, *, source: str, where: str) -> Any:
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as error:
-        if stripped[0] in "[{" and error.pos >= len(stripped) - 1:
+        if _ends_inside_document(stripped):
             raise BadPayload(
                 source,
                 f"{where} sent truncated JSON (the body stops after {len(content)} bytes)",
@@ -445,6 +445,29 @@ def _looks_like_html(content: bytes) -> bool:
         return True
     # XHTML error pages (the World Bank's 400 page) open with an XML declaration.
     return head.startswith("<?xml") and ("<!doctype html" in head or "<html" in head)
+
+
+def _ends_inside_document(text: str) -> bool:
+    """True when a JSON text stops inside a string, array or object (it was cut off)."""
+    if not text or text[0] not in "[{":
+        return False
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def _looks_like_json(content: bytes) -> bool:

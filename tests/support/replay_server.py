@@ -182,8 +182,9 @@ class ReplayServer:
         httpd.daemon_threads = True
         httpd.block_on_close = False
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="replay-server",
-                                        daemon=True)
+        # A short poll interval keeps `stop()` (and so every test's teardown) fast.
+        self._thread = threading.Thread(target=httpd.serve_forever, args=(0.02,),
+                                        name="replay-server", daemon=True)
         self._thread.start()
         return self
 
