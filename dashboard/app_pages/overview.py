@@ -1,0 +1,284 @@
+"""Overview: the risk now, what changed and why, how sure we are, and the fuel-price trigger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, components, data
+from dashboard.formatting import (
+    age_in_words,
+    escape_markdown,
+    format_value,
+    trend_arrow,
+)
+
+# The case the product must get right, one click away.
+REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date(2022, 2, 15)}
+TRIGGER_WINDOW_YEARS = 6
+WHAT_CHANGED_ROWS = 6
+
+settings = data.get_settings()
+catalogue = data.get_catalogue()
+page_version = data.current_version()
+components.stop_if_empty(page_version)
+country = components.selected_country()
+names = {item.id: item.name for item in catalogue.indicators}
+pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
+
+st.title(data.country_names().get(country, country))
+
+
+@st.fragment(run_every=settings.dashboard.refresh_seconds or None)
+def headline() -> None:
+    """The headline tiles; re-read on a timer, and the whole page reruns when the data changed."""
+    version = data.current_version()
+    if version != page_version:
+        st.rerun()
+    panel = data.load_panel(version, data.today())
+    scores = panel.now.countries
+    if country not in scores.index:
+        components.no_data_for_country(country, "scored data")
+        return
+    row = scores.loc[country]
+    composite = row["composite"]
+    previous = (
+        panel.previous.countries["composite"].get(country) if panel.previous is not None else None
+    )
+    delta = (
+        float(composite - previous)
+        if previous is not None and pd.notna(previous) and pd.notna(composite)
+        else None
+    )
+    st.caption(
+        f"Stability risk as of {panel.now.as_of:%d %B %Y} · change since "
+        f"{escape_markdown(panel.previous_label)}"
+    )
+    tiles = st.columns([1.25, 1, 1, 1])
+    with tiles[0].container(border=True):
+        if pd.isna(composite):
+            st.metric("Composite risk (0–10)", "no score")
+            st.caption(escape_markdown(row["reason"]) or "Not enough inputs to score.")
+        else:
+            st.metric(
+                "Composite risk (0–10)",
+                f"{composite:.1f}",
+                delta=f"{trend_arrow(delta)} {delta:+.2f}" if delta is not None else None,
+                delta_color="inverse",
+                delta_arrow="off",
+                help="Structural vulnerability amplified by the trigger (fuel-price shock or "
+                "unrest spike); see Methodology.",
+            )
+            st.markdown(components.band_pill(row["band"], row["band_colour"]))
+    with tiles[1].container(border=True):
+        st.metric(
+            "Confidence",
+            f"{int(row['inputs_present'])} of {int(row['inputs_expected'])} inputs",
+            help="Inputs present out of those the catalogue expects; stale inputs are older "
+            "than their indicator's maximum age.",
+        )
+        newest = age_in_words(row["newest_input_age_days"])
+        oldest = age_in_words(row["oldest_input_age_days"])
+        st.caption(f"{int(row['inputs_stale'])} stale · newest {newest} old · oldest {oldest} old")
+    with tiles[2].container(border=True):
+        st.metric(
+            "Structural vulnerability",
+            "—" if pd.isna(row["vulnerability"]) else f"{row['vulnerability']:.1f}",
+            help="Geometric mean of the structural pillars (0–10).",
+        )
+        missing = str(row["missing_pillars"] or "")
+        st.caption(
+            f"No data: {escape_markdown(missing)}" if missing else "All structural pillars scored"
+        )
+    with tiles[3].container(border=True):
+        st.metric(
+            "Trigger",
+            f"{row['trigger']:.1f}",
+            help="The strongest trigger pillar (fuel-price shock, unrest spike), 0–10.",
+        )
+        driver = str(row["top_driver"] or "")
+        st.caption(f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else "")
+
+
+headline()
+
+panel = data.load_panel(page_version, data.today())
+if country not in panel.now.countries.index:
+    st.stop()
+
+left, right = st.columns([1, 1], gap="large")
+with left:
+    st.subheader("Pillars")
+    kinds = {pillar.id: pillar.kind for pillar in catalogue.pillars}
+    order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
+    pillars = panel.now.pillars[panel.now.pillars["country"] == country].copy()
+    pillars["order"] = pillars["pillar"].map(order)
+    pillars["is_trigger"] = pillars["kind"] != "trigger"
+    pillars = pillars.sort_values(["is_trigger", "order"])
+    pillars["name"] = pillars["pillar"].map(pillar_names).fillna(pillars["pillar"])
+    pillar_figure = charts.pillar_bars_figure(pillars[["name", "score", "kind"]], catalogue.bands)
+    components.show_figure(pillar_figure, key="overview_pillars")
+    st.caption("Trigger pillars first, then the structural pillars (0 = calm, 10 = extreme).")
+
+with right:
+    st.subheader("Alerts firing")
+    states = data.load_alert_state(page_version)
+    if states.empty:
+        st.caption(
+            "Alert rules have not been evaluated on this store yet: they run after each "
+            "`flashpoint refresh` or under `flashpoint serve`."
+        )
+    else:
+        firing = states[(states["country"] == country) & (states["state"] == "firing")]
+        if firing.empty:
+            st.success("No alert is firing for this country.", icon=":material/check_circle:")
+        else:
+            rule_names = data.rule_names(settings)
+            shown = pd.DataFrame(
+                {
+                    "Rule": firing["rule_id"].map(rule_names).fillna(firing["rule_id"]),
+                    "Since": firing["since"],
+                    "Last value": firing["last_value"],
+                }
+            )
+            st.error(f"{len(shown)} alert(s) firing", icon=":material/notifications_active:")
+            st.dataframe(shown, hide_index=True, width="stretch")
+
+    st.subheader("What changed")
+    if panel.previous is None or country not in panel.previous.countries.index:
+        st.caption("No earlier score to compare with.")
+    else:
+        from indicators.explain import explain_change
+
+        changes = explain_change(panel.previous, panel.now, country)
+        moved = changes[changes["delta"].abs() > 0.005].head(WHAT_CHANGED_ROWS)
+        before = panel.previous.countries.loc[country, "composite"]
+        after = panel.now.countries.loc[country, "composite"]
+        if moved.empty:
+            st.caption(
+                f"Nothing moved the composite since {escape_markdown(panel.previous_label)}."
+            )
+        else:
+            st.caption(
+                f"Composite {format_value(before)} → {format_value(after)} since "
+                f"{escape_markdown(panel.previous_label)}; the inputs that moved it most:"
+            )
+            labels = moved["indicator"].map(names).fillna(moved["indicator"])
+            components.show_figure(
+                charts.contributions_figure(
+                    pd.DataFrame({"label": labels, "delta": moved["delta"]})
+                ),
+                key="overview_changes",
+            )
+
+# --------------------------------------------------------------------------------------------
+# The trigger panel
+
+st.subheader("Trigger panel: fuel prices")
+threshold = data.fuel_shock_threshold(settings)
+observations = data.load_country_observations(page_version, country)
+series_frames: list[pd.DataFrame] = []
+tiles_spec: list[tuple[str, str, pd.DataFrame]] = []
+for indicator_id, label in data.FUEL_PRICE_INDICATORS + data.WORLD_PRICE_INDICATORS:
+    is_world = (indicator_id, label) in data.WORLD_PRICE_INDICATORS
+    owner = "WLD" if is_world else country
+    rows = observations[
+        (observations["indicator"] == indicator_id) & (observations["country"] == owner)
+    ].sort_values("period")
+    if rows.empty:
+        continue
+    rows = rows.drop_duplicates("period", keep="last")
+    frame = pd.DataFrame(
+        {
+            "label": label,
+            "period": rows["period"].to_numpy(),
+            "value": rows["value"].to_numpy(),
+            "unit": rows["unit"].to_numpy(),
+            "axis": "world" if is_world else "domestic",
+            "step_pct": (rows["value"].pct_change() * 100).to_numpy(),
+        }
+    )
+    series_frames.append(frame)
+    tiles_spec.append((indicator_id, label, frame))
+
+shock = panel.now.contributions[
+    (panel.now.contributions["country"] == country)
+    & (panel.now.contributions["indicator"] == data.FUEL_SHOCK_INDICATOR)
+]
+if not shock.empty and pd.notna(shock["value"].iloc[0]):
+    step_value = float(shock["value"].iloc[0])
+    status = str(shock["status"].iloc[0])
+    message = (
+        f"Largest domestic fuel-price step in the last "
+        f"{catalogue.indicator(data.FUEL_SHOCK_INDICATOR).window_days} days: "
+        f"**{step_value:+.0f}%** (alert threshold {threshold:g}%)."
+    )
+    if step_value >= threshold and status != "stale":
+        st.error("Fuel-price shock. " + message, icon=":material/local_gas_station:")
+    else:
+        st.caption(message + (" The latest fuel price is stale." if status == "stale" else ""))
+
+if not tiles_spec:
+    st.info(
+        "No fuel prices are stored for this country. Domestic fuel prices come from the "
+        "analyst's CSV (`flashpoint import`); Brent from FRED/EIA (`flashpoint refresh`).",
+        icon=":material/local_gas_station:",
+    )
+else:
+    columns = st.columns(len(tiles_spec))
+    for column, (_indicator, label, frame) in zip(columns, tiles_spec, strict=True):
+        latest = frame.iloc[-1]
+        step = latest["step_pct"]
+        with column.container(border=True):
+            st.metric(
+                label,
+                format_value(float(latest["value"]), str(latest["unit"])),
+                delta=(
+                    f"{step:+.1f}% on {pd.Timestamp(latest['period']):%d %b %Y}"
+                    if pd.notna(step)
+                    else None
+                ),
+                delta_color="inverse",
+            )
+            if pd.notna(step) and step >= threshold:
+                st.badge(f"Shock: step ≥ {threshold:g}%", icon=":material/warning:", color="red")
+            else:
+                st.caption(f"Latest {pd.Timestamp(latest['period']):%d %b %Y}")
+    prices = pd.concat(series_frames, ignore_index=True)
+    window_start = pd.Timestamp(data.today()) - pd.DateOffset(years=TRIGGER_WINDOW_YEARS)
+    domestic = prices[prices["axis"] == "domestic"]
+    if not domestic.empty:
+        # Start the window at the first domestic price inside it, so sparse series are not
+        # squeezed against years of daily Brent.
+        inside = domestic[domestic["period"] >= window_start]["period"]
+        window_start = (inside.min() if not inside.empty else domestic["period"].max()) - (
+            pd.Timedelta(days=60)
+        )
+    fuel_figure = charts.fuel_prices_figure(prices, shock_threshold=threshold, start=window_start)
+    components.show_figure(fuel_figure, key="overview_fuel")
+    st.caption(
+        f"Domestic prices step where they were set; circles mark a step of {threshold:g}% or "
+        "more (the fuel-price-shock alert's threshold). Brent on the right axis."
+    )
+    components.export_buttons(
+        table=prices, figure=fuel_figure, name=f"flashpoint_fuel_prices_{country}", key="fuel"
+    )
+
+st.divider()
+replay_column, note_column = st.columns([1, 2])
+preset_name = data.country_names().get(REPLAY_PRESET["country"], REPLAY_PRESET["country"])
+if replay_column.button(
+    f"Replay {preset_name}, Oct 2021 – Feb 2022",
+    icon=":material/history:",
+    type="primary",
+    key="overview_replay_preset",
+):
+    st.session_state["replay_country"] = REPLAY_PRESET["country"]
+    st.session_state["replay_range"] = (REPLAY_PRESET["start"], REPLAY_PRESET["end"])
+    st.switch_page(st.session_state["_pages"]["replay"])
+note_column.caption(
+    "What Flashpoint would have shown, day by day, before and during the January 2022 events: "
+    "only data published by each date is used."
+)

@@ -1,0 +1,142 @@
+"""Streamlit building blocks shared by the pages: country in view, guidance, band pills, exports.
+
+Only renders; data comes from `dashboard.data`, figures from `dashboard.charts`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import data
+from dashboard.formatting import escape_markdown
+
+COUNTRY_KEY = "country"
+# Streamlit serves dashboard/static/ at /app/static/ (enableStaticServing); plotly.js fetches
+# `${topojsonURL}world_110m.json` from there instead of its CDN.
+TOPOJSON_URL = "/app/static/topojson/"
+TOPOJSON_DIR = Path(__file__).resolve().parent / "static" / "topojson"
+PLOTLY_CONFIG: dict[str, object] = {
+    "displaylogo": False,
+    "topojsonURL": TOPOJSON_URL,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+}
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def selected_country() -> str:
+    """The country chosen in the sidebar picker (the configured default before it renders)."""
+    value = st.session_state.get(COUNTRY_KEY)
+    return str(value) if value else data.default_country()
+
+
+def empty_store_guidance() -> None:
+    """Explain an empty store and what to run."""
+    st.info(
+        "**The store has no data yet.**\n\n"
+        "Load the bundled real-data snapshot (offline, a few seconds):\n\n"
+        "```\nflashpoint load-snapshot\n```\n\n"
+        "or fetch the live sources:\n\n"
+        "```\nflashpoint refresh\n```\n\n"
+        "`flashpoint dashboard` loads the snapshot by itself when it starts on an empty store. "
+        f"Store in use: `{data.store_url_for_display()}`.",
+        icon=":material/database:",
+    )
+
+
+def stop_if_empty(version: str) -> None:
+    """Show the empty-store guidance and stop the page when there is nothing to show."""
+    if data.load_is_empty(version):
+        empty_store_guidance()
+        st.stop()
+
+
+def no_data_for_country(country: str, what: str = "data") -> None:
+    """Explain that a country has no stored data of some kind."""
+    st.warning(
+        f"No {escape_markdown(what)} stored for {escape_markdown(data.country_label(country))}. "
+        "Run `flashpoint refresh` to fetch the live sources, or check the **Data health** page "
+        "for sources that failed or were never fetched.",
+        icon=":material/info:",
+    )
+
+
+def band_pill(band: str | None, colour: str | None) -> str:
+    """Markdown for a band name on its band colour (no HTML: Streamlit's `:color[]{}` syntax)."""
+    if not band:
+        return ":gray-background[no score]"
+    if colour is None or not _HEX_COLOUR.match(colour):
+        return f":gray-background[{escape_markdown(band)}]"
+    foreground = "#ffffff" if _is_dark(colour) else "#1f2933"
+    return (
+        f":color[**{escape_markdown(band.upper())}**]"
+        f'{{foreground="{foreground}" background="{colour}"}}'
+    )
+
+
+def _is_dark(colour: str) -> bool:
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * red + 0.587 * green + 0.114 * blue < 150
+
+
+def show_figure(figure: go.Figure, *, key: str) -> None:
+    """A plotly figure with the app's config (offline topojson, no plotly logo)."""
+    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
+
+
+def _configure_kaleido() -> None:
+    import plotly.io as pio
+
+    # kaleido drives a system Chromium: never download one, and read the base map from disk.
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium and not os.environ.get("BROWSER_PATH"):
+        os.environ["BROWSER_PATH"] = chromium
+    pio.defaults.topojson = TOPOJSON_DIR.as_uri() + "/"
+
+
+def figure_png(figure: go.Figure) -> bytes:
+    """The figure as PNG bytes, rendered offline by kaleido with the system Chromium."""
+    _configure_kaleido()
+    png: bytes = figure.to_image(format="png", width=1200, height=figure.layout.height or 500)
+    return png
+
+
+def export_buttons(
+    *,
+    table: pd.DataFrame | None,
+    figure: go.Figure | None,
+    name: str,
+    key: str,
+) -> None:
+    """ "Download CSV" for the visible table and "Download PNG" for the chart (rendered only when
+    clicked, by kaleido with the system Chromium, offline)."""
+    columns = st.columns([1, 1, 4])
+    if table is not None:
+        columns[0].download_button(
+            "Table as CSV",
+            data=table.to_csv(index=False).encode("utf-8"),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"{key}_csv",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
+    if figure is not None:
+        frozen = go.Figure(figure)
+        render: Callable[[], bytes] = lambda: figure_png(frozen)  # noqa: E731
+        columns[1].download_button(
+            "Chart as PNG",
+            data=render,
+            file_name=f"{name}.png",
+            mime="image/png",
+            key=f"{key}_png",
+            icon=":material/image:",
+            on_click="ignore",
+        )

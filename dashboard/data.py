@@ -1,0 +1,399 @@
+"""The dashboard's one door to the store: settings, the engine, loaders cached on the data version.
+
+Pages never run SQL or scoring themselves. Each script run reads the store's cheap data version
+once, uncached (`current_version()`), and passes it to the loaders, whose caches are keyed on it:
+data the scheduler writes from another process shows on the next run (or the next tick of an
+auto-refreshing fragment) without a manual reload, and unchanged data is never re-read or
+re-scored. The whole panel is scored once per data version and shared by every page and country.
+
+`FLASHPOINT_DISABLE_CACHE=1` turns every cache off (the benchmark's baseline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+import streamlit as st
+from sqlalchemy.engine import Engine
+
+from flashpoint import store
+from flashpoint.config import (
+    CONFIG_ENV,
+    DATABASE_URL_ENV,
+    AlertRule,
+    Settings,
+    iso3_countries,
+    load_config,
+)
+from indicators.catalogue import Catalogue
+from indicators.observations import WORLD
+from indicators.scoring import PanelScore, score_panel
+
+CACHE_DISABLED_ENV = "FLASHPOINT_DISABLE_CACHE"
+# Bound every cache: a few data versions and the watched countries of each.
+_MAX_VERSIONS = 4
+_MAX_PER_COUNTRY = 64
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+FUEL_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (
+    ("fuel_lpg_retail", "LPG (autogas)"),
+    ("fuel_gasoline_retail", "Gasoline AI-92/93"),
+    ("fuel_diesel_retail", "Diesel"),
+)
+WORLD_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (("brent_price", "Brent crude"),)
+FUEL_SHOCK_INDICATOR = "fuel_price_step"
+DEFAULT_SHOCK_THRESHOLD = 25.0
+SUCCESSFUL_RUN_STATUSES = ("ok", "not_modified", "partial")
+
+
+def caching_enabled() -> bool:
+    """False when `FLASHPOINT_DISABLE_CACHE` is set to 1/true (read on every call)."""
+    return os.environ.get(CACHE_DISABLED_ENV, "").strip().lower() not in ("1", "true", "yes")
+
+
+def _switchable(cached: Callable[P, R], plain: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(plain)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if caching_enabled():
+            return cached(*args, **kwargs)
+        return plain(*args, **kwargs)
+
+    call.clear = cached.clear  # type: ignore[attr-defined]
+    return call
+
+
+def cache_data(**options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`st.cache_data` that steps aside when caching is disabled."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        return _switchable(st.cache_data(show_spinner=False, **options)(function), function)
+
+    return decorate
+
+
+def cache_resource(**options: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`st.cache_resource` that steps aside when caching is disabled (results are shared between
+    sessions and must never be mutated)."""
+
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        return _switchable(st.cache_resource(show_spinner=False, **options)(function), function)
+
+    return decorate
+
+
+# --------------------------------------------------------------------------------------------
+# Settings and the engine
+
+
+@cache_resource(max_entries=4)
+def _settings_for(config_path: str, database_url: str) -> Settings:
+    # `database_url` is part of the key only: load_config reads $FLASHPOINT_DATABASE_URL itself.
+    del database_url
+    return load_config(config_path or None)
+
+
+def get_settings() -> Settings:
+    """The validated settings ($FLASHPOINT_CONFIG, ./config.toml or the packaged default), with
+    $FLASHPOINT_DATABASE_URL applied. Raises `ConfigError` for a bad file."""
+    return _settings_for(os.environ.get(CONFIG_ENV, ""), os.environ.get(DATABASE_URL_ENV, ""))
+
+
+@cache_resource(max_entries=4)
+def _catalogue_for(config_path: str, database_url: str) -> Catalogue:
+    return _settings_for(config_path, database_url).catalogue()
+
+
+def get_catalogue() -> Catalogue:
+    """The catalogue scoring uses, built once from the settings."""
+    return _catalogue_for(os.environ.get(CONFIG_ENV, ""), os.environ.get(DATABASE_URL_ENV, ""))
+
+
+@cache_resource(max_entries=4, on_release=lambda engine: engine.dispose())
+def _engine_for(url: str) -> Engine:
+    engine = store.make_engine(url)
+    # Idempotent: a dashboard started before any other command still finds the tables.
+    store.init_schema(engine)
+    return engine
+
+
+def get_engine() -> Engine:
+    """The store's engine (one per URL per process; never mutate it). Raises `StoreError`."""
+    return _engine_for(get_settings().database_url)
+
+
+def current_version() -> str:
+    """The store's data version, read uncached: the key of every loader below."""
+    return store.data_version(get_engine())
+
+
+def store_url_for_display() -> str:
+    """The store URL with any password masked."""
+    return store.mask_url(get_settings().database_url)
+
+
+# --------------------------------------------------------------------------------------------
+# Countries
+
+
+@functools.cache
+def country_names() -> dict[str, str]:
+    """ISO3 → English short name for every country."""
+    return iso3_countries()
+
+
+def country_label(code: str) -> str:
+    """ "Kazakhstan (KAZ)"; the bare code when the name is unknown."""
+    name = country_names().get(code)
+    return f"{name} ({code})" if name else code
+
+
+def watched_countries() -> list[str]:
+    """The watched countries in config order."""
+    return list(get_settings().general.countries)
+
+
+def default_country() -> str:
+    """The country selected on first load: `[dashboard] default_country` when watched, else
+    `[general] default_country`."""
+    settings = get_settings()
+    if settings.dashboard.default_country in settings.general.countries:
+        return settings.dashboard.default_country
+    return settings.general.default_country
+
+
+# --------------------------------------------------------------------------------------------
+# Store contents
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_is_empty(version: str) -> bool:
+    """True when the store holds no observations."""
+    return store.is_empty(get_engine())
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_store_summary(version: str) -> pd.DataFrame:
+    """Per source and indicator: rows, countries, first/last period, last fetched."""
+    return store.store_summary(get_engine())
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_latest_periods(version: str) -> pd.DataFrame:
+    """The newest stored period per series (indicator, country, vintage)."""
+    return store.latest_periods(get_engine())
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_last_fetch_runs(version: str) -> pd.DataFrame:
+    """The latest fetch run of every source."""
+    return store.last_fetch_runs(get_engine())
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_fetch_runs(version: str, limit: int = 200) -> pd.DataFrame:
+    """Recent fetch runs, newest first."""
+    return store.read_fetch_runs(get_engine(), limit=limit)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_country_observations(version: str, country: str) -> pd.DataFrame:
+    """Every stored observation of `country` and of the world series (`WLD`)."""
+    return store.read_observations(get_engine(), countries=[country, WORLD])
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_events(version: str, country: str | None = None) -> pd.DataFrame:
+    """Event annotations (all countries, or one)."""
+    return store.read_events(get_engine(), country)
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_alert_state(version: str) -> pd.DataFrame:
+    """Every rule × country alert state (empty until the alert service has evaluated)."""
+    with get_engine().connect() as connection:
+        result = connection.execute(sa.select(store.alert_state))
+        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    for column in ("since", "last_evaluated_at", "last_notified_at"):
+        if column in frame:
+            frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+# --------------------------------------------------------------------------------------------
+# The scored panel: scored once per data version (and day), shared by every page and country
+
+
+@dataclass(frozen=True)
+class ScoredPanel:
+    """The panel scored now, and as it stood before the last data change.
+
+    Attributes:
+        now: the score as of today (point in time).
+        previous: the reference score for "change" and "what changed", or None.
+        previous_label: what the reference is, in words ("the previous refresh (…)").
+    """
+
+    now: PanelScore
+    previous: PanelScore | None
+    previous_label: str
+
+
+def _real_countries(observations: pd.DataFrame) -> list[str]:
+    # World Bank files carry regional aggregates (ECS, WLD…); only real countries are scored.
+    known = country_names()
+    return sorted(code for code in observations["country"].unique() if code in known)
+
+
+def previous_refresh_cutoff(observations: pd.DataFrame, runs: pd.DataFrame) -> pd.Timestamp | None:
+    """When the refresh before the latest data change finished, or None.
+
+    The latest change is the newest `fetched_at` among the observations; the cutoff is the newest
+    successful fetch run that finished before it. Scoring only rows fetched by then, as of that
+    day, reproduces what the dashboard showed at that refresh.
+    """
+    if observations.empty or runs.empty:
+        return None
+    latest_change = pd.Timestamp(observations["fetched_at"].max())
+    finished = runs[runs["status"].isin(SUCCESSFUL_RUN_STATUSES)]["finished_at"].dropna()
+    earlier = finished[pd.to_datetime(finished) < latest_change - pd.Timedelta(seconds=1)]
+    if earlier.empty:
+        return None
+    cutoff = pd.Timestamp(earlier.max())
+    if not (observations["fetched_at"] <= cutoff).any():
+        return None
+    return cutoff
+
+
+@cache_resource(max_entries=2)
+def _all_observations(version: str) -> pd.DataFrame:
+    # Shared, not copied: the whole panel is large and only read (never mutate the result).
+    return store.read_observations(get_engine(), include_forecasts=False)
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
+    """Score every country once: now (as of `as_of`) and at the reference point.
+
+    The reference is the previous refresh when the fetch runs show one before the latest data
+    change; otherwise (e.g. a store holding only the bundled snapshot) the score a week earlier.
+    """
+    engine = get_engine()
+    catalogue = get_catalogue()
+    observations = _all_observations(version)
+    countries = _real_countries(observations)
+    now = score_panel(observations, catalogue, as_of=as_of, countries=countries)
+    runs = store.read_fetch_runs(engine, limit=500)
+    cutoff = previous_refresh_cutoff(observations, runs)
+    if cutoff is not None:
+        known_then = observations[observations["fetched_at"] <= cutoff]
+        previous = score_panel(known_then, catalogue, as_of=cutoff.normalize(), countries=countries)
+        label = f"the previous refresh ({cutoff:%d %b %Y %H:%M} UTC)"
+    else:
+        reference = pd.Timestamp(as_of) - pd.Timedelta(days=7)
+        previous = score_panel(observations, catalogue, as_of=reference, countries=countries)
+        label = f"{reference:%d %b %Y} (a week earlier; no earlier refresh recorded)"
+    return ScoredPanel(now=now, previous=previous, previous_label=label)
+
+
+def today() -> dt.date:
+    """Today's date in UTC (the day scores are as of)."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+# --------------------------------------------------------------------------------------------
+# Score history and replay (point in time, per country)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_replay(
+    version: str, country: str, start: dt.date, end: dt.date, every: str
+) -> pd.DataFrame:
+    """The score `country` would have had on each date from `start` to `end` (point in time)."""
+    from indicators.replay import replay
+
+    observations = _all_observations(version)
+    subset = observations[observations["country"].isin([country, WORLD])]
+    return replay(
+        subset,
+        get_catalogue(),
+        countries=[country],
+        start=start,
+        end=end,
+        every=every,  # type: ignore[arg-type]
+    )
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_alert_replay(
+    version: str, country: str, start: dt.date, end: dt.date, every: str
+) -> pd.DataFrame | None:
+    """The alert events the configured rules would have produced over a replay, or None when
+    the alert service (`flashpoint.alerts.replay_alerts`) is not installed."""
+    try:
+        from flashpoint.alerts import replay_alerts  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    observations = _all_observations(version)
+    subset = observations[observations["country"].isin([country, WORLD])]
+    result: pd.DataFrame = replay_alerts(
+        subset, get_settings(), countries=[country], start=start, end=end, every=every
+    )
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Alert rules shown on the overview
+
+
+def fuel_shock_rule(settings: Settings) -> AlertRule | None:
+    """The enabled rule that watches the fuel-price step (the trigger), if any."""
+    for rule in settings.alerts.rules:
+        if rule.enabled and rule.target == f"indicator:{FUEL_SHOCK_INDICATOR}":
+            return rule
+    return None
+
+
+def fuel_shock_threshold(settings: Settings) -> float:
+    """The fuel-shock rule's threshold in %, or the default 25 % when no rule sets one."""
+    rule = fuel_shock_rule(settings)
+    if rule is not None and rule.threshold is not None:
+        return float(rule.threshold)
+    return DEFAULT_SHOCK_THRESHOLD
+
+
+def rule_names(settings: Settings) -> dict[str, str]:
+    """Rule id → human-readable name (config rules)."""
+    return {rule.id: rule.name or rule.id for rule in settings.alerts.rules}
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers for pages
+
+
+def methodology_text() -> str | None:
+    """docs/METHODOLOGY.md when the source tree is present (editable installs), else None."""
+    path = Path(__file__).resolve().parent.parent / "docs" / "METHODOLOGY.md"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def clear_caches(loaders: Iterable[Callable[..., Any]] = ()) -> None:
+    """Clear the given loaders' caches (all data caches when none are given)."""
+    loaders = list(loaders)
+    if not loaders:
+        st.cache_data.clear()
+        return
+    for loader in loaders:
+        loader.clear()  # type: ignore[attr-defined]
