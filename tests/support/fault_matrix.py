@@ -170,3 +170,66 @@ FAULTS: tuple[Fault, ...] = (
 )
 
 FAULTS_BY_NAME: dict[str, Fault] = {fault.name: fault for fault in FAULTS}
+
+
+# -- settings doubles for `refresh_sources` ----------------------------------------------
+
+@dataclass
+class PlainSourceSettings:
+    """Settings for a source the config does not know (the harness's companion source)."""
+
+    base_url: str
+    timeout_seconds: float = TIMEOUT_SECONDS
+    max_retries: int = MAX_RETRIES
+    min_interval_seconds: float = 0.0
+    enabled: bool = True
+
+
+def source_settings(name: str, **values: Any) -> Any:
+    """The config's own settings model for `name` (validated), or plain settings if unknown."""
+    from flashpoint.config import SourcesSettings
+
+    field_info = SourcesSettings.model_fields.get(name)
+    if field_info is None or field_info.annotation is None:
+        known = {key: values[key] for key in ("base_url", "timeout_seconds", "max_retries",
+                                             "min_interval_seconds", "enabled") if key in values}
+        return PlainSourceSettings(**known)
+    model: Any = field_info.annotation
+    return model.model_validate(values)
+
+
+@dataclass
+class _General:
+    countries: tuple[str, ...]
+
+
+@dataclass
+class _Sources:
+    by_name: dict[str, Any]
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.by_name)
+
+    def get(self, name: str) -> Any:
+        return self.by_name[name]
+
+
+@dataclass
+class HarnessSettings:
+    """A minimal `flashpoint.refresh.RefreshSettings`: sources, countries, catalogue."""
+
+    general: _General
+    sources: _Sources
+    indicators: tuple[Indicator, ...]
+
+    def catalogue(self) -> Any:
+        from indicators.catalogue import Catalogue
+
+        return Catalogue(indicators=self.indicators, pillars=())
+
+
+def harness_settings(
+    sources: Mapping[str, Any], indicators: tuple[Indicator, ...], countries: tuple[str, ...]
+) -> HarnessSettings:
+    """Settings for `refresh_sources` from source settings objects and catalogue indicators."""
+    return HarnessSettings(_General(countries), _Sources(dict(sources)), indicators)

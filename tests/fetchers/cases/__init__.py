@@ -1,0 +1,1 @@
+"""Fault-matrix cases, one module per registered source, named after its registry name."""
