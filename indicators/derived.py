@@ -1,4 +1,4 @@
-"""Derived indicators (fuel-price steps, % changes, currency depreciation, price gaps, event spikes).
+"""Derived indicators: fuel-price steps, % changes, currency depreciation, price gaps, spikes.
 
 Computed from the stored base series, never fetched, vectorised over the whole panel: one pass per
 derived indicator definition (≈10), each a handful of groupby / merge_asof / rolling operations.
@@ -7,24 +7,24 @@ only visible point in time once all of its inputs were (see `indicators.pointint
 
 Definitions (also in docs/METHODOLOGY.md):
 
-* `step_change` — per base series the % step between consecutive observations, counted only when
-  the previous observation is at most `window_days` earlier (a jump across a multi-year gap is drift,
-  not a datable step); at each observation date of any base series, the largest such step (signed:
-  a price cut is negative) dated within the trailing `window_days` (the window `(d − window_days, d]`).
+* `step_change` — per base series the % step between consecutive observations, counted only
+  when the previous observation is at most `window_days` earlier (a jump across a multi-year gap
+  is drift, not a datable step); at each observation date of any base series, the largest such
+  step (signed: a price cut is negative) dated within the trailing window `(d − window_days, d]`.
   LPG 55 (2021-12-31) → 120 (2022-01-01) gives +118 % on 2022-01-01.
 * `change_mom` / `change_yoy` — % change against the same series' value 1 / 12 months earlier
   (the newest observation at most 10 days before that anchor). Several bases: the largest change on
   each date.
-* `depreciation_1m/3m/12m` — % rise in local-currency units per USD over 1/3/12 months. The bases are
-  alternatives in order of preference (`usd_fx_rate` daily, then `fx_rate_annual`): a later base only
-  fills dates before the preferred base's first derived value for that country.
-* `price_gap` — % gap of a domestic price (converted to USD with the optional third base, an LCU-per-USD
-  rate) to a world reference price (country `WLD`), per litre when the world price is per barrel or
-  per US gallon.
+* `depreciation_1m/3m/12m` — % rise in local-currency units per USD over 1/3/12 months. The
+  bases are alternatives in order of preference (`usd_fx_rate` daily, then `fx_rate_annual`): a
+  later base only fills dates before the preferred base's first derived value for that country.
+* `price_gap` — % gap of a domestic price (converted to USD with the optional third base, an
+  LCU-per-USD rate) to a world reference price (country `WLD`), per litre when the world price is
+  per barrel or per US gallon.
 * `spike` — z-score of `log1p(count)` against the same series' previous `normalisation.window`
-  observations (the current one excluded), needing at least `SPIKE_MIN_HISTORY` of them; the trailing
-  standard deviation is floored at `SPIKE_MIN_SD` so a flat history cannot produce an infinite z.
-  Adding a constant to the transformed series changes nothing.
+  observations (the current one excluded), needing at least `SPIKE_MIN_HISTORY` of them; the
+  trailing standard deviation is floored at `SPIKE_MIN_SD` so a flat history cannot produce an
+  infinite z. Adding a constant to the transformed series changes nothing.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def trailing_zscore(
     mean = mean.reindex(values.index)
     std = std.reindex(values.index)
     # Subtracting the baseline's mean before dividing keeps a constant shift exactly invisible.
-    return (values - mean) / np.maximum(std.to_numpy(), min_sd)
+    z: pd.Series = (values - mean) / np.maximum(std.to_numpy(), min_sd)
+    return z
 
 
 def _step_change(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:

@@ -33,7 +33,8 @@ def _goalposts(
         high = np.where(log, np.log1p(upper), upper)
         scaled = np.where(log, np.log1p(capped), capped)
         share = (scaled - low) / (high - low)
-    return np.clip(share, 0.0, 1.0) * 10.0
+    result: np.ndarray = np.clip(share, 0.0, 1.0) * 10.0
+    return result
 
 
 def normalise(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:

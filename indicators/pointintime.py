@@ -1,4 +1,4 @@
-"""Point in time: which observations had been published by a given date, so replays never see the future.
+"""Point in time: which observations had been published by a given date (no replay sees the future).
 
 The rule (also in docs/METHODOLOGY.md, "Point in time"):
 
@@ -153,8 +153,8 @@ def visible_observations(
     return newest_vintage(visible).reset_index(drop=True)
 
 
-def age_in_days(as_of: pd.Timestamp, ends: pd.Series) -> pd.Series:
-    """Whole days from each period end to `as_of` (never negative)."""
+def age_in_days(as_of: pd.Timestamp | pd.Series, ends: pd.Series) -> pd.Series:
+    """Whole days from each period end to `as_of` (a day, or one per row; never negative)."""
     days = (as_of - pd.to_datetime(ends)).dt.days
     return days.clip(lower=0).astype("float64")
 

@@ -3,7 +3,8 @@
 The derived series are computed once from everything published by the end of the replay (they use
 trailing data only and each derived row carries the publication date of its newest input); each
 date then sees only the base and derived rows published by its end, with the newest vintage visible
-*then*, and is scored by the same vectorised `score_pool` as `score_panel`. The one way this can
+*then* (`scoring.latest_on_dates`, one `merge_asof` for all dates), and all dates are scored in
+one vectorised pass of the same core as `score_panel`. The one way this can
 differ from scoring each date from scratch: an observation back-filled later for an earlier period
 changes a derived value's inputs; the replay then hides that derived value until the back-fill was
 published (it never shows a value earlier than it could have been known).
@@ -21,7 +22,7 @@ from indicators.catalogue import Catalogue
 from indicators.derived import derive_indicators, standardise_zscore_indicators
 from indicators.observations import WORLD
 from indicators.pointintime import PUBLISHED, as_of_day, with_publication
-from indicators.scoring import score_pool, select_visible
+from indicators.scoring import ScoreFrames, latest_on_dates, score_latest
 
 Every = Literal["day", "week"]
 
@@ -56,36 +57,73 @@ def replay_dates(start: Any, end: Any, every: Every = "day") -> pd.DatetimeIndex
     step = "D" if every == "day" else "7D"
     dates = pd.date_range(first, last, freq=step)
     if dates[-1] != last:
-        dates = dates.append(pd.DatetimeIndex([last]))
+        dates = pd.DatetimeIndex([*dates, last])
     return dates
 
 
-def _prune(prepared: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
-    """Drop rows that can never be the latest visible value on or after `first`.
+def replay_scores(
+    observations: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    countries: Iterable[str],
+    start: Any,
+    end: Any,
+    every: Every = "day",
+) -> ScoreFrames:
+    """The full scoring frames (countries, pillars, contributions, latest) for every replay date.
 
-    Within a series-vintage, once a row with period P is visible at `first`, rows with earlier
-    periods that were also visible then are superseded for every later date. The row with the
-    latest publication per series-vintage is kept too, because it ranks vintages.
+    Args:
+        observations: canonical observations (include `WLD` world series for world triggers).
+        catalogue: the catalogue.
+        countries: ISO3 codes to replay.
+        start: first as-of day.
+        end: last as-of day (included).
+        every: "day" or "week".
+
+    Returns:
+        `ScoreFrames` with a `date` column; `.at(date)` gives that date's `PanelScore`.
     """
-    cutoff = first + pd.Timedelta(days=1)
-    keys = ["indicator", "country", "vintage"]
-    early = prepared[PUBLISHED] < cutoff
-    newest_early = (
-        prepared["period"]
-        .where(early)
-        .groupby([prepared[name] for name in keys], sort=False)
-        .transform("max")
+    wanted = sorted({str(code) for code in countries} - {WORLD})
+    dates = replay_dates(start, end, every)
+    subset = observations[observations["country"].isin([*wanted, WORLD])]
+    # Derive once from everything visible by the end; publication dates keep each date honest.
+    derived = derive_indicators(subset, catalogue, as_of=dates[-1])
+    base = with_publication(subset, catalogue)
+    base = base[~base["is_forecast"].to_numpy(dtype=bool)]
+    base = base[base[PUBLISHED] < dates[-1] + pd.Timedelta(days=1)]
+    prepared = standardise_zscore_indicators(
+        pd.concat([base, derived], ignore_index=True), catalogue
     )
-    last_published = (
-        prepared[PUBLISHED].groupby([prepared[name] for name in keys], sort=False).transform("max")
-    )
-    keep = (
-        ~early
-        | newest_early.isna()
-        | (prepared["period"] >= newest_early)
-        | (prepared[PUBLISHED] == last_published)
-    )
-    return prepared[keep.to_numpy()]
+    latest = latest_on_dates(prepared, dates)
+    return score_latest(latest, catalogue, dates=dates, countries=wanted)
+
+
+def replay_table(frames: ScoreFrames, catalogue: Catalogue) -> pd.DataFrame:
+    """The replay's one-row-per-(date, country) table from its scoring frames (see `replay`)."""
+    pillar_ids = [p.id for p in catalogue.pillars if p.kind in ("structural", "trigger")]
+    pillar_wide = frames.pillars.pivot_table(
+        index=["date", "country"], columns="pillar", values="score", aggfunc="first", dropna=False
+    ).reindex(columns=pillar_ids)
+    contributions = frames.contributions
+    triggers = contributions[
+        (contributions["kind"] == "trigger") & (contributions["contribution"] > 1e-9)
+    ].sort_values(["date", "country", "contribution"], ascending=[True, True, False])
+    trigger_driver = triggers.drop_duplicates(["date", "country"]).set_index(["date", "country"])[
+        "indicator"
+    ]
+    result = frames.countries.join(pillar_wide, on=["date", "country"])
+    units = pd.MultiIndex.from_frame(result[["date", "country"]])
+    result["trigger_driver"] = trigger_driver.reindex(units).fillna("").to_numpy()
+    ordered = [
+        *REPLAY_BASE_COLUMNS,
+        *pillar_ids,
+        "top_driver",
+        "trigger_driver",
+        "inputs_present",
+        "inputs_stale",
+        "confidence",
+    ]
+    return result[ordered].sort_values(["country", "date"], kind="mergesort").reset_index(drop=True)
 
 
 def replay(
@@ -114,59 +152,10 @@ def replay(
         contribution, "" when the trigger adds nothing), `inputs_present`, `inputs_stale`,
         `confidence`.
     """
-    wanted = sorted({str(code) for code in countries} - {WORLD})
-    dates = replay_dates(start, end, every)
-    subset = observations[observations["country"].isin([*wanted, WORLD])]
-    # Derive once from everything visible by the end; publication dates keep each date honest.
-    derived = derive_indicators(subset, catalogue, as_of=dates[-1])
-    base = with_publication(subset, catalogue)
-    base = base[~base["is_forecast"].to_numpy(dtype=bool)]
-    prepared = standardise_zscore_indicators(
-        pd.concat([base, derived], ignore_index=True), catalogue
+    frames = replay_scores(
+        observations, catalogue, countries=countries, start=start, end=end, every=every
     )
-    prepared = _prune(prepared, dates[0]).reset_index(drop=True)
-
-    pillar_ids = [p.id for p in catalogue.pillars if p.kind in ("structural", "trigger")]
-    frames: list[pd.DataFrame] = []
-    # One vectorised scoring pass per date (the dates are few; the panel work inside is vectorised).
-    for day in dates:
-        panel = score_pool(select_visible(prepared, day), catalogue, as_of=day, countries=wanted)
-        countries_frame = panel.countries.reset_index()
-        pillar_wide = panel.pillars.pivot(index="country", columns="pillar", values="score")
-        pillar_wide = pillar_wide.reindex(columns=pillar_ids)
-        contributions = panel.contributions
-        triggers = contributions[
-            (contributions["kind"] == "trigger") & (contributions["contribution"] > 1e-9)
-        ].sort_values(["country", "contribution"], ascending=[True, False], kind="mergesort")
-        trigger_driver = triggers.drop_duplicates("country").set_index("country")["indicator"]
-        row = countries_frame[
-            [
-                "country",
-                "composite",
-                "band",
-                "vulnerability",
-                "trigger",
-                "top_driver",
-                "inputs_present",
-                "inputs_stale",
-                "confidence",
-            ]
-        ].copy()
-        row["trigger_driver"] = row["country"].map(trigger_driver).fillna("")
-        row = row.join(pillar_wide, on="country")
-        row.insert(0, "date", day)
-        frames.append(row)
-    result = pd.concat(frames, ignore_index=True)
-    ordered = [
-        *REPLAY_BASE_COLUMNS,
-        *pillar_ids,
-        "top_driver",
-        "trigger_driver",
-        "inputs_present",
-        "inputs_stale",
-        "confidence",
-    ]
-    return result[ordered]
+    return replay_table(frames, catalogue)
 
 
 def trigger_crossings(replay_frame: pd.DataFrame, threshold: float) -> pd.DataFrame:

@@ -1,13 +1,13 @@
-"""The stability-risk score: structural vulnerability amplified by triggers, with confidence and contributions.
+"""The stability-risk score: structural vulnerability amplified by triggers, with confidence.
 
-Pipeline for one as-of date, vectorised over the whole panel (all countries × all indicators):
+Pipeline, vectorised over the whole panel (all dates × countries × indicators at once):
 
 1. point in time — `pointintime.visible_observations` (published on or before `as_of`, no
    forecasts, newest visible vintage per series);
 2. derived indicators — `derived.derive_indicators` on the visible rows (steps, changes, spikes);
-3. the latest visible value per (indicator, country), its age (days from the period's end) and
-   staleness (`age > max_age_days`); trigger indicators measured only on `WLD` (world oil) are
-   broadcast to every scored country;
+3. the latest visible value per (indicator, country), its age (days from the period's end to the
+   as-of day) and staleness (`age > max_age_days`); trigger indicators measured only on `WLD`
+   (world oil) are broadcast to every scored country;
 4. `normalise` to 0–10; a **stale trigger scores 0** (an old shock has passed; the staleness is
    recorded), a stale structural input is still used (structures move slowly) and flagged;
    a missing input is NaN and excluded — never a zero;
@@ -20,6 +20,8 @@ Pipeline for one as-of date, vectorised over the whole panel (all countries × a
    C ≤ 10, and C is non-decreasing in V and T (see docs/METHODOLOGY.md for the proof and sources);
 7. confidence (inputs present / expected, stale, oldest / newest age), bands, contributions
    (each indicator's share of the composite's points; they sum to C).
+
+`score_panel` scores one as-of date; `indicators.replay` feeds many dates through the same core.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from indicators.pointintime import (
     PUBLISHED,
     age_in_days,
     as_of_day,
-    newest_vintage,
     period_end,
     visible_observations,
 )
@@ -50,6 +51,9 @@ from indicators.tables import indicator_table, scored_indicator_ids
 PILLAR_FLOOR = 0.1
 NO_SCORE_BAND = "no score"
 NO_SCORE_COLOUR = "#bdbdbd"
+
+_UNIT = ["date", "country"]
+_SERIES_VINTAGE = ["indicator", "country", "vintage"]
 
 COUNTRY_COLUMNS: tuple[str, ...] = (
     "composite",
@@ -96,6 +100,20 @@ CONTRIBUTION_COLUMNS: tuple[str, ...] = (
     "contribution",
     "source",
     "vintage",
+    "broadcast_from",
+)
+LATEST_COLUMNS: tuple[str, ...] = (
+    "indicator",
+    "country",
+    "period",
+    "value",
+    "unit",
+    "source",
+    "vintage",
+    "published",
+    "period_end",
+    "age_days",
+    "stale",
 )
 
 
@@ -110,9 +128,10 @@ class PanelScore:
         contributions: one row per (country, expected indicator), `CONTRIBUTION_COLUMNS`:
             `value` the latest visible raw value, `normalised` its 0–10 score, `scored` what entered
             the pillar (0 for a stale trigger, NaN when missing), `contribution` its share of the
-            composite's points (sums to `composite` per country; NaN when missing or unscored).
-        latest: the latest visible value of every indicator (including context series such as the
-            fuel prices and world prices) per country, with `published`, `age_days`, `stale`.
+            composite's points (sums to `composite` per country; NaN when missing or unscored),
+            `status` "ok" / "stale" / "missing", `broadcast_from` "WLD" for world values.
+        latest: the latest visible value of every catalogue indicator (including context series
+            such as fuel and world prices) per country, `LATEST_COLUMNS`.
     """
 
     as_of: pd.Timestamp
@@ -123,14 +142,48 @@ class PanelScore:
 
     def country(self, code: str) -> pd.Series:
         """The country row (KeyError if the country was not scored)."""
-        return self.countries.loc[code]
+        row = self.countries.loc[code]
+        if not isinstance(row, pd.Series):
+            raise KeyError(code)
+        return row
+
+
+@dataclass(frozen=True)
+class ScoreFrames:
+    """The scoring core's output for many dates at once (each frame has a `date` column)."""
+
+    countries: pd.DataFrame
+    pillars: pd.DataFrame
+    contributions: pd.DataFrame
+    latest: pd.DataFrame
+
+    def at(self, date: Any) -> PanelScore:
+        """The `PanelScore` of one of the scored dates."""
+        day = as_of_day(date)
+        countries = self.countries[self.countries["date"] == day].drop(columns="date")
+        return PanelScore(
+            as_of=day,
+            countries=countries.set_index("country"),
+            pillars=_without_date(self.pillars, day),
+            contributions=_without_date(self.contributions, day),
+            latest=_without_date(self.latest, day),
+        )
+
+
+def _without_date(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    return frame[frame["date"] == day].drop(columns="date").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Preparing the pool and picking the latest visible rows
+# --------------------------------------------------------------------------------------------
 
 
 def prepare_pool(visible: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     """Visible base rows plus derived rows, with z-scored base indicators standardised.
 
     Args:
-        visible: output of `visible_observations` (one vintage per series, with `published`).
+        visible: output of `visible_observations` (with `published`).
         catalogue: the catalogue.
 
     Returns:
@@ -141,36 +194,93 @@ def prepare_pool(visible: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return standardise_zscore_indicators(pool, catalogue)
 
 
-def latest_values(pool: pd.DataFrame, catalogue: Catalogue, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The latest row per (indicator, country) with period end, age and staleness.
+def latest_on_dates(prepared: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
+    """The latest row visible at the end of each date, per (indicator, country), vectorised.
+
+    Per series-vintage, a row becomes "the latest" when it is published, provided its period is
+    newer than every period published before it (a back-filled older period never supersedes a
+    newer one). `merge_asof` then picks, for every date, the last such row published by the end of
+    the date; among vintages, the one with the most recent publication visible then wins (as in
+    `pointintime.newest_vintage`).
 
     Args:
-        pool: visible rows (one vintage per series) with `published`.
-        catalogue: frequencies and maximum ages.
-        as_of: the as-of day.
+        prepared: rows with `published` (several vintages allowed; no forecasts).
+        dates: as-of days.
 
     Returns:
-        One row per (indicator, country) with the canonical columns, `published`, `period_end`,
-        `age_days` and `stale`.
+        One row per (date, indicator, country) that has a visible row, with a `date` column.
     """
-    table = indicator_table(catalogue)
-    known = pool[pool["indicator"].isin(table.index)]
-    latest = known.sort_values("period", kind="mergesort").drop_duplicates(
+    if prepared.empty:
+        return prepared.assign(date=pd.Series(dtype="datetime64[ns]"))
+    ordered = prepared.sort_values([PUBLISHED, "period"], kind="mergesort")
+    grouped = ordered.groupby(_SERIES_VINTAGE, sort=False)["period"]
+    previous_max = (
+        grouped.cummax().groupby([ordered[name] for name in _SERIES_VINTAGE], sort=False).shift(1)
+    )
+    records = ordered[previous_max.isna() | (ordered["period"] > previous_max)]
+
+    keys = ordered[_SERIES_VINTAGE].drop_duplicates()
+    left = keys.merge(pd.DataFrame({"date": dates}), how="cross")
+    left["date"] = left["date"].astype("datetime64[ns]")
+    left["cutoff"] = left["date"] + pd.Timedelta(days=1)
+    records = records.assign(**{PUBLISHED: records[PUBLISHED].astype("datetime64[ns]")})
+    left = left.sort_values("cutoff", kind="mergesort")
+    matched = pd.merge_asof(
+        left,
+        records,
+        left_on="cutoff",
+        right_on=PUBLISHED,
+        by=_SERIES_VINTAGE,
+        direction="backward",
+        allow_exact_matches=False,
+    )
+    matched = matched[matched["value"].notna()]
+    several = matched.groupby(["date", "indicator", "country"], sort=False)["vintage"].transform(
+        "nunique"
+    )
+    if (several > 1).any():
+        stamps = ordered[[*_SERIES_VINTAGE, PUBLISHED]].rename(columns={PUBLISHED: "vintage_seen"})
+        stamps["vintage_seen"] = stamps["vintage_seen"].astype("datetime64[ns]")
+        stamps = stamps.sort_values("vintage_seen", kind="mergesort")
+        ranked = pd.merge_asof(
+            matched.sort_values("cutoff", kind="mergesort"),
+            stamps,
+            left_on="cutoff",
+            right_on="vintage_seen",
+            by=_SERIES_VINTAGE,
+            direction="backward",
+            allow_exact_matches=False,
+        )
+        matched = ranked.sort_values(
+            ["date", "indicator", "country", "vintage_seen", "vintage"], kind="mergesort"
+        ).drop_duplicates(["date", "indicator", "country"], keep="last")
+        matched = matched.drop(columns="vintage_seen")
+    return matched.drop(columns="cutoff").reset_index(drop=True)
+
+
+def _latest_single(pool: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Latest row per (indicator, country) of a pool already visible at `day` (one vintage each)."""
+    latest = pool.sort_values("period", kind="mergesort").drop_duplicates(
         ["indicator", "country"], keep="last"
     )
-    latest = latest.reset_index(drop=True)
+    return latest.assign(date=day).reset_index(drop=True)
+
+
+def _enrich_latest(latest: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """Add `period_end`, `age_days` (from the row's `date`) and `stale`; drop unknown indicators."""
+    table = indicator_table(catalogue)
+    latest = latest[latest["indicator"].isin(table.index)].reset_index(drop=True)
     frequency = latest["indicator"].map(table["frequency"])
     latest["period_end"] = period_end(latest["period"], frequency)
-    latest["age_days"] = age_in_days(as_of, latest["period_end"])
+    latest["age_days"] = age_in_days(latest["date"], latest["period_end"])
     max_age = latest["indicator"].map(table["max_age_days"]).astype("float64")
     latest["stale"] = latest["age_days"] > max_age
     return latest
 
 
-def _band_arrays(catalogue: Catalogue) -> tuple[np.ndarray, list[str], list[str]]:
-    bands = sorted(catalogue.bands, key=lambda band: band.lower)
-    lowers = np.array([band.lower for band in bands], dtype="float64")
-    return lowers, [band.name for band in bands], [band.colour for band in bands]
+# --------------------------------------------------------------------------------------------
+# Bands and the trigger × vulnerability formula
+# --------------------------------------------------------------------------------------------
 
 
 def assign_bands(composite: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, pd.Series]:
@@ -183,12 +293,15 @@ def assign_bands(composite: pd.Series, catalogue: Catalogue) -> tuple[pd.Series,
     Returns:
         (band names, band colours) aligned with `composite`.
     """
-    lowers, names, colours = _band_arrays(catalogue)
+    bands = sorted(catalogue.bands, key=lambda band: band.lower)
+    lowers = np.array([band.lower for band in bands], dtype="float64")
+    names = np.asarray([band.name for band in bands], dtype=object)
+    colours = np.asarray([band.colour for band in bands], dtype=object)
     values = composite.to_numpy(dtype="float64")
     position = np.clip(np.searchsorted(lowers, values, side="right") - 1, 0, len(lowers) - 1)
     missing = np.isnan(values)
-    band = np.where(missing, NO_SCORE_BAND, np.asarray(names, dtype=object)[position])
-    colour = np.where(missing, NO_SCORE_COLOUR, np.asarray(colours, dtype=object)[position])
+    band = np.where(missing, NO_SCORE_BAND, names[position])
+    colour = np.where(missing, NO_SCORE_COLOUR, colours[position])
     return (
         pd.Series(band, index=composite.index, name="band", dtype="object"),
         pd.Series(colour, index=composite.index, name="band_colour", dtype="object"),
@@ -204,6 +317,8 @@ def combine(
 ) -> np.ndarray:
     """Composite = V + (10 − V) · min(1, amplification · (T/10) · (V/pivot)), in [0, 10].
 
+    Equivalent to min(10, V + amplification · T · (V/pivot) · (10 − V)/10).
+
     Args:
         vulnerability: structural vulnerability V in [0, 10].
         trigger: trigger intensity T in [0, 10] (NaN counts as no trigger).
@@ -216,50 +331,68 @@ def combine(
     v = np.clip(np.asarray(vulnerability, dtype="float64"), 0.0, 10.0)
     t = np.clip(np.nan_to_num(np.asarray(trigger, dtype="float64"), nan=0.0), 0.0, 10.0)
     share = np.minimum(1.0, amplification * (t / 10.0) * (v / pivot))
-    return np.asarray(np.clip(v + (10.0 - v) * share, 0.0, 10.0), dtype="float64")
+    result: np.ndarray = np.clip(v + (10.0 - v) * share, 0.0, 10.0)
+    return result
 
 
-def _scored_countries(pool: pd.DataFrame, countries: Iterable[str] | None) -> list[str]:
-    if countries is not None:
-        return sorted({str(code) for code in countries} - {WORLD})
-    return sorted(set(pool["country"].astype(str).unique()) - {WORLD})
+# --------------------------------------------------------------------------------------------
+# The core: (date, country) units × expected indicators
+# --------------------------------------------------------------------------------------------
 
 
-def _grid(latest: pd.DataFrame, catalogue: Catalogue, countries: list[str]) -> pd.DataFrame:
-    """One row per (scored country, expected indicator), latest values joined, WLD broadcast."""
+def _grid(
+    latest: pd.DataFrame, catalogue: Catalogue, dates: pd.DatetimeIndex, countries: list[str]
+) -> pd.DataFrame:
+    """One row per (date, scored country, expected indicator): latest values, WLD broadcast."""
     table = indicator_table(catalogue)
     expected = scored_indicator_ids(catalogue)
-    grid = pd.MultiIndex.from_product([countries, expected], names=["country", "indicator"])
-    grid_frame = grid.to_frame(index=False)
-    own = latest[latest["country"].isin(countries) & latest["indicator"].isin(expected)]
-    merged = grid_frame.merge(own, on=["country", "indicator"], how="left")
+    grid = pd.MultiIndex.from_product(
+        [dates, countries, expected], names=["date", "country", "indicator"]
+    ).to_frame(index=False)
+    columns = [
+        "date",
+        "country",
+        "indicator",
+        "value",
+        "unit",
+        "period",
+        PUBLISHED,
+        "source",
+        "vintage",
+        "age_days",
+        "stale",
+    ]
+    own = latest.loc[latest["country"].isin(countries), columns]
+    merged = grid.merge(own, on=["date", "country", "indicator"], how="left")
+    kind = merged["indicator"].map(table["kind"])
     # World-measured trigger indicators (world oil price changes) hit every country: a scored
     # country without its own value takes the WLD value. Structural WLD aggregates never do.
-    world = latest[latest["country"] == WORLD].set_index("indicator")
-    kind = merged["indicator"].map(table["kind"])
-    take_world = (
-        merged["value"].isna() & (kind == "trigger") & merged["indicator"].isin(world.index)
-    )
-    if take_world.any():
-        fill_columns = [c for c in world.columns if c != "country"]
-        source_rows = world.loc[merged.loc[take_world, "indicator"], fill_columns]
-        source_rows.index = merged.index[take_world]
-        for column in fill_columns:
-            merged.loc[take_world, column] = source_rows[column].to_numpy()
+    world = latest.loc[latest["country"] == WORLD, columns].drop(columns="country")
+    world = world[world["indicator"].map(table["kind"]) == "trigger"]
+    take_world = np.zeros(len(merged), dtype=bool)
+    if not world.empty:
+        merged = merged.merge(world, on=["date", "indicator"], how="left", suffixes=("", "_world"))
+        take_world = (merged["value"].isna() & merged["value_world"].notna()).to_numpy()
+        for column in columns[3:]:
+            merged[column] = merged[column].where(~take_world, merged[f"{column}_world"])
+        merged = merged.drop(columns=[f"{column}_world" for column in columns[3:]])
     merged["broadcast_from"] = np.where(take_world, WORLD, "")
     merged["pillar"] = merged["indicator"].map(table["pillar"])
     merged["kind"] = kind
     merged["weight"] = merged["indicator"].map(table["weight"]).astype("float64")
     merged["pillar_weight"] = merged["indicator"].map(table["pillar_weight"]).astype("float64")
-    merged["stale"] = merged["stale"].fillna(False).astype(bool)
+    merged["stale"] = merged["stale"].astype("boolean").fillna(False).astype(bool)
+    merged["age_days"] = merged["age_days"].astype("float64")
+    merged["value"] = merged["value"].astype("float64")
     return merged
 
 
-def _weighted_pillars(grid: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+def _pillar_scores(grid: pd.DataFrame) -> pd.DataFrame:
     present = grid["value"].notna()
     usable = grid["scored"].notna() & (grid["weight"] > 0)
     work = pd.DataFrame(
         {
+            "date": grid["date"],
             "country": grid["country"],
             "pillar": grid["pillar"],
             "kind": grid["kind"],
@@ -271,7 +404,7 @@ def _weighted_pillars(grid: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
             "stale": (present & grid["stale"]).astype("int64"),
         }
     )
-    pillars = work.groupby(["country", "pillar"], sort=True).agg(
+    pillars = work.groupby([*_UNIT, "pillar"], sort=True).agg(
         kind=("kind", "first"),
         pillar_weight=("pillar_weight", "first"),
         wx=("wx", "sum"),
@@ -284,97 +417,99 @@ def _weighted_pillars(grid: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
     return pillars.reset_index()
 
 
-def _vulnerability(pillars: pd.DataFrame, countries: list[str]) -> pd.Series:
-    structural = pillars[
+def _usable_structural(pillars: pd.DataFrame) -> pd.DataFrame:
+    mask = (
         (pillars["kind"] == "structural")
         & pillars["score"].notna()
         & (pillars["pillar_weight"] > 0)
-    ]
-    log_score = np.log(np.maximum(structural["score"].to_numpy(), PILLAR_FLOOR))
+    )
+    return pillars[mask]
+
+
+def _vulnerability(pillars: pd.DataFrame, units: pd.MultiIndex) -> pd.Series:
+    structural = _usable_structural(pillars)
+    log_score = np.log(np.maximum(structural["score"].to_numpy(dtype="float64"), PILLAR_FLOOR))
+    weight = structural["pillar_weight"].to_numpy(dtype="float64")
     work = pd.DataFrame(
         {
+            "date": structural["date"].to_numpy(),
             "country": structural["country"].to_numpy(),
-            "wlog": structural["pillar_weight"].to_numpy() * log_score,
-            "w": structural["pillar_weight"].to_numpy(),
+            "wlog": weight * log_score,
+            "w": weight,
         }
     )
-    sums = work.groupby("country").sum()
-    vulnerability = np.exp(sums["wlog"] / sums["w"])
-    return vulnerability.reindex(countries).clip(0.0, 10.0)
+    sums = work.groupby(_UNIT).sum()
+    vulnerability = pd.Series(np.exp(sums["wlog"] / sums["w"]), index=sums.index)
+    return vulnerability.reindex(units).clip(0.0, 10.0)
 
 
-def _trigger(pillars: pd.DataFrame, countries: list[str]) -> tuple[pd.Series, pd.DataFrame]:
+def _trigger(pillars: pd.DataFrame, units: pd.MultiIndex) -> tuple[pd.Series, pd.DataFrame]:
     triggers = pillars[(pillars["kind"] == "trigger") & (pillars["pillar_weight"] > 0)].copy()
-    heaviest = triggers["pillar_weight"].max() if not triggers.empty else 1.0
+    heaviest = float(triggers["pillar_weight"].max()) if not triggers.empty else 1.0
     triggers["relative"] = triggers["score"] * triggers["pillar_weight"] / heaviest
-    trigger = triggers.groupby("country")["relative"].max().reindex(countries)
+    trigger = triggers.groupby(_UNIT)["relative"].max().reindex(units)
     return trigger, triggers
 
 
-def _missing_pillars(pillars: pd.DataFrame, countries: list[str]) -> pd.Series:
-    missing = pillars[pillars["score"].isna()]
+def _missing_pillars(pillars: pd.DataFrame, units: pd.MultiIndex) -> pd.Series:
+    missing = pillars[pillars["score"].isna()].sort_values("pillar", kind="mergesort")
     if missing.empty:
-        return pd.Series("", index=countries, dtype="object")
-    joined = missing.groupby("country")["pillar"].agg(lambda names: ",".join(sorted(names)))
-    return joined.reindex(countries).fillna("").astype("object")
+        return pd.Series("", index=units, dtype="object")
+    joined = missing.groupby(_UNIT)["pillar"].agg(",".join)
+    return joined.reindex(units).fillna("").astype("object")
 
 
 def _contributions(
     grid: pd.DataFrame,
     pillars: pd.DataFrame,
     triggers: pd.DataFrame,
-    scores: pd.DataFrame,
-) -> pd.Series:
-    """Each indicator's share of the composite's points (sums to the composite per country).
+    vulnerability: pd.Series,
+    composite: pd.Series,
+) -> np.ndarray:
+    """Each indicator's share of the composite's points (sums to the composite per unit).
 
-    The structural part V is split over structural pillars in proportion to pillar_weight × score and
-    within a pillar in proportion to weight × score; the trigger's lift C − V goes to the trigger
-    pillar(s) that set T, split within the pillar in proportion to weight × score.
+    The structural part V is split over structural pillars in proportion to pillar_weight × score
+    and within a pillar in proportion to weight × score; the trigger's lift C − V goes to the
+    trigger pillar(s) that set T, split within the pillar in proportion to weight × score.
     """
-    pillar_key = pillars.set_index(["country", "pillar"])
-    key = pd.MultiIndex.from_frame(grid[["country", "pillar"]])
-    pillar_w_sum = pillar_key["w"].reindex(key).to_numpy()
-    pillar_wx_sum = pillar_key["wx"].reindex(key).to_numpy()
+    unit_key = pd.MultiIndex.from_frame(grid[_UNIT])
+    pillar_key = pd.MultiIndex.from_frame(grid[[*_UNIT, "pillar"]])
+    by_pillar = pillars.set_index([*_UNIT, "pillar"])
+    pillar_w_sum = by_pillar["w"].reindex(pillar_key).to_numpy(dtype="float64")
+    pillar_wx_sum = by_pillar["wx"].reindex(pillar_key).to_numpy(dtype="float64")
     x = grid["scored"].to_numpy(dtype="float64")
     w = grid["weight"].to_numpy(dtype="float64")
-    usable = ~np.isnan(x) & (w > 0)
-    country = grid["country"]
-    v = country.map(scores["vulnerability"]).to_numpy(dtype="float64")
-    c = country.map(scores["composite"]).to_numpy(dtype="float64")
-
-    # Structural: V · (pw_p · w_i · x_i / W_p) / Σ_q pw_q · P_q.
-    structural = pillars[
-        (pillars["kind"] == "structural")
-        & pillars["score"].notna()
-        & (pillars["pillar_weight"] > 0)
-    ]
-    denominator = (
-        (structural["pillar_weight"] * structural["score"]).groupby(structural["country"]).sum()
-    )
-    weight_total = structural["pillar_weight"].groupby(structural["country"]).sum()
-    denominator_row = country.map(denominator).to_numpy(dtype="float64")
-    weight_total_row = country.map(weight_total).to_numpy(dtype="float64")
     pw = grid["pillar_weight"].to_numpy(dtype="float64")
-    is_structural = (grid["kind"] == "structural").to_numpy() & usable & (pw > 0)
+    usable = ~np.isnan(x) & (w > 0)
+    v = vulnerability.reindex(unit_key).to_numpy(dtype="float64")
+    c = composite.reindex(unit_key).to_numpy(dtype="float64")
+
+    structural = _usable_structural(pillars)
+    units = [structural[name] for name in _UNIT]
+    denominator = (structural["pillar_weight"] * structural["score"]).groupby(units).sum()
+    weight_total = structural["pillar_weight"].groupby(units).sum()
+    denominator_row = denominator.reindex(unit_key).to_numpy(dtype="float64")
+    weight_total_row = weight_total.reindex(unit_key).to_numpy(dtype="float64")
+    in_structural = pd.MultiIndex.from_frame(structural[[*_UNIT, "pillar"]])
+    is_structural = pillar_key.isin(in_structural) & usable
     with np.errstate(invalid="ignore", divide="ignore"):
+        # V · (pw_p · w_i · x_i / W_p) / Σ_q pw_q · P_q ; all pillars at 0: split V by weight.
         proportional = v * pw * w * x / pillar_w_sum / denominator_row
-        # All structural pillars at 0: V is the floor, split by weight alone.
         even = v * (pw / weight_total_row) * (w / pillar_w_sum)
     structural_share = np.where(denominator_row > 0, proportional, even)
 
-    # Trigger: (C − V) to the pillar(s) attaining T, within a pillar ∝ weight × score.
     lift = np.nan_to_num(c - v, nan=0.0)
+    pillar_share = np.zeros(len(grid))
     if not triggers.empty:
-        best = triggers.groupby("country")["relative"].transform("max")
-        winners = triggers[(triggers["relative"] >= best - 1e-12) & triggers["relative"].notna()]
-        winner_count = winners.groupby("country")["pillar"].transform("count")
-        winner_share = pd.Series(
-            (1.0 / winner_count).to_numpy(),
-            index=pd.MultiIndex.from_frame(winners[["country", "pillar"]]),
+        scored_triggers = triggers[triggers["relative"].notna()]
+        best = scored_triggers.groupby(_UNIT)["relative"].transform("max")
+        winners = scored_triggers[scored_triggers["relative"] >= best - 1e-12]
+        count = winners.groupby(_UNIT)["pillar"].transform("count")
+        share = pd.Series(
+            (1.0 / count).to_numpy(dtype="float64"),
+            index=pd.MultiIndex.from_frame(winners[[*_UNIT, "pillar"]]),
         )
-        pillar_share = winner_share.reindex(key).fillna(0.0).to_numpy()
-    else:
-        pillar_share = np.zeros(len(grid))
+        pillar_share = share.reindex(pillar_key).fillna(0.0).to_numpy(dtype="float64")
     is_trigger = (grid["kind"] == "trigger").to_numpy() & usable
     with np.errstate(invalid="ignore", divide="ignore"):
         within = np.where(pillar_wx_sum > 0, w * x / pillar_wx_sum, 0.0)
@@ -382,70 +517,63 @@ def _contributions(
 
     contribution = np.where(is_structural, structural_share, np.nan)
     contribution = np.where(is_trigger, trigger_share, contribution)
-    contribution = np.where(np.isnan(c), np.nan, contribution)
-    return pd.Series(contribution, index=grid.index, dtype="float64")
+    result: np.ndarray = np.where(np.isnan(c), np.nan, contribution)
+    return result
 
 
 def _format_confidence(present: pd.Series, expected: pd.Series, stale: pd.Series) -> pd.Series:
     text = (
-        present.astype(int).astype(str)
+        present.astype("int64").astype(str)
         + " of "
-        + expected.astype(int).astype(str)
+        + expected.astype("int64").astype(str)
         + " inputs, "
-        + stale.astype(int).astype(str)
+        + stale.astype("int64").astype(str)
         + " stale"
     )
     return text.astype("object")
 
 
-def score_pool(
-    pool: pd.DataFrame,
+def score_latest(
+    latest: pd.DataFrame,
     catalogue: Catalogue,
     *,
-    as_of: Any,
-    countries: Iterable[str] | None = None,
-) -> PanelScore:
-    """Score an already prepared pool (visible base rows + derived rows) as of `as_of`.
+    dates: pd.DatetimeIndex,
+    countries: list[str],
+) -> ScoreFrames:
+    """The scoring core: latest visible rows per (date, indicator, country) → scores per unit.
 
     Args:
-        pool: rows visible at `as_of` (one vintage per series) with `published`, as built by
-            `prepare_pool`.
+        latest: output of `latest_on_dates` (or one date's latest rows with a `date` column).
         catalogue: the catalogue.
-        as_of: the as-of day.
-        countries: which countries to score (default: every country in the pool except WLD).
+        dates: the as-of days (each row's age is measured to its own date).
+        countries: the countries to score (never `WLD`).
 
     Returns:
-        The `PanelScore`.
+        `ScoreFrames` with a `date` column on every frame.
     """
-    day = as_of_day(as_of)
     model = catalogue.model
-    latest = latest_values(pool, catalogue, day)
-    scored = _scored_countries(pool, countries)
-    grid = _grid(latest, catalogue, scored)
+    latest = _enrich_latest(latest, catalogue)
+    units = pd.MultiIndex.from_product([dates, countries], names=_UNIT)
+    grid = _grid(latest, catalogue, dates, countries)
     grid["normalised"] = normalise(grid[["indicator", "value"]], catalogue)
     stale_trigger = (grid["kind"] == "trigger") & grid["stale"] & grid["value"].notna()
-    grid["scored"] = grid["normalised"].where(~stale_trigger, 0.0)
+    grid["scored"] = grid["normalised"].mask(stale_trigger, 0.0)
 
-    pillars = _weighted_pillars(grid, catalogue)
-    vulnerability = _vulnerability(pillars, scored)
-    trigger, triggers = _trigger(pillars, scored)
+    pillars = _pillar_scores(grid)
+    vulnerability = _vulnerability(pillars, units)
+    trigger, triggers = _trigger(pillars, units)
 
     present = grid["value"].notna()
+    by_unit = [grid[name] for name in _UNIT]
     counts = pd.DataFrame(
         {
-            "inputs_present": present.groupby(grid["country"]).sum(),
-            "inputs_expected": grid.groupby("country")["indicator"].count(),
-            "inputs_stale": (present & grid["stale"]).groupby(grid["country"]).sum(),
-            "oldest_input_age_days": grid["age_days"]
-            .astype("float64")
-            .groupby(grid["country"])
-            .max(),
-            "newest_input_age_days": grid["age_days"]
-            .astype("float64")
-            .groupby(grid["country"])
-            .min(),
+            "inputs_present": present.groupby(by_unit).sum(),
+            "inputs_expected": present.groupby(by_unit).size(),
+            "inputs_stale": (present & grid["stale"]).groupby(by_unit).sum(),
+            "oldest_input_age_days": grid["age_days"].groupby(by_unit).max(),
+            "newest_input_age_days": grid["age_days"].groupby(by_unit).min(),
         }
-    ).reindex(scored)
+    ).reindex(units)
     for column in ("inputs_present", "inputs_expected", "inputs_stale"):
         counts[column] = counts[column].fillna(0).astype("int64")
     expected = counts["inputs_expected"].where(counts["inputs_expected"] > 0)
@@ -458,76 +586,73 @@ def score_pool(
             amplification=model.trigger_amplification,
             pivot=model.vulnerability_pivot,
         ),
-        index=pd.Index(scored, name="country"),
+        index=units,
     )
-    reason = pd.Series("", index=composite.index, dtype="object")
     no_structure = vulnerability.isna()
-    reason = reason.mask(no_structure, "no structural pillar has any input")
     too_thin = coverage < model.min_coverage
     thin_text = (
         "coverage "
-        + (coverage * 100).round().astype(int).astype(str)
+        + (coverage * 100).round().astype("int64").astype(str)
         + f" % is below the minimum {model.min_coverage * 100:.0f} %"
     )
-    reason = reason.mask(too_thin & ~no_structure, thin_text)
+    reason = pd.Series("", index=units, dtype="object")
+    reason = reason.mask(too_thin, thin_text).mask(
+        no_structure, "no structural pillar has any input"
+    )
     composite = composite.mask(no_structure | too_thin)
     band, colour = assign_bands(composite, catalogue)
+    trigger = trigger.fillna(0.0)
 
-    scores = pd.DataFrame(
-        {
-            "composite": composite,
-            "vulnerability": vulnerability.reindex(composite.index),
-            "trigger": trigger.reindex(composite.index).fillna(0.0),
-        }
-    )
-    grid["contribution"] = _contributions(grid, pillars, triggers, scores)
-    grid["status"] = np.where(~present, "missing", np.where(grid["stale"], "stale", "ok")).astype(
-        "object"
-    )
-
+    grid["contribution"] = _contributions(grid, pillars, triggers, vulnerability, composite)
+    grid["status"] = np.where(~present, "missing", np.where(grid["stale"], "stale", "ok"))
+    grid["status"] = grid["status"].astype("object")
     top = grid[grid["contribution"].notna()].sort_values(
-        ["country", "contribution"], ascending=[True, False], kind="mergesort"
+        [*_UNIT, "contribution"], ascending=[True, True, False], kind="mergesort"
     )
-    top_driver = top.drop_duplicates("country").set_index("country")["indicator"]
+    top_driver = top.drop_duplicates(_UNIT).set_index(_UNIT)["indicator"]
 
     countries_frame = pd.DataFrame(
         {
             "composite": composite,
             "band": band,
             "band_colour": colour,
-            "vulnerability": scores["vulnerability"],
-            "trigger": scores["trigger"],
+            "vulnerability": vulnerability,
+            "trigger": trigger,
             "inputs_present": counts["inputs_present"],
             "inputs_expected": counts["inputs_expected"],
             "inputs_stale": counts["inputs_stale"],
             "oldest_input_age_days": counts["oldest_input_age_days"],
             "newest_input_age_days": counts["newest_input_age_days"],
-            "missing_pillars": _missing_pillars(pillars, scored),
-            "as_of": day,
+            "missing_pillars": _missing_pillars(pillars, units),
+            "as_of": units.get_level_values("date"),
             "coverage": coverage,
             "confidence": _format_confidence(
                 counts["inputs_present"], counts["inputs_expected"], counts["inputs_stale"]
             ),
-            "top_driver": top_driver.reindex(composite.index).fillna("").astype("object"),
+            "top_driver": top_driver.reindex(units).fillna("").astype("object"),
             "reason": reason,
         },
-        index=pd.Index(scored, name="country"),
-    )
+        index=units,
+    ).reset_index()
 
-    pillar_frame = pillars[list(PILLAR_COLUMNS)].reset_index(drop=True)
+    pillar_frame = pillars[["date", *PILLAR_COLUMNS]].reset_index(drop=True)
     contributions = grid.rename(columns={PUBLISHED: "published"})
-    for column in CONTRIBUTION_COLUMNS:
-        if column not in contributions.columns:
-            contributions[column] = np.nan
-    contributions = contributions[list(CONTRIBUTION_COLUMNS)].reset_index(drop=True)
-    contributions["broadcast_from"] = grid["broadcast_from"].to_numpy()
-    return PanelScore(
-        as_of=day,
+    contributions = contributions[["date", *CONTRIBUTION_COLUMNS]].reset_index(drop=True)
+    latest_frame = latest.rename(columns={PUBLISHED: "published"})
+    latest_frame = latest_frame[["date", *LATEST_COLUMNS]].reset_index(drop=True)
+    return ScoreFrames(
         countries=countries_frame,
         pillars=pillar_frame,
         contributions=contributions,
-        latest=latest,
+        latest=latest_frame,
     )
+
+
+def scored_countries(observations: pd.DataFrame, countries: Iterable[str] | None) -> list[str]:
+    """The countries a panel scores: `countries` if given, else all present; never `WLD`."""
+    if countries is not None:
+        return sorted({str(code) for code in countries} - {WORLD})
+    return sorted(set(observations["country"].astype(str).unique()) - {WORLD})
 
 
 def score_panel(
@@ -552,12 +677,13 @@ def score_panel(
         A `PanelScore` (per-country composite, band, vulnerability, trigger, confidence; pillars;
         per-indicator contributions; the latest visible values).
     """
-    visible = visible_observations(observations, catalogue, as_of)
+    day = as_of_day(as_of)
+    visible = visible_observations(observations, catalogue, day)
     pool = prepare_pool(visible, catalogue)
-    return score_pool(pool, catalogue, as_of=as_of, countries=countries)
-
-
-def select_visible(prepared: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Rows of a prepared pool published by the end of `as_of`, newest visible vintage per series."""
-    cutoff = as_of + pd.Timedelta(days=1)
-    return newest_vintage(prepared[prepared[PUBLISHED] < cutoff])
+    frames = score_latest(
+        _latest_single(pool, day),
+        catalogue,
+        dates=pd.DatetimeIndex([day]),
+        countries=scored_countries(observations, countries),
+    )
+    return frames.at(day)

@@ -1,4 +1,4 @@
-"""The catalogue as small DataFrames, so scoring can join parameters onto the panel instead of looping."""
+"""The catalogue as small DataFrames: scoring joins parameters onto the panel instead of looping."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def indicator_table(catalogue: Catalogue) -> pd.DataFrame:
 
 
 def scored_indicator_ids(catalogue: Catalogue) -> list[str]:
-    """Ids of enabled indicators in structural or trigger pillars (the inputs a composite expects)."""
+    """Ids of enabled indicators in structural or trigger pillars (the inputs a composite needs)."""
     table = indicator_table(catalogue)
     mask = table["enabled"] & table["kind"].isin(["structural", "trigger"])
     return [str(name) for name in table.index[mask]]
