@@ -128,7 +128,7 @@ def refresh_sources(
         One report per source, in order.
     """
     catalogue = settings.catalogue()
-    chosen = _choose_sources(settings, sources)
+    chosen = sources_to_refresh(settings, sources)
     watched = tuple(countries if countries is not None else settings.general.countries)
     stamp = now or utc_now()
     try:
@@ -152,7 +152,9 @@ def refresh_sources(
     return reports
 
 
-def _choose_sources(settings: RefreshSettings, requested: Sequence[str] | None) -> list[str]:
+def sources_to_refresh(settings: RefreshSettings, requested: Sequence[str] | None) -> list[str]:
+    """The sources a refresh runs, in order: `requested` (deduplicated) when given, else every
+    enabled configured source that has a registered fetcher."""
     if requested is not None:
         return list(dict.fromkeys(requested))
     chosen = []
