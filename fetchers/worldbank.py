@@ -1,12 +1,12 @@
 """World Bank Indicators API v2: WDI indicators and the Worldwide Governance Indicators (WGI).
 
 Requests are bulk: one *indicator group* per World Bank source id — every WDI code in one call
-(`source=2`), every WGI `*.EST` code in another (`source=3`) — for all requested countries at
-once (`KAZ;KGZ;...`, or `all` when more than `ALL_COUNTRIES_THRESHOLD` are asked for, keeping
-only real countries so the API's aggregates such as `ARB` or `EUU` are dropped), with a large
-`per_page` and `pages` followed until the last page or an empty array. Several indicators in one
-call only work together with `source=`; without it the API answers with its error envelope,
-so every call names its source.
+(`source=2`), every WGI code (`PV.EST`, `CC.STD.ERR`, ...) in another (`source=3`) — for all
+requested countries at once (`KAZ;KGZ;...`, or `all` when more than `ALL_COUNTRIES_THRESHOLD`
+are asked for, keeping only real countries so the API's aggregates such as `ARB` or `EUU` are
+dropped), with a large `per_page` and `pages` followed until the last page or an empty array.
+Several indicators in one call only work together with `source=`; without it the API answers
+with its error envelope, so every call names its source.
 
 Incremental refresh. Each page's metadata carries `lastupdated`, the date the World Bank last
 updated that database; it is stored as the group's validator. On the next refresh a one-row
@@ -80,9 +80,14 @@ class IndicatorGroup:
         return f"lastupdated:source={self.source_id}:{digest}"
 
 
+_WGI_CODE = re.compile(
+    r"^(VA|PV|GE|RQ|RL|CC)\.(EST|STD\.ERR|NO\.SRC|PER\.RNK(\.LOWER|\.UPPER)?)$"
+)
+
+
 def is_wgi_code(code: str) -> bool:
-    """WGI codes (`PV.EST`, `CC.EST`, ...) are served by the WGI source, not WDI."""
-    return code.upper().endswith(".EST")
+    """WGI codes (`PV.EST`, `CC.STD.ERR`, `RL.PER.RNK`, ...) are served by the WGI source."""
+    return _WGI_CODE.match(code.upper()) is not None
 
 
 def indicator_groups(request: FetchRequest) -> list[IndicatorGroup]:
