@@ -31,6 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 
 from flashpoint.errors import ConfigError, LockHeldError
+from flashpoint.pipeline import PipelineOutcome, run_pipeline
 
 log = logging.getLogger("flashpoint.scheduler")
 
@@ -40,7 +41,9 @@ _INTERVAL = re.compile(r"^\s*every\s+(\d+)\s*([smhd])\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_schedule(schedule: str, *, timezone: str = "UTC", jitter: int | None = None) -> BaseTrigger:
+def parse_schedule(
+    schedule: str, *, timezone: str = "UTC", jitter: int | None = None
+) -> BaseTrigger:
     """Turn a source's `schedule` into an APScheduler trigger.
 
     Args:
@@ -65,7 +68,9 @@ def parse_schedule(schedule: str, *, timezone: str = "UTC", jitter: int | None =
     return CronTrigger.from_crontab(schedule, timezone=timezone)  # raises ValueError if bad
 
 
-def next_run_time(schedule: str, *, timezone: str = "UTC", now: datetime | None = None) -> datetime | None:
+def next_run_time(
+    schedule: str, *, timezone: str = "UTC", now: datetime | None = None
+) -> datetime | None:
     """When a schedule fires next after `now` (no jitter), or None if it never does."""
     trigger = parse_schedule(schedule, timezone=timezone)
     moment = now or datetime.now(UTC)
@@ -129,7 +134,9 @@ class PostgresAdvisoryLock:
 
     def acquire(self) -> bool:
         connection = self.engine.connect()
-        got = bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
+        got = bool(
+            connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+        )
         connection.commit()
         if not got:
             connection.close()
@@ -148,12 +155,14 @@ class PostgresAdvisoryLock:
 
 
 def lock_for(engine: Engine) -> SchedulerLock:
-    """The right kind of lock for this store: a file beside SQLite, an advisory lock on PostgreSQL."""
+    """The lock for this store: a file beside SQLite, an advisory lock on PostgreSQL."""
     if engine.dialect.name == "postgresql":
         return PostgresAdvisoryLock(engine)
     database = engine.url.database
     if not database or database == ":memory:":
-        raise ConfigError("config", "store.url", "the scheduler needs a file or server store, not :memory:")
+        raise ConfigError(
+            "config", "store.url", "the scheduler needs a file or server store, not :memory:"
+        )
     return FileLock(Path(database).with_name(Path(database).name + ".scheduler.lock"))
 
 
@@ -184,24 +193,12 @@ def held_lock(
 
 
 @dataclass
-class JobOutcome:
-    """What one scheduled run did (kept in memory for logs; fetch_runs is the durable record)."""
-
-    source: str
-    ok: bool
-    rows_changed: int
-    rescored: bool = False
-    alerts_evaluated: bool = False
-    error: str | None = None
-
-
-@dataclass
 class SchedulerService:
     """Builds and runs the scheduler for a store and its settings."""
 
     engine: Engine
     settings: Any
-    run_pipeline: Callable[[Engine, Any, str, threading.Event], JobOutcome]
+    pipeline: Callable[..., PipelineOutcome] = run_pipeline
     stop: threading.Event = field(default_factory=threading.Event)
     scheduler: BlockingScheduler | None = None
 
@@ -220,7 +217,9 @@ class SchedulerService:
             if not source.enabled:
                 continue
             trigger = parse_schedule(
-                source.schedule, timezone=sched_cfg.timezone, jitter=sched_cfg.jitter_seconds or None
+                source.schedule,
+                timezone=sched_cfg.timezone,
+                jitter=sched_cfg.jitter_seconds or None,
             )
             scheduler.add_job(
                 self._run_job,
@@ -238,10 +237,11 @@ class SchedulerService:
             return
         started = time.monotonic()
         try:
-            outcome = self.run_pipeline(self.engine, self.settings, source, self.stop)
+            outcome = self.pipeline(self.engine, self.settings, sources=[source], stop=self.stop)
         except Exception as error:  # a failing job is logged and the service keeps running
             log.exception(
-                "job failed", extra={"event": "job", "source": source, "outcome": "error", "error": str(error)}
+                "job failed",
+                extra={"event": "job", "source": source, "outcome": "error", "error": str(error)},
             )
             return
         log.info(
@@ -253,6 +253,7 @@ class SchedulerService:
                 "rows_changed": outcome.rows_changed,
                 "rescored": outcome.rescored,
                 "alerts_evaluated": outcome.alerts_evaluated,
+                "stopped_early": outcome.stopped_early,
                 "duration_s": round(time.monotonic() - started, 3),
             },
         )
@@ -265,7 +266,9 @@ class SchedulerService:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
-    def serve(self, *, standby: bool = False, poll_seconds: float = 5.0, drain_seconds: float = 60.0) -> int:
+    def serve(
+        self, *, standby: bool = False, poll_seconds: float = 5.0, drain_seconds: float = 60.0
+    ) -> int:
         """Run until SIGTERM/SIGINT; returns the exit status (0 on a clean stop)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
@@ -275,7 +278,10 @@ class SchedulerService:
                 return 0
             scheduler = self.build()
             jobs = scheduler.get_jobs()
-            log.info("scheduler starting", extra={"event": "start", "jobs": len(jobs), "lock": lock.description})
+            log.info(
+                "scheduler starting",
+                extra={"event": "start", "jobs": len(jobs), "lock": lock.description},
+            )
             if not jobs:
                 log.warning("no enabled sources: nothing to schedule", extra={"event": "start"})
             if not self.stop.is_set():
@@ -285,11 +291,13 @@ class SchedulerService:
         return 0
 
     def _drain(self, drain_seconds: float) -> None:
-        """Wait (bounded) for job threads still running after shutdown, so transactions end cleanly."""
+        """Wait (bounded) for job threads still running, so their transactions end cleanly."""
         deadline = time.monotonic() + drain_seconds
         for thread in threading.enumerate():
             # APScheduler's default executor runs jobs on concurrent.futures worker threads.
-            if thread is not threading.current_thread() and thread.name.startswith("ThreadPoolExecutor"):
+            if thread is not threading.current_thread() and thread.name.startswith(
+                "ThreadPoolExecutor"
+            ):
                 thread.join(max(0.0, deadline - time.monotonic()))
 
 
@@ -301,7 +309,14 @@ def scheduled_jobs(settings: Any, *, now: datetime | None = None) -> list[dict[s
         if not source.enabled:
             continue
         fire = next_run_time(source.schedule, timezone=settings.scheduler.timezone, now=moment)
-        jobs.append({"job_id": f"refresh:{name}", "source": name, "schedule": source.schedule, "next_run": fire})
+        jobs.append(
+            {
+                "job_id": f"refresh:{name}",
+                "source": name,
+                "schedule": source.schedule,
+                "next_run": fire,
+            }
+        )
     return jobs
 
 

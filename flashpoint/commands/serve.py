@@ -1,0 +1,68 @@
+"""`flashpoint serve`: the scheduler service — one per store — refreshing, scoring and alerting."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from flashpoint.config import load_config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `flashpoint serve`."""
+    from flashpoint import store
+    from flashpoint.logs import configure_logging
+    from flashpoint.scheduler import SchedulerService
+    from flashpoint.snapshot import ensure_snapshot_loaded
+
+    settings = load_config(args.config)
+    configure_logging(settings.general.log_level)
+    engine = store.make_engine(settings.database_url)
+    try:
+        store.init_schema(engine)
+        if not args.no_snapshot:
+            # A fresh server shows real data at once; live fetches then revise it source by source.
+            ensure_snapshot_loaded(engine)
+        service = SchedulerService(engine=engine, settings=settings)
+        return service.serve(standby=args.standby, poll_seconds=args.standby_poll)
+    finally:
+        engine.dispose()
+
+
+def register(subparsers: Any) -> None:
+    """Add the `serve` sub-command."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the scheduler: each source on its own schedule, then re-score and alert",
+        description="Run the scheduler service (APScheduler, one job per enabled source, its "
+        "schedule from config.toml). After each refresh that changed data it re-scores and "
+        "evaluates alerts. Only one scheduler may run per store: a second one refuses to start "
+        "(exit 3) unless --standby, which waits and takes over when the first stops. SIGTERM or "
+        "SIGINT finishes the running source cleanly and exits 0. Logs are key=value lines on "
+        "stderr (level from [general] log_level or $FLASHPOINT_LOG_LEVEL).",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: $FLASHPOINT_CONFIG, ./config.toml, the packaged default)",
+    )
+    parser.add_argument(
+        "--standby",
+        action="store_true",
+        help="if another scheduler holds the store, wait and take over when it stops",
+    )
+    parser.add_argument(
+        "--standby-poll",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often a standby checks the lock (default 5)",
+    )
+    parser.add_argument(
+        "--no-snapshot",
+        action="store_true",
+        help="do not load the bundled snapshot into an empty store",
+    )
+    parser.set_defaults(handler=run)
