@@ -132,6 +132,7 @@ class LoggedRequest:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     at: float  # time.monotonic() when it arrived
+    body: bytes = b""  # the request body (POST)
 
 
 @dataclass
@@ -256,10 +257,10 @@ class ReplayServer:
 
     # -- used by the handler ---------------------------------------------------------------
     def _resolve(self, method: str, path: str, query: Mapping[str, str],
-                 headers: Mapping[str, str]) -> Response | None:
+                 headers: Mapping[str, str], body: bytes = b"") -> Response | None:
         with self._lock:
             self.requests.append(LoggedRequest(method, path, dict(query), dict(headers),
-                                               time.monotonic()))
+                                               time.monotonic(), body))
             for route in reversed(self._routes):
                 if route.matches(method, path, query):
                     return route.next_response()
@@ -287,13 +288,19 @@ def _make_handler(server: ReplayServer) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._serve("HEAD")
 
+        def do_POST(self) -> None:
+            self._serve("POST")
+
         def log_message(self, format: str, *args: object) -> None:  # quiet test output
             return
 
         def _serve(self, method: str) -> None:
             parts = urlsplit(self.path)
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            response = server._resolve(method, parts.path, query, dict(self.headers.items()))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            response = server._resolve(method, parts.path, query, dict(self.headers.items()),
+                                       body)
             if server.latency_seconds:
                 server._stopping.wait(server.latency_seconds)
             if response is None:
