@@ -37,7 +37,12 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
 from indicators.observations import OBSERVATION_COLUMNS
-from indicators.pointintime import PUBLISHED, visible_observations, with_publication
+from indicators.pointintime import (
+    PUBLISHED,
+    concat_compact,
+    visible_observations,
+    with_publication,
+)
 
 DERIVED_SOURCE = "derived"
 # A spike needs at least this many earlier observations of the series.
@@ -101,8 +106,11 @@ def trailing_zscore(
 ) -> pd.Series:
     """z-score of each value against the previous `window` values of its group (current excluded).
 
+    Vectorised with cumulative sums over the group-sorted values (no per-group Python work); each
+    group's values are taken relative to its first value, so a constant shift cancels.
+
     Args:
-        values: the (transformed) values, already sorted by period within each group.
+        values: the (transformed) values, sorted by period within each group.
         groups: Series aligned with `values` identifying each group (e.g. indicator and country).
         window: how many earlier observations form the baseline.
         min_history: fewer earlier observations than this give NaN.
@@ -113,15 +121,27 @@ def trailing_zscore(
     """
     if values.empty:
         return values.astype("float64")
-    previous = values.groupby(groups, sort=False).shift(1)
-    rolling = previous.groupby(groups, sort=False).rolling(window, min_periods=min_history)
-    mean = rolling.mean().reset_index(level=list(range(len(groups))), drop=True)
-    std = rolling.std(ddof=1).reset_index(level=list(range(len(groups))), drop=True)
-    mean = mean.reindex(values.index)
-    std = std.reindex(values.index)
-    # Subtracting the baseline's mean before dividing keeps a constant shift exactly invisible.
-    z: pd.Series = (values - mean) / np.maximum(std.to_numpy(), min_sd)
-    return z
+    codes = pd.Series(0, index=values.index).groupby(groups, sort=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    x = values.to_numpy(dtype="float64")[order]
+    group = codes[order]
+    position = np.arange(len(x))
+    is_start = np.r_[True, group[1:] != group[:-1]]
+    start = np.maximum.accumulate(np.where(is_start, position, 0))
+    relative = x - x[start]
+    sums = np.concatenate([[0.0], np.cumsum(relative)])
+    squares = np.concatenate([[0.0], np.cumsum(relative * relative)])
+    low = np.maximum(position - window, start)
+    count = (position - low).astype("float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (sums[position] - sums[low]) / count
+        variance = (squares[position] - squares[low] - count * mean * mean) / (count - 1.0)
+        sd = np.sqrt(np.maximum(variance, 0.0))
+        z = (relative - mean) / np.maximum(sd, min_sd)
+    z[count < max(min_history, 2)] = np.nan
+    result = np.empty_like(z)
+    result[order] = z
+    return pd.Series(result, index=values.index, dtype="float64")
 
 
 def _step_change(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
@@ -319,7 +339,7 @@ def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
     out["is_forecast"] = out["is_forecast"].astype(bool)
     for name in ("indicator", "country", "unit", "source", "vintage"):
-        out[name] = out[name].astype(str)
+        out[name] = out[name].astype(str).astype("category")
     return out[[*OBSERVATION_COLUMNS, PUBLISHED]].reset_index(drop=True)
 
 
@@ -350,7 +370,7 @@ def derive_indicators(
         inputs = base[base["indicator"].isin(item.derived_from)]
         earlier = [pieces[name] for name in item.derived_from if name in pieces]
         if earlier:
-            inputs = pd.concat([inputs, *earlier], ignore_index=True)
+            inputs = concat_compact([inputs, *earlier])
         if inputs.empty:
             continue
         assert item.derivation is not None
@@ -368,7 +388,7 @@ def derive_indicators(
         pieces[item.id] = _canonical(result)
     if not pieces:
         return empty_derived()
-    return pd.concat(list(pieces.values()), ignore_index=True)
+    return concat_compact(list(pieces.values()))
 
 
 def standardise_zscore_indicators(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
@@ -407,7 +427,7 @@ def standardise_zscore_indicators(frame: pd.DataFrame, catalogue: Catalogue) -> 
             values = np.log1p(values.clip(lower=0.0))
         z = trailing_zscore(values, [rows["country"], rows["vintage"]], windows[str(indicator_id)])
         parts.append(rows.assign(value=z)[z.notna()])
-    return pd.concat([frame[~mask], *parts], ignore_index=True)
+    return concat_compact([frame[~mask], *parts])
 
 
 def derivation_names() -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
@@ -59,20 +60,21 @@ def period_end(period: pd.Series, frequency: pd.Series) -> pd.Series:
     Returns:
         A datetime64 Series aligned with `period`.
     """
-    start = pd.to_datetime(period).dt.normalize()
-    end = start.copy()
-    offsets: dict[str, Any] = {
-        "weekly": pd.Timedelta(days=6),
-        "monthly": pd.offsets.MonthEnd(0),
-        "quarterly": pd.offsets.QuarterEnd(0),
-        "annual": pd.offsets.YearEnd(0),
-    }
-    for name, offset in offsets.items():
-        mask = (frequency == name).to_numpy()
-        if mask.any():
-            shifted = pd.DatetimeIndex(start[mask]) + offset
-            end.loc[mask] = shifted.to_numpy()
-    return end
+    days = pd.to_datetime(period).to_numpy().astype("datetime64[D]")
+    kind = np.asarray(frequency.to_numpy(dtype=object), dtype=object)
+    one_day = np.timedelta64(1, "D")
+    # Calendar arithmetic on numpy datetime64 units (months / years), not per-row offsets.
+    months = days.astype("datetime64[M]")
+    month_end = (months + 1).astype("datetime64[D]") - one_day
+    quarter_start = months - (months.astype("int64") % 3)
+    quarter_end = (quarter_start + 3).astype("datetime64[D]") - one_day
+    year_end = (days.astype("datetime64[Y]") + 1).astype("datetime64[D]") - one_day
+    end = np.select(
+        [kind == "weekly", kind == "monthly", kind == "quarterly", kind == "annual"],
+        [days + 6 * one_day, month_end, quarter_end, year_end],
+        default=days,
+    )
+    return pd.Series(end.astype("datetime64[ns]"), index=period.index)
 
 
 def publication_dates(observations: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
@@ -88,20 +90,72 @@ def publication_dates(observations: pd.DataFrame, catalogue: Catalogue) -> pd.Se
     """
     table = indicator_table(catalogue)
     indicator = observations["indicator"]
-    frequency = indicator.map(table["frequency"]).fillna("daily")
-    lag_days = indicator.map(table["publication_lag_days"]).fillna(0).astype("int64")
-    estimated = period_end(observations["period"], frequency) + pd.to_timedelta(lag_days, unit="D")
+    if not isinstance(indicator.dtype, pd.CategoricalDtype):
+        indicator = indicator.astype("category")
+    # Look the parameters up once per distinct indicator, then index them by category code.
+    categories = pd.Index(indicator.cat.categories.astype(str))
+    frequency_of = table["frequency"].reindex(categories).fillna("daily").to_numpy(dtype=object)
+    lag_of = table["publication_lag_days"].reindex(categories).fillna(0).to_numpy(dtype="int64")
+    codes = indicator.cat.codes.to_numpy()
+    frequency = pd.Series(frequency_of[codes], index=observations.index)
+    lag = lag_of[codes].astype("timedelta64[D]").astype("timedelta64[ns]")
+    estimated = period_end(observations["period"], frequency) + lag
     fetched = pd.to_datetime(observations["fetched_at"])
     estimated = estimated.where(fetched.isna() | (fetched >= estimated), fetched)
     published = pd.to_datetime(observations["published_at"])
     return published.where(published.notna(), estimated).astype("datetime64[ns]")
 
 
+# Text columns held as categoricals while scoring: every take, sort, map and group-by on them then
+# works on small integer codes instead of (Arrow) strings — most of the panel's scoring time.
+KEY_COLUMNS: tuple[str, ...] = ("indicator", "country", "vintage", "unit", "source")
+
+
+def compact_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with its text key columns as categoricals (values unchanged; no copy if already)."""
+    todo = [
+        name
+        for name in KEY_COLUMNS
+        if name in frame.columns and not isinstance(frame[name].dtype, pd.CategoricalDtype)
+    ]
+    if not todo:
+        return frame
+    return frame.assign(**{name: frame[name].astype("category") for name in todo})
+
+
+def concat_compact(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate observation frames keeping the key columns categorical (categories unioned)."""
+    frames = [compact_keys(frame) for frame in frames]
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    aligned = []
+    unions: dict[str, pd.Index] = {}
+    for name in KEY_COLUMNS:
+        present = [frame[name].cat.categories for frame in frames if name in frame.columns]
+        if present:
+            union = present[0]
+            for categories in present[1:]:
+                union = union.union(categories)
+            unions[name] = union
+    for frame in frames:
+        aligned.append(
+            frame.assign(
+                **{
+                    name: frame[name].cat.set_categories(categories)
+                    for name, categories in unions.items()
+                    if name in frame.columns
+                }
+            )
+        )
+    return pd.concat(aligned, ignore_index=True)
+
+
 def with_publication(observations: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """`observations` with the `published` column added (kept when already present)."""
-    if PUBLISHED in observations.columns:
-        return observations
-    out = observations.copy()
+    """`observations` (keys compacted) with the `published` column added (kept when present)."""
+    out = compact_keys(observations)
+    if PUBLISHED in out.columns:
+        return out
+    out = out.copy() if out is observations else out
     out[PUBLISHED] = publication_dates(out, catalogue)
     return out
 
@@ -117,8 +171,14 @@ def newest_vintage(frame: pd.DataFrame) -> pd.DataFrame:
     """
     if frame.empty or frame["vintage"].nunique() <= 1:
         return frame
+    # Only indicators stored in several vintages need the choice (WGI); the rest pass untouched.
+    vintages = frame.groupby("indicator", observed=True, sort=False)["vintage"].nunique()
+    several = frame["indicator"].isin(vintages.index[vintages > 1])
+    if not several.any():
+        return frame
+    single, frame = frame[~several], frame[several]
     latest = (
-        frame.groupby(["indicator", "country", "vintage"], sort=False)[PUBLISHED]
+        frame.groupby(["indicator", "country", "vintage"], observed=True, sort=False)[PUBLISHED]
         .max()
         .reset_index()
         .sort_values(["indicator", "country", PUBLISHED, "vintage"])
@@ -126,7 +186,7 @@ def newest_vintage(frame: pd.DataFrame) -> pd.DataFrame:
     )
     keys = pd.MultiIndex.from_frame(frame[["indicator", "country", "vintage"]])
     chosen = pd.MultiIndex.from_frame(latest[["indicator", "country", "vintage"]])
-    return frame[keys.isin(chosen)]
+    return pd.concat([single, frame[keys.isin(chosen)]]).sort_index()
 
 
 def visible_observations(

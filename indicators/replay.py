@@ -21,7 +21,7 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.derived import derive_indicators, standardise_zscore_indicators
 from indicators.observations import WORLD
-from indicators.pointintime import PUBLISHED, as_of_day, with_publication
+from indicators.pointintime import PUBLISHED, as_of_day, concat_compact, with_publication
 from indicators.scoring import ScoreFrames, latest_on_dates, score_latest
 
 Every = Literal["day", "week"]
@@ -91,9 +91,7 @@ def replay_scores(
     base = with_publication(subset, catalogue)
     base = base[~base["is_forecast"].to_numpy(dtype=bool)]
     base = base[base[PUBLISHED] < dates[-1] + pd.Timedelta(days=1)]
-    prepared = standardise_zscore_indicators(
-        pd.concat([base, derived], ignore_index=True), catalogue
-    )
+    prepared = standardise_zscore_indicators(concat_compact([base, derived]), catalogue)
     latest = latest_on_dates(prepared, dates)
     return score_latest(latest, catalogue, dates=dates, countries=wanted)
 

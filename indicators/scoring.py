@@ -41,6 +41,7 @@ from indicators.pointintime import (
     PUBLISHED,
     age_in_days,
     as_of_day,
+    concat_compact,
     period_end,
     visible_observations,
 )
@@ -190,7 +191,7 @@ def prepare_pool(visible: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
         The pool scoring picks the latest values from.
     """
     derived = derive_indicators(visible, catalogue)
-    pool = pd.concat([visible, derived], ignore_index=True) if not derived.empty else visible
+    pool = concat_compact([visible, derived]) if not derived.empty else visible
     return standardise_zscore_indicators(pool, catalogue)
 
 
@@ -260,9 +261,8 @@ def latest_on_dates(prepared: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataF
 
 def _latest_single(pool: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """Latest row per (indicator, country) of a pool already visible at `day` (one vintage each)."""
-    latest = pool.sort_values("period", kind="mergesort").drop_duplicates(
-        ["indicator", "country"], keep="last"
-    )
+    newest = pool.groupby(["indicator", "country"], observed=True, sort=False)["period"].idxmax()
+    latest = pool.loc[newest.to_numpy()]
     return latest.assign(date=day).reset_index(drop=True)
 
 

@@ -1,0 +1,250 @@
+"""`flashpoint score`: composite, band, pillars, confidence and top contributors, as of a date."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from flashpoint.config import add_config_argument, settings_from_args
+from flashpoint.errors import FlashpointError
+
+TOP_CONTRIBUTORS = 5
+
+
+class ScoreCommandError(FlashpointError):
+    """A bad argument of `score` / `replay` (unknown country, bad date)."""
+
+    exit_code = 2
+
+
+def parse_day(text: str, option: str) -> pd.Timestamp:
+    """A YYYY-MM-DD option value as a day (ScoreCommandError naming the option otherwise)."""
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError) as error:
+        raise ScoreCommandError(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from error
+
+
+def format_table(frame: pd.DataFrame, *, digits: int = 2) -> str:
+    """A plain fixed-width table: numbers right-aligned and rounded, text left-aligned."""
+    columns = [str(name) for name in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[name]) for name in frame.columns]
+
+    def cell(value: Any, is_number: bool) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return "–"
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%d")
+        if is_number and isinstance(value, float):
+            return f"{value:.{digits}f}"
+        return str(value)
+
+    rows = [
+        [cell(value, numeric[i]) for i, value in enumerate(row)]
+        for row in frame.itertuples(index=False)
+    ]
+    widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(columns)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i])
+            for i, value in enumerate(values)
+        ]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(columns), rule, *(line(row) for row in rows)])
+
+
+def open_store(settings: Any) -> Any:
+    """An engine on the configured store, schema created and the snapshot loaded when empty."""
+    from flashpoint import snapshot, store
+
+    engine = store.make_engine(settings.database_url)
+    store.init_schema(engine)
+    snapshot.ensure_snapshot_loaded(engine)
+    return engine
+
+
+def _countries_frame(panel: Any) -> pd.DataFrame:
+    countries: pd.DataFrame = panel.countries.reset_index()
+    pillars = panel.pillars.pivot(index="country", columns="pillar", values="score")
+    return countries.join(pillars, on="country")
+
+
+def _pillar_order(catalogue: Any) -> list[str]:
+    return [p.id for p in catalogue.pillars if p.kind in ("structural", "trigger")]
+
+
+def _contributors(panel: Any, country: str, top: int) -> pd.DataFrame:
+    rows = panel.contributions[panel.contributions["country"] == country]
+    rows = rows[rows["contribution"].notna()].nlargest(top, "contribution")
+    shown = rows[
+        ["indicator", "pillar", "value", "unit", "period", "status", "normalised", "contribution"]
+    ].copy()
+    shown["period"] = pd.to_datetime(shown["period"]).dt.strftime("%Y-%m-%d")
+    result: pd.DataFrame = shown.reset_index(drop=True)
+    return result
+
+
+def _missing(panel: Any, country: str) -> list[str]:
+    rows = panel.contributions[panel.contributions["country"] == country]
+    return sorted(rows.loc[rows["status"] == "missing", "indicator"].astype(str))
+
+
+def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
+    row = panel.countries.loc[country]
+    composite = row["composite"]
+    head = (
+        f"{country}  composite {composite:.2f} ({row['band']})"
+        if pd.notna(composite)
+        else f"{country}  no score: {row['reason']}"
+    )
+    lines = [
+        head,
+        f"  structural vulnerability {row['vulnerability']:.2f}   trigger {row['trigger']:.2f}",
+        f"  confidence: {row['confidence']} (oldest input {row['oldest_input_age_days']:.0f} "
+        f"days, newest {row['newest_input_age_days']:.0f} days)",
+    ]
+    pillars = panel.pillars[panel.pillars["country"] == country].set_index("pillar")
+    parts = []
+    for pillar_id in _pillar_order(catalogue):
+        if pillar_id in pillars.index:
+            score = pillars.at[pillar_id, "score"]
+            parts.append(f"{pillar_id} {score:.2f}" if pd.notna(score) else f"{pillar_id} –")
+    lines.append("  pillars: " + " · ".join(parts))
+    if row["missing_pillars"]:
+        lines.append(f"  pillars without inputs: {row['missing_pillars']}")
+    missing = _missing(panel, country)
+    if missing:
+        lines.append(f"  missing inputs: {', '.join(missing)}")
+    lines.append("  top contributors:")
+    table = format_table(_contributors(panel, country, top))
+    lines.extend("    " + text for text in table.splitlines())
+    return "\n".join(lines)
+
+
+def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
+    def clean(value: Any) -> Any:
+        if isinstance(value, pd.Timestamp):
+            return value.strftime("%Y-%m-%d")
+        if isinstance(value, float) and pd.isna(value):
+            return None
+        if hasattr(value, "item"):
+            return clean(value.item())
+        return value
+
+    out = []
+    for country in countries:
+        row = {key: clean(value) for key, value in panel.countries.loc[country].items()}
+        pillars = panel.pillars[panel.pillars["country"] == country]
+        row["country"] = country
+        row["pillars"] = {
+            str(p): clean(s) for p, s in zip(pillars["pillar"], pillars["score"], strict=True)
+        }
+        contributions = panel.contributions[panel.contributions["country"] == country]
+        row["contributions"] = [
+            {key: clean(value) for key, value in record.items()}
+            for record in contributions.sort_values(
+                "contribution", ascending=False, na_position="last"
+            ).to_dict("records")
+        ]
+        row["top_contributors"] = _contributors(panel, country, top)["indicator"].tolist()
+        out.append(row)
+    return {"as_of": panel.as_of.strftime("%Y-%m-%d"), "countries": out}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `flashpoint score`."""
+    from flashpoint.scoring import real_countries, score_from_store
+
+    settings = settings_from_args(args)
+    catalogue = settings.catalogue()
+    as_of = parse_day(args.as_of, "--as-of") if args.as_of else None
+    if args.country:
+        countries = [code.upper() for code in args.country]
+        unknown = [code for code in countries if code not in real_countries(countries)]
+        if unknown:
+            raise ScoreCommandError(f"--country: unknown ISO3 code(s): {', '.join(unknown)}")
+    elif args.all:
+        countries = None
+    else:
+        countries = list(settings.general.countries)
+    engine = open_store(settings)
+    try:
+        panel = score_from_store(engine, settings, as_of=as_of, countries=countries)
+    finally:
+        engine.dispose()
+    scored = panel.countries.sort_values("composite", ascending=False, na_position="last")
+    order = [str(code) for code in scored.index]
+    if args.format == "json":
+        json.dump(_json_document(panel, order, args.top), sys.stdout, indent=2, default=str)
+        print()
+        return 0
+    table = _countries_frame(panel).set_index("country").loc[order].reset_index()
+    columns = [
+        "country",
+        "composite",
+        "band",
+        "vulnerability",
+        "trigger",
+        *[p for p in _pillar_order(catalogue) if p in table.columns],
+        "inputs_present",
+        "inputs_expected",
+        "inputs_stale",
+        "oldest_input_age_days",
+        "top_driver",
+        "reason",
+    ]
+    if args.format == "csv":
+        table[columns].to_csv(sys.stdout, index=False)
+        return 0
+    print(f"Flashpoint score as of {panel.as_of:%Y-%m-%d} (data published by the end of that day)")
+    print()
+    print(format_table(table[[*columns[:5], "inputs_present", "inputs_stale", "top_driver"]]))
+    if args.country or len(order) <= 3:
+        for country in order:
+            print()
+            print(_country_text(panel, catalogue, country, args.top))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `score` sub-command."""
+    parser = subparsers.add_parser(
+        "score",
+        help="score countries: composite, band, pillars, confidence, top contributors",
+        description="Score countries from the store as of a date, point in time: only "
+        "observations published by the end of --as-of are used. The composite is structural "
+        "vulnerability amplified by the trigger (fuel-price shock, unrest spike); see "
+        "docs/METHODOLOGY.md. Loads the bundled snapshot into an empty store first.",
+    )
+    parser.add_argument(
+        "--country",
+        action="append",
+        metavar="ISO3",
+        help="country to score (repeatable; default: the watched countries of the config)",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="score every country in the store (the full panel)"
+    )
+    parser.add_argument("--as-of", metavar="YYYY-MM-DD", help="as-of date (default: today, UTC)")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "csv"),
+        default="table",
+        help="table (default), json (everything incl. every contribution) or csv (one row each)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=TOP_CONTRIBUTORS,
+        help=f"how many top contributors to show (default {TOP_CONTRIBUTORS})",
+    )
+    add_config_argument(parser)
+    parser.set_defaults(handler=run)
