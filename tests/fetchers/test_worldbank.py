@@ -166,6 +166,14 @@ def test_groups_put_wdi_and_wgi_codes_in_separate_calls_with_their_source() -> N
     assert groups[0].path == "country/KAZ;KGZ/indicator/SI.POV.GINI;SL.UEM.TOTL.ZS"
 
 
+def test_every_wgi_code_family_goes_to_the_wgi_source() -> None:
+    stderr = make_indicator("pv_std_err", "worldbank", "PV.STD.ERR")
+    rank = make_indicator("rl_rank", "worldbank", "RL.PER.RNK.LOWER")
+    groups = indicator_groups(wb_request((GINI, stderr, rank), ("KAZ",)))
+    assert [(g.source_id, g.codes) for g in groups] == [
+        (2, ("SI.POV.GINI",)), (3, ("PV.STD.ERR", "RL.PER.RNK.LOWER"))]
+
+
 def test_many_countries_use_the_all_endpoint() -> None:
     many = tuple(sorted(iso3_countries()))[: ALL_COUNTRIES_THRESHOLD + 1]
     assert indicator_groups(wb_request((GINI,), many))[0].countries_param == "all"
