@@ -1,4 +1,4 @@
-"""Benchmark: Flashpoint's World Bank refresh against `wbgapi`, side by side, on a loopback emulator.
+"""Benchmark: Flashpoint's World Bank refresh against `wbgapi`, side by side, on loopback.
 
 Both clients fetch the same 20 indicators (13 WDI + 7 WGI) for every country and every year
 from `bench/wb_emulator.py`, which serves the bundled data in the World Bank API v2's shapes with

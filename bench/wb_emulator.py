@@ -10,11 +10,12 @@ It answers, in the shapes of the recorded bodies (`tests/fixtures/worldbank/`) a
   unknown codes → the envelope with id 120; a page past the end → `[metadata, []]`. Rows are
   dense (a row with `value: null` for every economy × year without data), ordered by indicator,
   then economy name, then year descending, as recorded; `country/all` interleaves aggregates.
-- What `wbgapi.data.fetch` asks for: `/v2/en/sources/{db}/concepts`, `/v2/en/sources/{db}/time/all`,
-  `/v2/en/region`, `/v2/en/incomelevel`, `/v2/en/lendingtype` (the recorded bodies), `/v2/en/country/all`,
-  and the "advanced" data endpoint `/v2/en/sources/{db}/series/{codes}/country/{economies}/time/{times}`
-  whose body is `{page, pages, per_page, lastupdated, total, source: {id, name, data: [{variable:
-  [{concept, id, value}, ...], value}]}}`.
+- What `wbgapi.data.fetch` asks for: `/v2/en/sources/{db}/concepts`,
+  `/v2/en/sources/{db}/time/all`, `/v2/en/region`, `/v2/en/incomelevel`, `/v2/en/lendingtype`
+  (the recorded bodies), `/v2/en/country/all`, and the "advanced" data endpoint
+  `/v2/en/sources/{db}/series/{codes}/country/{economies}/time/{times}`
+  whose body is `{page, pages, per_page, lastupdated, total, source: {id, name, data:
+  [{variable: [{concept, id, value}, ...], value}]}}`.
 
 Every request waits `latency_seconds` (default 50 ms) before it is answered, like a distant
 server. Known approximations (the data files do not carry them): `country.id` / `iso2Code` are
