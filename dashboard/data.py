@@ -340,13 +340,21 @@ def load_alert_replay(
     """The alert events the configured rules would have produced over a replay, or None when
     the alert service (`flashpoint.alerts.replay_alerts`) is not installed."""
     try:
-        from flashpoint.alerts import replay_alerts  # type: ignore[attr-defined]
+        from flashpoint.alerts import effective_rules, replay_alerts
     except ImportError:
         return None
+    settings = get_settings()
     observations = _all_observations(version)
     subset = observations[observations["country"].isin([country, WORLD])]
     result: pd.DataFrame = replay_alerts(
-        subset, get_settings(), countries=[country], start=start, end=end, every=every
+        subset,
+        get_catalogue(),
+        effective_rules(get_engine(), settings),  # config rules with the dashboard's edits
+        country=country,
+        start=start,
+        end=end,
+        watched=settings.general.countries,
+        every=every,  # type: ignore[arg-type]
     )
     return result
 

@@ -1168,6 +1168,7 @@ def replay_alerts(
     end: Any,
     watched: Sequence[str] | None = None,
     include_reminders: bool = False,
+    every: Literal["day", "week"] = "day",
 ) -> pd.DataFrame:
     """Evaluate `rules` for one country on every day from `start` to `end`, point in time.
 
@@ -1185,6 +1186,8 @@ def replay_alerts(
         end: last day (included).
         watched: what "watched" in a scope means (default: the country is watched).
         include_reminders: also list the re-notifications of still-firing alerts.
+        every: evaluate every day (default) or every 7 days from `start` (a coarser replay:
+            a pending period then counts weeks).
 
     Returns:
         One row per recorded event (`REPLAY_COLUMNS`): `date`, the rule, the transition, the value
@@ -1212,7 +1215,9 @@ def replay_alerts(
     states: dict[tuple[str, str], RuleState] = {}
     rows: list[dict[str, Any]] = []
     by_id = {rule.id: rule for rule in chosen}
-    for day in pd.date_range(first, last, freq="D"):
+    if every not in ("day", "week"):
+        raise ValueError(f"every must be 'day' or 'week', not {every!r}")
+    for day in pd.date_range(first, last, freq="D" if every == "day" else "7D"):
         values = _measure_all(chosen, catalogue, context, day, [country], {})
         # Only this country (a world-only indicator is measured on WLD: keep that instance too).
         values = {
