@@ -9,15 +9,18 @@ KZT/litre). A file with any bad row is rejected whole, naming the file, row and 
 
 Unchanged files cost nothing: a local file's size and modification time, and a URL's ETag /
 Last-Modified, are kept as validators; when every file is unchanged the run is "not modified".
-Relative paths are resolved against the working directory.
+Relative paths are resolved against the working directory, or against `base_url` when that is
+an http(s) URL (a folder of CSV files on a web server).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, cast
+from urllib.parse import urljoin
 
 import pandas as pd
 import requests
@@ -95,7 +98,13 @@ class AnalystFetcher(BaseFetcher):
             return Extracted(warnings=["no analyst files are configured ([sources.analyst] files)"])
         payloads: list[Any] = []
         validators: dict[str, HttpValidator] = {}
-        for entry in files:
+        base = request.base_url
+        for configured in files:
+            entry = configured
+            if base.startswith(("http://", "https://")) and "://" not in entry and not (
+                Path(entry).expanduser().is_absolute()
+            ):
+                entry = urljoin(base + "/", entry)  # a relative name under an http base_url
             if entry.startswith(("http://", "https://")):
                 response = http.get(
                     session, entry, source=SOURCE, expect="bytes",
@@ -105,7 +114,9 @@ class AnalystFetcher(BaseFetcher):
                 if any(response.validator):
                     validators[entry] = response.validator
                 if not response.not_modified:
-                    payloads.append(AnalystFile(entry, _decode(entry, response.content)))
+                    text = _decode(entry, response.content)
+                    _check_complete(entry, text)
+                    payloads.append(AnalystFile(entry, text))
                 continue
             path = Path(entry).expanduser()
             try:
@@ -153,6 +164,19 @@ class AnalystFetcher(BaseFetcher):
         combined = combined[~repeated].copy()
         combined["fetched_at"] = request.now
         return Transformed(combined, warnings=warnings)
+
+
+def _check_complete(name: str, text: str) -> None:
+    """A download whose last line has fewer cells than the header was cut off on the way."""
+    if not text or text.endswith("\n"):
+        return
+    lines = text.splitlines()
+    header, last = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]), [])
+    if len(lines) > 1 and len(last) < len(header):
+        raise BadPayload(
+            SOURCE, f"{name}: the download stops in the middle of its last row (truncated)",
+            kind="truncated",
+        )
 
 
 def _decode(name: str, content: bytes) -> str:

@@ -67,17 +67,20 @@ def parse_page(payload: Any) -> tuple[pd.DataFrame, int]:
     response = payload.get("response") if isinstance(payload, Mapping) else None
     data = response.get("data") if isinstance(response, Mapping) else None
     if not isinstance(response, Mapping) or not isinstance(data, list):
-        raise BadPayload(SOURCE, "the answer has no 'response.data' list", kind="schema")
+        raise BadPayload(SOURCE, "the answer is missing the 'response.data' list"
+                                 " (schema changed?)", kind="schema")
     total_raw = response.get("total")
     try:
         total = int(str(total_raw).strip())
     except ValueError as error:
-        raise BadPayload(SOURCE, f"'response.total' is {total_raw!r}, not a count",
+        raise BadPayload(SOURCE, f"'response.total' is {total_raw!r}, not a count"
+                                 " (schema changed?)",
                          kind="schema") from error
     records: list[tuple[str, str, float]] = []
     for row in data:
         if not isinstance(row, Mapping) or "period" not in row or "series" not in row:
-            raise BadPayload(SOURCE, "a data row lacks 'period' or 'series'", kind="schema")
+            raise BadPayload(SOURCE, "a data row is missing 'period' or 'series'"
+                                     " (schema changed?)", kind="schema")
         value = _number(row.get("value"))
         if value is not None:
             records.append((str(row["series"]), str(row["period"]), value))
@@ -85,7 +88,8 @@ def parse_page(payload: Any) -> tuple[pd.DataFrame, int]:
     try:
         frame["period"] = pd.to_datetime(frame["period"], format="%Y-%m-%d")
     except ValueError as error:
-        raise BadPayload(SOURCE, f"a period is not YYYY-MM-DD ({error})", kind="schema") from error
+        raise BadPayload(SOURCE, f"a period is not YYYY-MM-DD ({error})"
+                                 " (schema changed?)", kind="schema") from error
     frame["value"] = frame["value"].astype("float64")
     return frame, total
 
@@ -204,6 +208,9 @@ class EiaFetcher(BaseFetcher):
             return empty_observations()
         rows = pd.concat(parts, ignore_index=True)
         rows = rows[rows["series"].isin(wanted)].drop_duplicates(["series", "period"], keep="last")
+        if rows.empty:
+            raise BadPayload(SOURCE, "no data rows for any requested series (empty result)",
+                             kind="empty")
         indicator = rows["series"].map(lambda code: SERIES_INDICATORS[code][0])
         return pd.DataFrame(
             {

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urljoin
 
 import pandas as pd
 import requests
@@ -75,6 +76,9 @@ def parse_fredgraph_csv(body: bytes, series_ids: Sequence[str]) -> pd.DataFrame:
         raise BadPayload(SOURCE, "fredgraph.csv came back empty", kind="empty")
     if stripped[:15].lower().startswith(("<!doctype html", "<html")):
         raise BadPayload(SOURCE, "fredgraph.csv came back as an HTML page", kind="html")
+    if not text.endswith("\n"):
+        # fredgraph ends every line, the last one included, with a newline.
+        raise BadPayload(SOURCE, "fredgraph.csv stops mid-line (truncated)", kind="truncated")
     reader = csv.reader(io.StringIO(text))
     header = [name.strip() for name in next(reader, [])]
     if not header or header[0].lower() not in DATE_HEADERS:
@@ -87,7 +91,8 @@ def parse_fredgraph_csv(body: bytes, series_ids: Sequence[str]) -> pd.DataFrame:
     missing = [code for code in series_ids if code.upper() not in columns]
     if missing:
         raise BadPayload(
-            SOURCE, f"fredgraph.csv has no column for {', '.join(missing)}", kind="schema"
+            SOURCE, f"fredgraph.csv is missing the column of {', '.join(missing)}"
+                    " (schema changed?)", kind="schema"
         )
     records: list[tuple[str, str, float]] = []
     width = len(header)
@@ -126,14 +131,16 @@ def parse_observations_json(payload: Any, series_id: str) -> tuple[pd.DataFrame,
     raise_for_api_error(payload)
     if not isinstance(payload, Mapping) or not isinstance(payload.get("observations"), list):
         raise BadPayload(
-            SOURCE, f"series/observations for {series_id} has no 'observations' list",
+            SOURCE, f"series/observations for {series_id} is missing the 'observations' list"
+                    " (schema changed?)",
             kind="schema",
         )
     records: list[tuple[str, str, float]] = []
     for item in payload["observations"]:
         if not isinstance(item, Mapping) or "date" not in item or "value" not in item:
             raise BadPayload(
-                SOURCE, f"an observation of {series_id} lacks 'date' or 'value'", kind="schema"
+                SOURCE, f"an observation of {series_id} is missing 'date' or 'value'"
+                        " (schema changed?)", kind="schema"
             )
         value = _to_float(str(item["value"]) if item["value"] is not None else None)
         if value is not None:
@@ -161,7 +168,7 @@ def _long_frame(records: list[tuple[str, str, float]]) -> pd.DataFrame:
     try:
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     except ValueError as error:
-        raise BadPayload(SOURCE, f"a date does not parse as YYYY-MM-DD ({error})",
+        raise BadPayload(SOURCE, f"a date does not parse as YYYY-MM-DD ({error}) (schema changed?)",
                          kind="schema") from error
     frame["value"] = frame["value"].astype("float64")
     frame["series_id"] = frame["series_id"].astype(str)
@@ -175,6 +182,7 @@ def _long_frame(records: list[tuple[str, str, float]]) -> pd.DataFrame:
 # Days re-fetched before the newest stored date, so a late-filled gap or a corrected last value
 # is picked up (the store records it as a revision).
 OVERLAP_DAYS = 14
+DEFAULT_CSV_URL = "https://fred.stlouisfed.org/graph/fredgraph.csv"
 JSON_PAGE_LIMIT = 100_000  # FRED's maximum `limit`
 
 
@@ -238,9 +246,9 @@ class FredFetcher(BaseFetcher):
         codes: tuple[str, ...],
         start: dt.date | None,
     ) -> Extracted:
-        url = str(getattr(request.settings, "csv_url", "") or "").strip()
-        if not url:
-            url = "https://fred.stlouisfed.org/graph/fredgraph.csv"
+        url = str(getattr(request.settings, "csv_url", "") or "").strip() or DEFAULT_CSV_URL
+        if "://" not in url:  # a relative csv_url lives under base_url (a mirror or proxy)
+            url = urljoin(request.base_url + "/", url)
         params: dict[str, str | int | float] = {"id": ",".join(codes)}
         if start is not None:
             params["cosd"] = start.isoformat()
@@ -325,6 +333,10 @@ class FredFetcher(BaseFetcher):
             return empty_observations()
         rows = pd.concat(parts, ignore_index=True)
         rows = rows[rows["series_id"].str.upper().isin(by_code)]
+        if rows.empty:
+            # The window always overlaps stored data, so an answer without values is wrong.
+            raise BadPayload(SOURCE, "the answer has no observations for any requested series "
+                             "(empty result)", kind="empty")
         # Pages of one series never overlap, but a CSV and a retried page could: keep the last.
         rows = rows.drop_duplicates(subset=["series_id", "date"], keep="last")
         indicators = rows["series_id"].str.upper().map(lambda code: by_code[code].id)

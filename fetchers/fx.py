@@ -57,21 +57,24 @@ def parse_latest(payload: Any) -> LatestRates:
         BadPayload: no `rates`, a base other than USD, or no update time (a changed schema).
     """
     if not isinstance(payload, Mapping):
-        raise BadPayload(SOURCE, "expected a JSON object", kind="schema")
+        raise BadPayload(SOURCE, "expected a JSON object (schema changed?)", kind="schema")
     if payload.get("result") == "error":
         error_type = str(payload.get("error-type") or "unknown-error")
         raise ApiError(SOURCE, f"open.er-api.com reported an error: {error_type}", code=error_type)
     rates = payload.get("rates")
     if payload.get("result") != "success" or not isinstance(rates, Mapping):
-        raise BadPayload(SOURCE, "the answer has no 'result': 'success' and 'rates'",
+        raise BadPayload(SOURCE, "the answer is missing 'result': 'success' and 'rates'"
+                                 " (schema changed?)",
                          kind="schema")
     base = payload.get("base_code")
     if base != "USD":
-        raise BadPayload(SOURCE, f"rates are quoted against {base!r}, expected 'USD'",
+        raise BadPayload(SOURCE, f"rates are quoted against {base!r}, expected 'USD'"
+                                 " (schema changed?)",
                          kind="schema")
     stamp = payload.get("time_last_update_unix")
     if not isinstance(stamp, int | float) or isinstance(stamp, bool):
-        raise BadPayload(SOURCE, "the answer has no 'time_last_update_unix'", kind="schema")
+        raise BadPayload(SOURCE, "the answer is missing 'time_last_update_unix'"
+                                 " (schema changed?)", kind="schema")
     updated = dt.datetime.fromtimestamp(float(stamp), tz=dt.UTC).date()
     per_usd: dict[str, float] = {}
     for code, value in rates.items():
@@ -148,6 +151,9 @@ class FxFetcher(BaseFetcher):
                         "fetched_at": request.now,
                     }
                 )
+        if payloads and countries and not rows:
+            raise BadPayload(SOURCE, "no rate for any watched country (empty result)",
+                             kind="empty")
         frame = pd.DataFrame(rows) if rows else empty_observations()
         return Transformed(frame, warnings=warnings)
 

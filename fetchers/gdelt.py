@@ -40,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Literal
+from urllib.parse import urljoin
 
 import pandas as pd
 import requests
@@ -175,9 +176,11 @@ def count_events(
                         continue
                     counts[(iso3, day, record[layout.root_code].strip())] += 1
     except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as error:
-        raise BadPayload(SOURCE, f"{where} is not a readable zip ({error})",
+        raise BadPayload(SOURCE, f"{where} is truncated or damaged: not a readable zip ({error})",
                          kind="truncated") from error
-    if rows and malformed > MAX_MALFORMED_SHARE * rows:
+    if rows == 0:
+        raise BadPayload(SOURCE, f"{where} contains no events (empty file)", kind="empty")
+    if malformed > MAX_MALFORMED_SHARE * rows:
         widths = "/".join(str(width) for width in sorted(layout.widths))
         raise BadPayload(
             SOURCE,
@@ -219,7 +222,8 @@ def parse_lastupdate(text: str) -> str:
             stamp = parts[2].rsplit("/", 1)[-1].split(".", 1)[0]
             if len(stamp) == 14 and stamp.isdigit():
                 return stamp
-    raise BadPayload(SOURCE, "lastupdate.txt lists no .export.CSV.zip file", kind="schema")
+    raise BadPayload(SOURCE, "lastupdate.txt lists no .export.CSV.zip file"
+                             " (schema changed?)", kind="schema")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,8 +542,13 @@ def _variant(request: FetchRequest) -> Variant:
 
 
 def _events_root(request: FetchRequest) -> str:
-    """`http://data.gdeltproject.org` from the configured `events_url` (…/gdeltv2 or the root)."""
+    """`http://data.gdeltproject.org` from the configured `events_url` (…/gdeltv2 or the root).
+
+    A relative `events_url` is resolved against `base_url` (a mirror serving both).
+    """
     url = str(getattr(request.settings, "events_url", "") or "http://data.gdeltproject.org")
+    if "://" not in url:
+        url = urljoin(request.base_url + "/", url)
     url = url.rstrip("/")
     for suffix in ("/gdeltv2", "/events"):
         if url.endswith(suffix):

@@ -51,7 +51,7 @@ def parse_datamapper(payload: Any, code: str) -> pd.DataFrame:
         BadPayload: not an object, neither `values` nor `api`, or a year/value that is not one.
     """
     if not isinstance(payload, Mapping):
-        raise BadPayload(SOURCE, f"{code}: expected a JSON object", kind="schema")
+        raise BadPayload(SOURCE, f"{code}: expected a JSON object (schema changed?)", kind="schema")
     if "values" not in payload:
         if "api" in payload:
             return _rows([])
@@ -61,25 +61,30 @@ def parse_datamapper(payload: Any, code: str) -> pd.DataFrame:
         )
     values = payload["values"]
     if not isinstance(values, Mapping):
-        raise BadPayload(SOURCE, f"{code}: 'values' is not an object", kind="schema")
+        raise BadPayload(SOURCE, f"{code}: 'values' is not an object"
+                                 " (schema changed?)", kind="schema")
     by_country = values.get(code)
     if by_country is None:
         return _rows([])
     if not isinstance(by_country, Mapping):
-        raise BadPayload(SOURCE, f"{code}: values per country is not an object", kind="schema")
+        raise BadPayload(SOURCE, f"{code}: values per country is not an object"
+                                 " (schema changed?)", kind="schema")
     records: list[tuple[str, int, float]] = []
     for country, by_year in by_country.items():
         if not isinstance(by_year, Mapping):
-            raise BadPayload(SOURCE, f"{code}/{country}: values per year is not an object",
+            raise BadPayload(SOURCE, f"{code}/{country}: values per year is not an object"
+                                     " (schema changed?)",
                              kind="schema")
         for year_text, raw in by_year.items():
             if not str(year_text).isdigit():
-                raise BadPayload(SOURCE, f"{code}/{country}: {year_text!r} is not a year",
+                raise BadPayload(SOURCE, f"{code}/{country}: {year_text!r} is not a year"
+                                         " (schema changed?)",
                                  kind="schema")
             if raw is None:
                 continue
             if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-                raise BadPayload(SOURCE, f"{code}/{country}/{year_text}: {raw!r} is not a number",
+                raise BadPayload(SOURCE, f"{code}/{country}/{year_text}: {raw!r} is not a number"
+                                         " (schema changed?)",
                                  kind="schema")
             try:
                 number = float(raw)
@@ -184,4 +189,8 @@ class ImfFetcher(BaseFetcher):
                 )
             )
         frame = pd.concat(frames, ignore_index=True) if frames else empty_observations()
+        if payloads and frame.empty:
+            # One country without data is normal; none at all means the answer is wrong.
+            raise BadPayload(SOURCE, "no data for any requested country (empty result)",
+                             kind="empty")
         return Transformed(frame, warnings=warnings)

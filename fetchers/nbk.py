@@ -56,9 +56,11 @@ def parse_rates_xml(body: bytes) -> NbkRates:
         # A parse error on the body's last line means the document stops early.
         at_end = error.position[0] >= len(body.rstrip().splitlines())
         kind: PayloadKind = "truncated" if at_end else "invalid"
-        raise BadPayload(SOURCE, f"the rates XML does not parse ({error})", kind=kind) from error
+        state = "truncated" if at_end else "not well-formed"
+        raise BadPayload(SOURCE, f"the rates XML is {state} ({error})", kind=kind) from error
     if root.tag != "rates":
-        raise BadPayload(SOURCE, f"expected a <rates> document, got <{root.tag}>", kind="schema")
+        raise BadPayload(SOURCE, f"unexpected document <{root.tag}>, expected <rates>"
+                                 " (schema changed?)", kind="schema")
     date_text = (root.findtext("date") or "").strip()
     quoted: dt.date | None = None
     if date_text:
@@ -66,7 +68,8 @@ def parse_rates_xml(body: bytes) -> NbkRates:
             quoted = dt.datetime.strptime(date_text, "%d.%m.%Y").date()
         except ValueError as error:
             raise BadPayload(
-                SOURCE, f"<date> is {date_text!r}, expected DD.MM.YYYY", kind="schema"
+                SOURCE, f"<date> is {date_text!r}, expected DD.MM.YYYY"
+                        " (schema changed?)", kind="schema"
             ) from error
     rates: dict[str, float] = {}
     for item in root.iterfind("item"):
@@ -75,7 +78,8 @@ def parse_rates_xml(body: bytes) -> NbkRates:
         if code and rate is not None:
             rates[code] = rate
     if rates and quoted is None:
-        raise BadPayload(SOURCE, "the rates XML has rates but no <date>", kind="schema")
+        raise BadPayload(SOURCE, "the rates XML has rates but is missing <date>"
+                                 " (schema changed?)", kind="schema")
     return NbkRates(date=quoted, kzt_per_unit=rates)
 
 
@@ -227,7 +231,12 @@ class NbkFetcher(BaseFetcher):
                     }
                 )
             )
-        return Transformed(pd.concat(frames, ignore_index=True), warnings=warnings)
+        frame = pd.concat(frames, ignore_index=True)
+        if parsed and frame.empty:
+            # A date outside the bank's window is empty; every requested date empty is not.
+            raise BadPayload(SOURCE, "no rates served for any requested date (empty result)",
+                             kind="empty")
+        return Transformed(frame, warnings=warnings)
 
 
 def _rate_indicator(request: FetchRequest) -> Indicator | None:
