@@ -43,6 +43,7 @@ USER_AGENT = f"Flashpoint/{__version__} (+{PROJECT_URL})"
 # (connect, read) seconds; requests itself has no default timeout at all.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 30.0)
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
+MAX_REDIRECTS = 5  # requests follows redirects itself; its default allows 30
 
 Timeout = float | tuple[float, float]
 Expect = Literal["json", "text", "bytes"]
@@ -210,6 +211,7 @@ def make_session(
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = user_agent
+    session.max_redirects = MAX_REDIRECTS
     return session
 
 
@@ -319,10 +321,10 @@ def _send(
         return session.get(url, params=params, timeout=timeout, headers=headers)
     except requests.exceptions.Timeout as error:
         raise TransportError(source, f"timed out waiting for {where}", kind="timeout") from error
+    except requests.exceptions.TooManyRedirects as error:
+        raise TransportError(source, f"gave up on {where} after too many redirects") from error
     except requests.exceptions.RetryError as error:
-        raise HTTPStatusError(
-            source, f"{where} kept answering with an error status: {_reason(error)}", status=0
-        ) from error
+        raise TransportError(source, f"gave up on {where} after repeated errors") from error
     except (
         requests.exceptions.ChunkedEncodingError,
         requests.exceptions.ContentDecodingError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         store.init_schema(engine)
-        with logging_redirect_tqdm():
+        # Log lines go through tqdm.write so they never tear the progress bar.
+        with logging_redirect_tqdm(loggers=[logging.getLogger("flashpoint")]):
             reports = refresh_sources(engine, settings, sources=names, countries=countries,
                                       progress=progress)
     finally:

@@ -218,6 +218,14 @@ def test_the_recorded_400_page_is_reported_with_its_title(replay_server: ReplayS
     assert replay_server.count("/wb") == 3
 
 
+def test_a_redirect_loop_is_a_transport_error(replay_server: ReplayServer) -> None:
+    replay_server.add("/loop", Reply(302, b"", {"Location": "/loop"}))
+    with pytest.raises(TransportError) as caught:
+        get(quick_session(), f"{replay_server.url}/loop", source="test")
+    assert "too many redirects" in str(caught.value)
+    assert replay_server.count("/loop") == 6  # the first request and 5 redirects
+
+
 def test_rate_limiter_spaces_requests_with_an_injected_clock() -> None:
     now = [100.0]
     slept: list[float] = []
