@@ -37,10 +37,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import pandas as pd
 
-from flashpoint.config import Settings, iso3_countries
+from flashpoint.config import iso3_countries
 from flashpoint.errors import ImportFileError
 from indicators.observations import OBSERVATION_KEY, conform_observations
 
@@ -70,6 +71,26 @@ _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
 _MAX_REPORTED = 5
 
 
+class IndicatorLike(Protocol):
+    """What the parser reads of an indicator (`IndicatorSettings` and `Indicator` both fit)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def frequency(self) -> str: ...
+
+
+class CatalogueLike(Protocol):
+    """Anything with the catalogue's indicators: `Settings`, `Catalogue` or a view of them."""
+
+    @property
+    def indicators(self) -> Sequence[IndicatorLike]: ...
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """One problem in one cell (or row) of the file."""
@@ -95,7 +116,7 @@ class ParsedFile:
 
 
 def read_analyst_csv(
-    path: Path | str, settings: Settings, *, source: str = DEFAULT_SOURCE_NAME
+    path: Path | str, settings: CatalogueLike, *, source: str = DEFAULT_SOURCE_NAME
 ) -> ParsedFile:
     """Read and validate one CSV file.
 
@@ -122,7 +143,7 @@ def read_analyst_csv(
 
 
 def parse_analyst_csv(
-    text: str, settings: Settings, *, file: str, source: str = DEFAULT_SOURCE_NAME
+    text: str, settings: CatalogueLike, *, file: str, source: str = DEFAULT_SOURCE_NAME
 ) -> ParsedFile:
     """Validate CSV text in either accepted layout and return canonical observations.
 
@@ -255,7 +276,7 @@ def _parse_number(text: str) -> float | None:
 
 
 def _parse_import_rows(
-    rows: Sequence[tuple[int, dict[str, str]]], settings: Settings, problems: list[RowProblem]
+    rows: Sequence[tuple[int, dict[str, str]]], settings: CatalogueLike, problems: list[RowProblem]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     indicators = {item.id: item for item in settings.indicators}
     countries = iso3_countries()
@@ -324,7 +345,7 @@ def _parse_import_rows(
 
 
 def _parse_fuel_rows(
-    rows: Sequence[tuple[int, dict[str, str]]], settings: Settings, problems: list[RowProblem]
+    rows: Sequence[tuple[int, dict[str, str]]], settings: CatalogueLike, problems: list[RowProblem]
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     indicators = {item.id: item for item in settings.indicators}
     skipped: dict[str, int] = {}

@@ -399,6 +399,10 @@ class SourcesSettings(ConfigModel):
         """The configured source names, in declaration order."""
         return tuple(type(self).model_fields)
 
+    def items(self) -> list[tuple[str, SourceSettings]]:
+        """(name, settings) of every source, in declaration order."""
+        return [(name, self.get(name)) for name in self.names()]
+
     def get(self, name: str) -> SourceSettings:
         """The settings of source `name` (KeyError if there is no such source)."""
         if name not in type(self).model_fields:

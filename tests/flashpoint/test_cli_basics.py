@@ -43,15 +43,43 @@ def test_my_commands_are_registered() -> None:
     assert {"init", "status", "import", "export"} <= set(registered_commands())
 
 
+def command_paths() -> list[list[str]]:
+    """Every runnable command line: `[command]`, or `[command, action]` for commands with
+    their own sub-commands (e.g. `alerts list`)."""
+    paths: list[list[str]] = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: list[str]) -> None:
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not nested:
+            paths.append(prefix)
+            return
+        for name, child in nested[0].choices.items():
+            walk(child, [*prefix, name])
+
+    root = cli.build_parser()
+    top = next(a for a in root._actions if isinstance(a, argparse._SubParsersAction))
+    for name, child in top.choices.items():
+        walk(child, [name])
+    return sorted(paths)
+
+
 @pytest.mark.parametrize("command", registered_commands())
-def test_every_command_has_help_and_a_config_option(
-    command: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main([command, "--help"])
     assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: flashpoint {command}")
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_runnable_command_takes_a_config_option(
+    path: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*path, "--help"])
+    assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"usage: flashpoint {command}")
+    assert out.startswith(f"usage: flashpoint {' '.join(path)}")
     assert "--config" in out
 
 
