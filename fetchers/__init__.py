@@ -8,6 +8,7 @@ fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_
 
 from __future__ import annotations
 
+from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
 from fetchers.fred import FredFetcher
 from fetchers.fx import FxFetcher
@@ -22,6 +23,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     FredFetcher,
     NbkFetcher,
     FxFetcher,
+    AnalystFetcher,
 )
 
 REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}

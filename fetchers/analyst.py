@@ -9,13 +9,13 @@ KZT/litre). A file with any bad row is rejected whole, naming the file, row and 
 
 Unchanged files cost nothing: a local file's size and modification time, and a URL's ETag /
 Last-Modified, are kept as validators; when every file is unchanged the run is "not modified".
-Relative paths are resolved against the working directory, or against `base_url` when that is
-an http(s) URL (a folder of CSV files on a web server).
+A downloaded file must end with a line break (a body cut off by a proxy cannot be told apart
+otherwise). Relative paths are resolved against the working directory, or against `base_url`
+when that is an http(s) URL (a folder of CSV files on a web server).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +71,11 @@ def parse_analyst_file(file: AnalystFile, indicators: Sequence[Indicator]) -> pd
     try:
         parsed = parse_analyst_csv(file.text, view, file=file.name, source=SOURCE)
     except ImportFileError as error:
-        raise BadPayload(SOURCE, str(error), kind="invalid") from error
+        message = str(error)
+        if ": row 1" in message:  # the header: not a layout Flashpoint reads
+            raise BadPayload(SOURCE, f"{message} (unexpected header: schema changed?)",
+                             kind="schema") from error
+        raise BadPayload(SOURCE, message, kind="invalid") from error
     return parsed.observations
 
 
@@ -167,14 +171,15 @@ class AnalystFetcher(BaseFetcher):
 
 
 def _check_complete(name: str, text: str) -> None:
-    """A download whose last line has fewer cells than the header was cut off on the way."""
-    if not text or text.endswith("\n"):
-        return
-    lines = text.splitlines()
-    header, last = next(csv.reader([lines[0]])), next(csv.reader([lines[-1]]), [])
-    if len(lines) > 1 and len(last) < len(header):
+    """A downloaded CSV must end with a line break: one that does not was cut off on the way.
+
+    (HTTP cannot tell: a proxy that cuts a body short sends a matching Content-Length.) A file
+    that really ends without a final line break only needs one added.
+    """
+    if text and not text.endswith(("\n", "\r")):
         raise BadPayload(
-            SOURCE, f"{name}: the download stops in the middle of its last row (truncated)",
+            SOURCE, f"{name}: the download stops without a final line break (truncated?); if "
+            "the file really ends so, add a newline after its last row",
             kind="truncated",
         )
 
