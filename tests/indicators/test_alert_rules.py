@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from indicators.alert_rules import (
@@ -14,11 +16,13 @@ from indicators.alert_rules import (
     RuleState,
     Silence,
     evaluate,
+    measure,
     parse_rule,
     step,
     validate_rule,
 )
 from indicators.catalogue import Catalogue, Indicator, Normalisation, Pillar
+from indicators.scoring import PanelScore
 
 START = datetime(2022, 1, 1, 6, 0)
 
@@ -273,3 +277,173 @@ def test_valid_rule_round_trips_through_its_definition() -> None:
 
     again, errors = parse_rule(rule_to_definition(rule))
     assert errors == [] and again == rule
+
+
+# --------------------------------------------------------------------------------------------
+# measure: what each rule kind reads, on made-up panels and series
+
+
+def _indicator(indicator_id: str, unit: str, **extra: object) -> Indicator:
+    fields: dict[str, object] = {
+        "id": indicator_id,
+        "name": indicator_id,
+        "pillar": "fuel_shock",
+        "factor": "",
+        "source": "analyst",
+        "source_code": indicator_id,
+        "unit": unit,
+        "higher_is_riskier": True,
+        "frequency": "daily",
+        "normalisation": Normalisation(),
+    }
+    return Indicator(**{**fields, **extra})  # type: ignore[arg-type]
+
+
+MEASURE_CATALOGUE = Catalogue(
+    indicators=(
+        _indicator("fuel_lpg_retail", "KZT/litre", max_age_days=400),
+        _indicator(
+            "fuel_price_step",
+            "%",
+            derivation="step_change",
+            derived_from=("fuel_lpg_retail",),
+            window_days=31,
+            max_age_days=400,
+        ),
+        _indicator("protest_events", "events/month", frequency="monthly", max_age_days=120),
+    ),
+    pillars=(Pillar(id="fuel_shock", name="Fuel", kind="trigger"),),
+)
+
+
+def _panel(
+    as_of: str,
+    *,
+    composite: dict[str, float] | None = None,
+    bands: dict[str, str] | None = None,
+    latest: list[dict[str, object]] | None = None,
+) -> PanelScore:
+    composite = composite or {}
+    countries = pd.DataFrame(
+        {
+            "composite": pd.Series(composite, dtype="float64"),
+            "band": pd.Series(bands or {}, dtype="object"),
+            "confidence": "synthetic",
+        }
+    )
+    countries.index.name = "country"
+    latest_frame = pd.DataFrame(
+        latest or [], columns=["indicator", "country", "period", "value", "age_days", "unit"]
+    )
+    latest_frame["period"] = pd.to_datetime(latest_frame["period"])
+    return PanelScore(
+        as_of=pd.Timestamp(as_of),
+        countries=countries,
+        pillars=pd.DataFrame(columns=["country", "pillar", "score"]),
+        contributions=pd.DataFrame(columns=["country", "indicator", "contribution"]),
+        latest=latest_frame,
+    )
+
+
+def _pool(
+    indicator_id: str, country: str, points: list[tuple[str, float]], unit: str
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "indicator": indicator_id,
+            "country": country,
+            "period": pd.to_datetime([day for day, _ in points]),
+            "value": [value for _, value in points],
+            "unit": unit,
+        }
+    )
+
+
+def test_measure_level_on_composite_and_missing_scores() -> None:
+    rule = AlertRule(id="high", target="composite", threshold=6.5)
+    panel = _panel("2022-01-01", composite={"KAZ": 7.2, "UZB": float("nan")})
+    values = measure(rule, MEASURE_CATALOGUE, panel=panel, countries=["KAZ", "UZB", "TJK"])
+    assert values["KAZ"].value == pytest.approx(7.2)
+    assert values["UZB"].value is None
+    assert "TJK" not in values
+
+
+def test_measure_level_on_a_step_indicator_reads_the_raw_percent_and_expires() -> None:
+    rule = AlertRule(id="fuel", target="indicator:fuel_price_step", threshold=25)
+    series = _pool(
+        "fuel_lpg_retail", "KAZ", [("2021-12-31", 55.0), ("2022-01-01", 120.0)], "KZT/litre"
+    )
+    fresh = _panel(
+        "2022-01-01",
+        latest=[
+            {"indicator": "fuel_price_step", "country": "KAZ", "period": "2022-01-01",
+             "value": 118.18, "age_days": 0.0, "unit": "%"},
+        ],
+    )  # fmt: skip
+    measured = measure(rule, MEASURE_CATALOGUE, panel=fresh, countries=["KAZ"], pool=series)
+    assert measured["KAZ"].value == pytest.approx(118.18)
+    assert "fuel_lpg_retail 55 → 120 KZT/litre" in measured["KAZ"].detail
+    old = _panel(
+        "2022-02-10",
+        latest=[
+            {"indicator": "fuel_price_step", "country": "KAZ", "period": "2022-01-06",
+             "value": 118.18, "age_days": 35.0, "unit": "%"},
+        ],
+    )  # fmt: skip
+    assert measure(rule, MEASURE_CATALOGUE, panel=old, countries=["KAZ"])["KAZ"].value == 0.0
+
+
+def test_measure_change_is_percent_against_the_value_in_force_a_window_earlier() -> None:
+    rule = AlertRule(id="jump", kind="change", target="indicator:fuel_lpg_retail", threshold=25,
+                     window_days=31)  # fmt: skip
+    series = _pool(
+        "fuel_lpg_retail",
+        "KAZ",
+        [("2021-11-01", 50.0), ("2021-12-31", 55.0), ("2022-01-01", 120.0)],
+        "KZT/litre",
+    )
+    panel = _panel("2022-01-01")
+    value = measure(rule, MEASURE_CATALOGUE, panel=panel, countries=["KAZ"], pool=series)
+    assert value["KAZ"].value == pytest.approx((120 / 50 - 1) * 100)
+    later = measure(rule, MEASURE_CATALOGUE, panel=_panel("2022-03-15"), countries=["KAZ"],
+                    pool=series)  # fmt: skip
+    assert later["KAZ"].value == pytest.approx(0.0)  # nothing moved in the last 31 days
+
+
+def test_measure_spike_is_a_z_score_against_the_own_history() -> None:
+    rule = AlertRule(id="spike", kind="spike", target="indicator:protest_events", threshold=3,
+                     window_days=730)  # fmt: skip
+    months = pd.date_range("2020-01-01", periods=13, freq="MS")
+    counts = [10, 12, 9, 11, 10, 13, 9, 10, 11, 12, 10, 11, 60]
+    series = _pool(
+        "protest_events",
+        "KAZ",
+        [(str(d.date()), float(c)) for d, c in zip(months, counts, strict=True)],
+        "events/month",
+    )
+    measured = measure(rule, MEASURE_CATALOGUE, panel=_panel("2021-01-15"), countries=["KAZ"],
+                       pool=series)  # fmt: skip
+    z = measured["KAZ"].value
+    assert z is not None and z > 3
+    baseline = np.log1p(np.array(counts[:-1], dtype=float))
+    assert z == pytest.approx((np.log1p(60) - baseline.mean()) / baseline.std(ddof=1))
+    short = measure(rule, MEASURE_CATALOGUE, panel=_panel("2020-04-15"), countries=["KAZ"],
+                    pool=series[series["period"] <= "2020-04-01"])  # fmt: skip
+    assert short["KAZ"].value is None  # too little history to call anything a spike
+
+
+def test_measure_stale_source_and_band_change() -> None:
+    stale = AlertRule(id="stale", kind="stale", target="source:*", threshold=3)
+    ages = {"fred": 5.5, "nbk": 1.0, "gdelt": None}
+    measured = measure(stale, MEASURE_CATALOGUE, panel=_panel("2022-01-01"), countries=["KAZ"],
+                       source_ages=ages)  # fmt: skip
+    assert list(measured) == ["WLD"]
+    assert measured["WLD"].value == 5.5 and "fred 5.5 d" in measured["WLD"].detail
+    assert "nbk" not in measured["WLD"].detail
+
+    rise = AlertRule(id="band", kind="band_change", target="composite")
+    ranks = {"KAZ": ("medium", "very high"), "UZB": ("high", "low")}
+    earlier = _panel("2021-12-01", bands={c: before for c, (before, _) in ranks.items()})
+    now = _panel("2022-01-01", bands={c: after for c, (_, after) in ranks.items()})
+    moved = measure(rise, MEASURE_CATALOGUE, panel=now, earlier=earlier, countries=["KAZ", "UZB"])
+    assert moved["KAZ"].value == 2.0 and moved["UZB"].value == -2.0
