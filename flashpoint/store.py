@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,6 +376,9 @@ def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
                 cursor.execute("PRAGMA journal_mode=WAL")  # persistent in the file
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL
             cursor.execute("PRAGMA foreign_keys=ON")
+            # A 32 MB page cache (default 2 MB) keeps the observation indexes in memory during
+            # bulk upserts: about a third faster at 300k rows. Memory is only used as needed.
+            cursor.execute("PRAGMA cache_size=-32768")
         finally:
             cursor.close()
 
@@ -594,7 +598,14 @@ def read_schema_version(engine: Engine) -> int | None:
 
 
 # --------------------------------------------------------------------------------------------
-# Conversions between pandas and bound parameters
+# Conversions between pandas and the database
+#
+# The bulk paths (observation and revision writes, observation reads) bypass SQLAlchemy's
+# per-value type processing, which dominates at 10^5 rows: values are converted column-wise
+# with numpy into what the driver stores natively (SQLite: the same ISO text SQLAlchemy's own
+# Date/DateTime/Boolean types write, so both paths read each other's rows; PostgreSQL: Python
+# date/datetime/bool objects, which psycopg binds itself) and sent with one executemany per
+# chunk.
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -617,13 +628,94 @@ def _to_day(value: Any) -> dt.date:
 
 
 def _frame(result: sa.CursorResult[Any]) -> pd.DataFrame:
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
+    """A result as a frame, built column-wise (pandas' row-wise path probes every Row object)."""
+    keys = list(result.keys())
+    rows = result.all()
+    if not rows:
+        return pd.DataFrame(columns=keys)
+    columns = zip(*rows, strict=True)
+    return pd.DataFrame({key: list(column) for key, column in zip(keys, columns, strict=True)})
 
 
 def _as_datetime(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
     for name in columns:
-        frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
+        frame[name] = pd.to_datetime(frame[name], format="ISO8601").astype("datetime64[ns]")
     return frame
+
+
+def _is_sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
+
+
+def _bind_dates(connection: Connection, series: pd.Series) -> list[Any]:
+    days = series.to_numpy(dtype="datetime64[D]")
+    if _is_sqlite(connection):
+        text = np.datetime_as_string(days, unit="D").astype(object)
+        text[np.isnat(days)] = None
+        return list(text.tolist())
+    return list(days.astype(object).tolist())
+
+
+def _bind_timestamps(connection: Connection, series: pd.Series) -> list[Any]:
+    moments = series.to_numpy(dtype="datetime64[us]")
+    if _is_sqlite(connection):
+        # SQLAlchemy's SQLite DateTime storage format: "YYYY-MM-DD HH:MM:SS.ffffff".
+        text = np.char.replace(np.datetime_as_string(moments, unit="us"), "T", " ").astype(object)
+        text[np.isnat(moments)] = None
+        return list(text.tolist())
+    return list(moments.astype(object).tolist())
+
+
+def _bind_bools(connection: Connection, series: pd.Series) -> list[Any]:
+    flags = series.to_numpy(dtype=bool)
+    return list(flags.astype(int).tolist()) if _is_sqlite(connection) else list(flags.tolist())
+
+
+def _bind_strings(series: pd.Series) -> list[Any]:
+    return list(series.astype(str).to_numpy(dtype=object).tolist())
+
+
+def _bind_floats(series: pd.Series) -> list[Any]:
+    return list(series.to_numpy(dtype="float64").tolist())
+
+
+def _executemany(
+    connection: Connection,
+    sql: str,
+    columns: Sequence[list[Any]],
+) -> None:
+    """Run `sql` once per row of the column lists, `_CHUNK_SIZE` rows per driver call."""
+    rows = list(zip(*columns, strict=True))
+    for chunk in _chunks(rows, _CHUNK_SIZE):
+        connection.exec_driver_sql(sql, list(chunk))
+
+
+def _placeholder(connection: Connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _insert_sql(connection: Connection, table: Table, names: Sequence[str]) -> str:
+    quote = connection.dialect.identifier_preparer.quote
+    marks = ", ".join([_placeholder(connection)] * len(names))
+    return f"INSERT INTO {table.name} ({', '.join(quote(n) for n in names)}) VALUES ({marks})"
+
+
+def _update_sql(
+    connection: Connection, table: Table, names: Sequence[str], key: Sequence[str]
+) -> str:
+    quote, mark = connection.dialect.identifier_preparer.quote, _placeholder(connection)
+    assignments = ", ".join(f"{quote(name)} = {mark}" for name in names)
+    condition = " AND ".join(f"{quote(name)} = {mark}" for name in key)
+    return f"UPDATE {table.name} SET {assignments} WHERE {condition}"
+
+
+def _raw(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """`column` without SQLAlchemy's per-value result processing (decoded column-wise later)."""
+    if isinstance(column.type, sa.Date | sa.DateTime):
+        return sa.type_coerce(column, sa.String).label(column.key)
+    if isinstance(column.type, sa.Boolean):
+        return sa.type_coerce(column, sa.Integer).label(column.key)
+    return column
 
 
 # --------------------------------------------------------------------------------------------
@@ -633,6 +725,8 @@ _KEY = list(OBSERVATION_KEY)
 # Columns whose difference makes a stored row "changed" (besides the value, compared with a
 # tolerance). published_at counts only when the new frame knows it.
 _META_COLUMNS = ("unit", "source", "is_forecast")
+_OBSERVATION_TIMES = ("period", "published_at", "fetched_at")
+_OBSERVATION_STRINGS = ("indicator", "country", "vintage", "unit", "source")
 
 
 def _check_duplicates(frame: pd.DataFrame) -> None:
@@ -647,27 +741,33 @@ def _check_duplicates(frame: pd.DataFrame) -> None:
         )
 
 
+def _decode_observations(raw: pd.DataFrame) -> pd.DataFrame:
+    """Rows selected through `_raw` columns → canonical column dtypes."""
+    if raw.empty:
+        return empty_observations().loc[:, list(raw.columns)]
+    for name in _OBSERVATION_STRINGS:
+        if name in raw.columns:
+            raw[name] = raw[name].astype(str)
+    if "value" in raw.columns:
+        raw["value"] = raw["value"].astype("float64")
+    if "is_forecast" in raw.columns:
+        raw["is_forecast"] = raw["is_forecast"].astype(bool)
+    return _as_datetime(raw, [name for name in _OBSERVATION_TIMES if name in raw.columns])
+
+
+def _select_observations() -> sa.Select[Any]:
+    return sa.select(*(_raw(observations.c[name]) for name in OBSERVATION_COLUMNS))
+
+
 def _read_existing(connection: Connection, frame: pd.DataFrame) -> pd.DataFrame:
     """Stored rows that may share a key with `frame`: per indicator, chunked IN on country,
     bounded by the frame's period range. A superset; the caller merges on the full key."""
-    columns = [
-        observations.c.indicator,
-        observations.c.country,
-        observations.c.period,
-        observations.c.vintage,
-        observations.c.value,
-        observations.c.unit,
-        observations.c.source,
-        observations.c.is_forecast,
-        observations.c.published_at,
-        observations.c.fetched_at,
-    ]
     parts: list[pd.DataFrame] = []
     for indicator, group in frame.groupby("indicator", sort=False):
         countries = sorted(group["country"].unique().tolist())
         low, high = _to_day(group["period"].min()), _to_day(group["period"].max())
         for chunk in _chunks(countries, _IN_CHUNK):
-            query = sa.select(*columns).where(
+            query = _select_observations().where(
                 observations.c.indicator == str(indicator),
                 observations.c.country.in_(list(chunk)),
                 observations.c.period.between(low, high),
@@ -676,75 +776,8 @@ def _read_existing(connection: Connection, frame: pd.DataFrame) -> pd.DataFrame:
             if not part.empty:
                 parts.append(part)
     if not parts:
-        return pd.DataFrame(
-            {
-                "indicator": pd.Series(dtype=str),
-                "country": pd.Series(dtype=str),
-                "period": pd.Series(dtype="datetime64[ns]"),
-                "vintage": pd.Series(dtype=str),
-                "value": pd.Series(dtype="float64"),
-                "unit": pd.Series(dtype=str),
-                "source": pd.Series(dtype=str),
-                "is_forecast": pd.Series(dtype=bool),
-                "published_at": pd.Series(dtype="datetime64[ns]"),
-                "fetched_at": pd.Series(dtype="datetime64[ns]"),
-            }
-        )
-    existing = pd.concat(parts, ignore_index=True)
-    for name in ("indicator", "country", "vintage", "unit", "source"):
-        existing[name] = existing[name].astype(str)
-    existing["value"] = existing["value"].astype("float64")
-    existing["is_forecast"] = existing["is_forecast"].astype(bool)
-    return _as_datetime(existing, ("period", "published_at", "fetched_at"))
-
-
-def _observation_records(frame: pd.DataFrame, fetch_run_id: int | None) -> list[dict[str, Any]]:
-    params = pd.DataFrame(
-        {
-            "b_indicator": frame["indicator"].to_numpy(dtype=object),
-            "b_country": frame["country"].to_numpy(dtype=object),
-            "b_period": _dates(frame["period"]),
-            "b_vintage": frame["vintage"].to_numpy(dtype=object),
-            "b_value": frame["value"].to_numpy(dtype="float64"),
-            "b_unit": frame["unit"].to_numpy(dtype=object),
-            "b_source": frame["source"].to_numpy(dtype=object),
-            "b_is_forecast": frame["is_forecast"].to_numpy(dtype=bool),
-            "b_published_at": _timestamps(frame["published_at"]),
-            "b_fetched_at": _timestamps(frame["fetched_at"]),
-        },
-        dtype=object,
-    )
-    params["b_fetch_run_id"] = fetch_run_id
-    records: list[dict[str, Any]] = params.to_dict("records")  # type: ignore[assignment]
-    return records
-
-
-_INSERT_OBSERVATION = observations.insert().values(
-    {name: sa.bindparam(f"b_{name}") for name in (*OBSERVATION_COLUMNS, "fetch_run_id")}
-)
-_UPDATE_OBSERVATION = (
-    observations.update()
-    .where(
-        observations.c.indicator == sa.bindparam("b_indicator"),
-        observations.c.country == sa.bindparam("b_country"),
-        observations.c.period == sa.bindparam("b_period"),
-        observations.c.vintage == sa.bindparam("b_vintage"),
-    )
-    .values(
-        {
-            name: sa.bindparam(f"b_{name}")
-            for name in (
-                "value",
-                "unit",
-                "source",
-                "is_forecast",
-                "published_at",
-                "fetched_at",
-                "fetch_run_id",
-            )
-        }
-    )
-)
+        return empty_observations()
+    return _decode_observations(pd.concat(parts, ignore_index=True))
 
 
 def _classify(
@@ -785,15 +818,171 @@ def _lock_observations(connection: Connection) -> None:
         connection.exec_driver_sql("LOCK TABLE observations IN SHARE ROW EXCLUSIVE MODE")
 
 
+_OBSERVATION_VALUE_COLUMNS = (
+    "value",
+    "unit",
+    "source",
+    "is_forecast",
+    "published_at",
+    "fetched_at",
+    "fetch_run_id",
+)
+
+
+def _observation_columns(
+    connection: Connection, rows: pd.DataFrame, fetch_run_id: int | None
+) -> dict[str, list[Any]]:
+    """Bound values for every stored observation column, column by column."""
+    return {
+        "indicator": _bind_strings(rows["indicator"]),
+        "country": _bind_strings(rows["country"]),
+        "period": _bind_dates(connection, rows["period"]),
+        "vintage": _bind_strings(rows["vintage"]),
+        "value": _bind_floats(rows["value"]),
+        "unit": _bind_strings(rows["unit"]),
+        "source": _bind_strings(rows["source"]),
+        "is_forecast": _bind_bools(connection, rows["is_forecast"]),
+        "published_at": _bind_timestamps(connection, rows["published_at"]),
+        "fetched_at": _bind_timestamps(connection, rows["fetched_at"]),
+        "fetch_run_id": [fetch_run_id] * len(rows),
+    }
+
+
+def _insert_observations(
+    connection: Connection, rows: pd.DataFrame, fetch_run_id: int | None
+) -> None:
+    if rows.empty:
+        return
+    values = _observation_columns(connection, rows, fetch_run_id)
+    names = list(values)
+    _executemany(connection, _insert_sql(connection, observations, names), list(values.values()))
+
+
+def _update_observations(
+    connection: Connection, rows: pd.DataFrame, fetch_run_id: int | None
+) -> None:
+    if rows.empty:
+        return
+    values = _observation_columns(connection, rows, fetch_run_id)
+    sql = _update_sql(connection, observations, _OBSERVATION_VALUE_COLUMNS, _KEY)
+    ordered = [values[name] for name in (*_OBSERVATION_VALUE_COLUMNS, *_KEY)]
+    _executemany(connection, sql, ordered)
+
+
+def _insert_revisions(
+    connection: Connection, revised: pd.DataFrame, revised_at: dt.datetime, fetch_run_id: int | None
+) -> None:
+    if revised.empty:
+        return
+    values = {
+        "indicator": _bind_strings(revised["indicator"]),
+        "country": _bind_strings(revised["country"]),
+        "period": _bind_dates(connection, revised["period"]),
+        "vintage": _bind_strings(revised["vintage"]),
+        "old_value": _bind_floats(revised["old_value"]),
+        "new_value": _bind_floats(revised["value"]),
+        "old_fetched_at": _bind_timestamps(connection, revised["old_fetched_at"]),
+        "revised_at": _bind_timestamps(
+            connection, pd.Series(pd.Timestamp(revised_at), index=revised.index)
+        ),
+        "fetch_run_id": [fetch_run_id] * len(revised),
+    }
+    sql = _insert_sql(connection, revisions, list(values))
+    _executemany(connection, sql, list(values.values()))
+
+
+def _write_changes_postgresql(
+    connection: Connection,
+    new_rows: pd.DataFrame,
+    changed_rows: pd.DataFrame,
+    revised_at: dt.datetime,
+    fetch_run_id: int | None,
+) -> None:
+    """PostgreSQL's bulk path: COPY every row to write into a temporary staging table, then one
+    INSERT … SELECT for new rows, one for revisions and one UPDATE … FROM for changed rows.
+    (executemany of 10^5 UPDATEs takes several times longer.)"""
+    if new_rows.empty and changed_rows.empty:
+        return
+    kinds = np.concatenate(
+        [
+            np.full(len(new_rows), "new", dtype=object),
+            np.where(changed_rows["_value_changed"].to_numpy(dtype=bool), "revised", "changed"),
+        ]
+    )
+    rows = pd.concat(
+        [
+            new_rows.loc[:, list(OBSERVATION_COLUMNS)],
+            changed_rows.loc[:, list(OBSERVATION_COLUMNS)],
+        ],
+        ignore_index=True,
+    )
+    values = _observation_columns(connection, rows, fetch_run_id)
+    values["stage_kind"] = list(kinds.tolist())
+    # The previous value and fetch time travel with the row, so the revision insert needs no join.
+    old_values = pd.concat(
+        [pd.Series(np.nan, index=new_rows.index), changed_rows["old_value"]], ignore_index=True
+    )
+    old_fetched = pd.concat(
+        [
+            pd.Series(pd.NaT, index=new_rows.index, dtype="datetime64[ns]"),
+            changed_rows["old_fetched_at"],
+        ],
+        ignore_index=True,
+    )
+    values["stage_old_value"] = [None if np.isnan(v) else v for v in _bind_floats(old_values)]
+    values["stage_old_fetched_at"] = _bind_timestamps(connection, old_fetched)
+    stage = f"fp_stage_{uuid.uuid4().hex[:16]}"
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE observations) ON COMMIT DROP")
+    connection.exec_driver_sql(
+        f"ALTER TABLE {stage} ADD COLUMN stage_kind text NOT NULL,"
+        " ADD COLUMN stage_old_value double precision,"
+        " ADD COLUMN stage_old_fetched_at timestamp without time zone"
+    )
+    names = list(values)
+    driver_connection = connection.connection.driver_connection
+    assert driver_connection is not None
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY {stage} ({', '.join(names)}) FROM STDIN") as copy,
+    ):
+        for row in zip(*values.values(), strict=True):
+            copy.write_row(row)
+    # Row estimates for the joins below; an unanalysed temporary table is planned blind.
+    connection.exec_driver_sql(f"ANALYZE {stage}")
+    columns = ", ".join((*OBSERVATION_COLUMNS, "fetch_run_id"))
+    connection.exec_driver_sql(
+        f"INSERT INTO observations ({columns}) "
+        f"SELECT {columns} FROM {stage} WHERE stage_kind = 'new'"
+    )
+    connection.exec_driver_sql(
+        "INSERT INTO revisions (indicator, country, period, vintage, old_value, new_value,"
+        " old_fetched_at, revised_at, fetch_run_id)"
+        " SELECT indicator, country, period, vintage, stage_old_value, value,"
+        f" stage_old_fetched_at, %(revised_at)s, fetch_run_id FROM {stage}"
+        " WHERE stage_kind = 'revised'",
+        {"revised_at": revised_at},
+    )
+    key_match = " AND ".join(f"o.{name} = s.{name}" for name in _KEY)
+    assignments = ", ".join(f"{name} = s.{name}" for name in _OBSERVATION_VALUE_COLUMNS)
+    connection.exec_driver_sql(
+        f"UPDATE observations o SET {assignments} FROM {stage} s"
+        f" WHERE {key_match} AND s.stage_kind IN ('changed', 'revised')"
+    )
+
+
 def upsert_observations(
     engine: Engine | Connection, frame: pd.DataFrame, *, fetch_run_id: int | None = None
 ) -> UpsertCounts:
     """Insert new observations and revise changed ones, all in one transaction.
 
     A changed row's previous value goes to `revisions`. Values equal within a relative tolerance
-    of 1e-12 (and with the same unit, source and forecast flag) are unchanged and not written,
-    so upserting the same frame twice writes nothing the second time. Rows without `fetched_at`
-    are stamped with the current UTC time.
+    of 1e-12 (and with the same unit, source and forecast flag, and the same published_at when
+    the frame gives one) are unchanged and not written, so upserting the same frame twice writes
+    nothing the second time. A row whose value is unchanged but whose unit, source, forecast
+    flag or published_at changed is updated and counted as changed, without a revision row.
+    Rows without `fetched_at` are stamped with the current UTC time.
+
+    Pass a `Connection` to make the upsert part of the caller's own transaction.
 
     Raises:
         ValueError: when the frame repeats a key (the message names the first repeated key) or
@@ -809,33 +998,13 @@ def upsert_observations(
         _lock_observations(connection)
         existing = _read_existing(connection, conformed)
         new_rows, changed_rows, unchanged = _classify(conformed, existing)
-        for chunk in _chunks(_observation_records(new_rows, fetch_run_id), _CHUNK_SIZE):
-            connection.execute(_INSERT_OBSERVATION, list(chunk))
-        if not changed_rows.empty:
+        if connection.dialect.name == "postgresql":
+            _write_changes_postgresql(connection, new_rows, changed_rows, now, fetch_run_id)
+        else:
+            _insert_observations(connection, new_rows, fetch_run_id)
             revised = changed_rows.loc[changed_rows["_value_changed"].to_numpy(dtype=bool)]
-            if not revised.empty:
-                revision_records = pd.DataFrame(
-                    {
-                        "indicator": revised["indicator"].to_numpy(dtype=object),
-                        "country": revised["country"].to_numpy(dtype=object),
-                        "period": _dates(revised["period"]),
-                        "vintage": revised["vintage"].to_numpy(dtype=object),
-                        "old_value": revised["old_value"].to_numpy(dtype="float64"),
-                        "new_value": revised["value"].to_numpy(dtype="float64"),
-                        "old_fetched_at": _timestamps(revised["old_fetched_at"]),
-                    },
-                    dtype=object,
-                )
-                revision_records["revised_at"] = now
-                revision_records["fetch_run_id"] = fetch_run_id
-                rows: list[dict[str, Any]] = revision_records.to_dict("records")  # type: ignore[assignment]
-                for chunk in _chunks(rows, _CHUNK_SIZE):
-                    connection.execute(revisions.insert(), list(chunk))
-            update_records = _observation_records(
-                changed_rows.loc[:, list(OBSERVATION_COLUMNS)], fetch_run_id
-            )
-            for chunk in _chunks(update_records, _CHUNK_SIZE):
-                connection.execute(_UPDATE_OBSERVATION, list(chunk))
+            _insert_revisions(connection, revised, now, fetch_run_id)
+            _update_observations(connection, changed_rows, fetch_run_id)
     return UpsertCounts(new=len(new_rows), changed=len(changed_rows), unchanged=unchanged)
 
 
@@ -855,7 +1024,7 @@ def read_observations(
         include_forecasts: False drops projections (`is_forecast`).
         since: only periods on or after this date.
     """
-    query = sa.select(*(observations.c[name] for name in OBSERVATION_COLUMNS))
+    query = _select_observations()
     if indicators is not None:
         query = query.where(observations.c.indicator.in_(sorted(set(indicators))))
     if countries is not None:
@@ -874,7 +1043,7 @@ def read_observations(
         result = _frame(connection.execute(query))
     if result.empty:
         return empty_observations()
-    return conform_observations(result)
+    return _decode_observations(result).reset_index(drop=True)
 
 
 def latest_periods(

@@ -1,0 +1,144 @@
+"""One writer process and a busy reader on the same SQLite file (WAL): no "database is locked"."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from flashpoint import store
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Runs in a separate interpreter: upserts batches (new periods plus revisions of the previous
+# batch, inside fetch runs) until the stop file appears, then prints one JSON summary line.
+WRITER = r"""
+import json, sys
+from pathlib import Path
+import numpy as np, pandas as pd
+from flashpoint import store
+
+url, stop_file = sys.argv[1], Path(sys.argv[2])
+engine = store.make_engine(url)
+store.init_schema(engine)
+print("ready", flush=True)
+countries = [f"C{i:02d}" for i in range(40)]
+batches, locked, failures, rows = 0, 0, [], 0
+while not stop_file.exists() and batches < 2000:
+    periods = pd.date_range("1900-01-01", periods=batches + 1, freq="MS")[-2:]
+    frame = pd.DataFrame(
+        [(f"ind_{i}", c, p) for i in range(10) for c in countries for p in periods],
+        columns=["indicator", "country", "period"],
+    )
+    frame["value"] = np.arange(len(frame), dtype="float64") + batches
+    frame["unit"] = "%"
+    frame["source"] = "writer"
+    try:
+        run = store.start_fetch_run(engine, "writer")
+        counts = store.upsert_observations(engine, frame, fetch_run_id=run)
+        store.finish_fetch_run(engine, run, status="ok", requests=1, counts=counts)
+        rows += counts.new
+        batches += 1
+    except Exception as error:
+        if "database is locked" in str(error):
+            locked += 1
+        else:
+            failures.append(repr(error))
+            break
+print(json.dumps({"batches": batches, "locked": locked, "failures": failures, "rows": rows}))
+"""
+
+
+def _wait_for_line(process: subprocess.Popen[str], expected: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if line.strip() == expected:
+            return
+        if not line and process.poll() is not None:
+            break
+    stderr = process.stderr.read() if process.stderr else ""
+    pytest.fail(f"writer never printed {expected!r} (exit {process.poll()}): {stderr}")
+
+
+def test_reads_never_see_database_is_locked_while_a_writer_upserts(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    stop_file = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, sqlite_url, str(stop_file)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    engine = store.make_engine(sqlite_url)
+    reads = 0
+    locked: list[str] = []
+    observed_counts: set[int] = set()
+    try:
+        store.init_schema(engine)  # both processes create the schema idempotently at start
+        _wait_for_line(writer, "ready", timeout=60)
+        deadline = time.monotonic() + 120
+        # Keep reading until 500 reads are done and the writer has committed several batches
+        # meanwhile (proof that the two overlapped).
+        while reads < 500 or len(observed_counts) < 5:
+            assert time.monotonic() < deadline, f"only {reads} reads, {observed_counts=}"
+            assert writer.poll() is None, "writer exited early"
+            try:
+                # Three different reads, each its own read transaction, each counted.
+                frame = store.read_observations(engine, countries=["C07", "C21"])
+                assert frame.empty or set(frame["country"]) <= {"C07", "C21"}
+                reads += 1
+                version = store.data_version(engine)
+                observed_counts.add(int(version.split("|", 1)[0]))
+                reads += 1
+                runs = store.last_fetch_runs(engine)
+                assert runs.empty or runs["source"].tolist() == ["writer"]
+                reads += 1
+                if reads % 60 == 0:
+                    # An occasional write from this process too: writers queue, never fail.
+                    store.set_http_validator(engine, f"reader:{reads}", f'"{version}"', None)
+            except OperationalError as error:
+                if "database is locked" not in str(error):
+                    raise
+                locked.append(str(error))
+        stop_file.touch()
+        stdout, stderr = writer.communicate(timeout=120)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.communicate()
+        engine.dispose()
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert writer.returncode == 0, stderr
+    assert locked == []
+    assert summary["locked"] == 0
+    assert summary["failures"] == []
+    assert reads >= 500
+    assert summary["batches"] >= 5
+    # Everything the writer committed is there, and the store is sound.
+    assert len(store_rows(sqlite_url)) == summary["rows"]
+    check = store.make_engine(sqlite_url)
+    try:
+        assert store.integrity_check(check) == []
+        assert (
+            len(store.read_fetch_runs(check, source="writer", limit=100_000)) == summary["batches"]
+        )
+    finally:
+        check.dispose()
+
+
+def store_rows(url: str) -> pd.DataFrame:
+    engine = store.make_engine(url)
+    try:
+        return store.read_observations(engine)
+    finally:
+        engine.dispose()
