@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
+from fetchers.eia import EiaFetcher
 from fetchers.fred import FredFetcher
 from fetchers.fx import FxFetcher
+from fetchers.gdelt import GdeltFetcher
 from fetchers.imf import ImfFetcher
 from fetchers.nbk import NbkFetcher
 from fetchers.worldbank import WorldBankFetcher
@@ -21,6 +23,8 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     WorldBankFetcher,
     ImfFetcher,
     FredFetcher,
+    EiaFetcher,
+    GdeltFetcher,
     NbkFetcher,
     FxFetcher,
     AnalystFetcher,
