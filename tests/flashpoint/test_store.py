@@ -860,3 +860,48 @@ def test_integrity_check_flags_an_uninitialised_store(store_url: str) -> None:
     finally:
         engine.dispose()
     assert problems and "schema version is None" in problems[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# ACLED raw events
+
+
+def _acled_frame(fatalities: list[int]) -> pd.DataFrame:
+    """Synthetic ACLED rows in the shape `fetchers.acled.events_frame` produces."""
+    return pd.DataFrame(
+        {
+            "event_id_cnty": ["KAZ1001", "KGZ2002"],
+            "event_date": [dt.date(2022, 1, 4), dt.date(2022, 1, 6)],
+            "country": ["KAZ", "KGZ"],
+            "event_type": ["Protests", "Riots"],
+            "sub_event_type": ["Peaceful protest", "Violent demonstration"],
+            "fatalities": fatalities,
+            "admin1": ["Mangystau", "Bishkek"],
+            "location": ["Zhanaozen", "Bishkek"],
+            "latitude": [43.34, None],
+            "longitude": [52.86, None],
+            "notes": ["LPG price protest", ""],
+            "fetched_at": [dt.datetime(2024, 1, 1, 8, 0)] * 2,
+        }
+    )
+
+
+def test_acled_events_upsert_replaces_by_event_id(store_engine: Engine) -> None:
+    assert store.upsert_acled_events(store_engine, _acled_frame([0, 1])) == 2
+    with store.begin_write(store_engine) as connection:
+        assert store.upsert_acled_events(connection, _acled_frame([0, 3])) == 2
+    stored = store.read_acled_events(store_engine)
+    assert stored["event_id_cnty"].tolist() == ["KAZ1001", "KGZ2002"]
+    assert stored["fatalities"].tolist() == [0, 3]
+    assert stored["event_date"].tolist() == [pd.Timestamp("2022-01-04"), pd.Timestamp("2022-01-06")]
+    assert stored["latitude"].iloc[0] == 43.34 and pd.isna(stored["latitude"].iloc[1])
+    kgz = store.read_acled_events(store_engine, countries=["KGZ"], since="2022-01-05")
+    assert kgz["location"].tolist() == ["Bishkek"]
+    assert store.read_acled_events(store_engine, since="2022-02-01").empty
+
+
+def test_acled_duplicate_event_ids_are_rejected(store_engine: Engine) -> None:
+    frame = _acled_frame([0, 1]).assign(event_id_cnty=["KAZ1001", "KAZ1001"])
+    with pytest.raises(ValueError, match="KAZ1001"):
+        store.upsert_acled_events(store_engine, frame)
+    assert store.read_acled_events(store_engine).empty
