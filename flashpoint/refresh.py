@@ -70,7 +70,7 @@ class SessionFactory(Protocol):
 # Writers for a fetcher's extra tables (FetchResult.extra_tables), by table name. Each writes
 # inside the source's transaction (it receives the open connection) and returns rows written.
 ExtraTableWriter = Callable[[Connection, pd.DataFrame], int]
-EXTRA_TABLE_WRITERS: dict[str, ExtraTableWriter] = {}
+EXTRA_TABLE_WRITERS: dict[str, ExtraTableWriter] = {"acled_events": store.upsert_acled_events}
 
 
 @dataclass(frozen=True)
