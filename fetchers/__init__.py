@@ -8,6 +8,7 @@ fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_
 
 from __future__ import annotations
 
+from fetchers.acled import AcledFetcher
 from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
 from fetchers.eia import EiaFetcher
@@ -25,6 +26,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     FredFetcher,
     EiaFetcher,
     GdeltFetcher,
+    AcledFetcher,
     NbkFetcher,
     FxFetcher,
     AnalystFetcher,
