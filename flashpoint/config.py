@@ -38,6 +38,7 @@ from pydantic import (
     ValidationError,
 )
 from pydantic_core import PydanticCustomError
+from sqlalchemy.engine import make_url
 
 from flashpoint.errors import ConfigError
 from indicators.catalogue import (
@@ -89,13 +90,14 @@ def _check_iso3(value: str) -> str:
 
 def _check_cron(value: str) -> str:
     # Imported here: apscheduler is only needed to validate, and pulls in tzlocal at import.
-    from apscheduler.triggers.cron import CronTrigger
+    from flashpoint.schedules import parse_schedule
 
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        parse_schedule(value, timezone="UTC")
     except ValueError as error:
         raise _custom_error(
-            f"invalid cron expression {value!r} (minute hour day month weekday): {error}"
+            f"invalid schedule {value!r}: expected a crontab line (minute hour day month "
+            f"weekday) or an interval such as 'every 15m': {error}"
         ) from error
     return value
 
@@ -737,8 +739,9 @@ class SchedulerSettings(ConfigModel):
     )
     lock_file: str = Field(
         default="",
-        description="Lock file that keeps a second scheduler from starting. Empty: "
-        "`<data_dir>/scheduler.lock`.",
+        description="Lock file that keeps a second scheduler from starting against a SQLite "
+        "store. Empty: `<database file>.scheduler.lock`, beside the database, so every config "
+        "pointing at one store shares it. PostgreSQL stores use an advisory lock instead.",
     )
 
 
@@ -794,8 +797,12 @@ class Settings(ConfigModel):
 
     @property
     def lock_path(self) -> Path:
-        """The scheduler's lock file."""
+        """The scheduler's lock file (SQLite stores; PostgreSQL uses an advisory lock)."""
         if not self.scheduler.lock_file:
+            database = make_url(self.database_url).database or ""
+            if database and database != ":memory:":
+                path = Path(database)
+                return path.with_name(path.name + ".scheduler.lock")
             return self.data_path / "scheduler.lock"
         path = Path(self.scheduler.lock_file).expanduser()
         return path if path.is_absolute() else self.data_path / path

@@ -12,7 +12,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import re
 import signal
 import threading
 import time
@@ -25,57 +24,16 @@ from types import FrameType
 from typing import Any, Protocol
 
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine, text
 
 from flashpoint.errors import ConfigError, LockHeldError
 from flashpoint.pipeline import PipelineOutcome, run_pipeline
+from flashpoint.schedules import next_run_time, parse_schedule
 
 log = logging.getLogger("flashpoint.scheduler")
 
-# Any stable 63-bit number works; this one is derived from the text "flashpoint-scheduler".
+# Any stable 63-bit number works; this one spells "Flashpnt" in ASCII.
 ADVISORY_LOCK_KEY = 0x466C617368706E74
-_INTERVAL = re.compile(r"^\s*every\s+(\d+)\s*([smhd])\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_schedule(
-    schedule: str, *, timezone: str = "UTC", jitter: int | None = None
-) -> BaseTrigger:
-    """Turn a source's `schedule` into an APScheduler trigger.
-
-    Args:
-        schedule: a five-field crontab line (`"0 6 * * *"`) or an interval (`"every 15m"`,
-            `"every 2s"` — seconds are meant for tests and demos).
-        timezone: the zone cron fields are read in.
-        jitter: random delay in seconds added to each run, so many sources (or many installs)
-            do not hit the same API at the same second.
-
-    Returns:
-        A CronTrigger or IntervalTrigger.
-
-    Raises:
-        ValueError: when the text is neither.
-    """
-    match = _INTERVAL.match(schedule)
-    if match:
-        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
-        if seconds <= 0:
-            raise ValueError(f"interval must be positive: {schedule!r}")
-        return IntervalTrigger(seconds=seconds, timezone=timezone, jitter=jitter)
-    return CronTrigger.from_crontab(schedule, timezone=timezone)  # raises ValueError if bad
-
-
-def next_run_time(
-    schedule: str, *, timezone: str = "UTC", now: datetime | None = None
-) -> datetime | None:
-    """When a schedule fires next after `now` (no jitter), or None if it never does."""
-    trigger = parse_schedule(schedule, timezone=timezone)
-    moment = now or datetime.now(UTC)
-    fire: datetime | None = trigger.get_next_fire_time(None, moment)
-    return fire
 
 
 class SchedulerLock(Protocol):
@@ -154,16 +112,15 @@ class PostgresAdvisoryLock:
                 self._connection = None
 
 
-def lock_for(engine: Engine) -> SchedulerLock:
-    """The lock for this store: a file beside SQLite, an advisory lock on PostgreSQL."""
+def lock_for(engine: Engine, lock_path: Path) -> SchedulerLock:
+    """The lock for this store: an advisory lock on PostgreSQL, else the file at `lock_path`."""
     if engine.dialect.name == "postgresql":
         return PostgresAdvisoryLock(engine)
-    database = engine.url.database
-    if not database or database == ":memory:":
+    if engine.url.database in (None, "", ":memory:"):
         raise ConfigError(
             "config", "store.url", "the scheduler needs a file or server store, not :memory:"
         )
-    return FileLock(Path(database).with_name(Path(database).name + ".scheduler.lock"))
+    return FileLock(lock_path)
 
 
 @contextmanager
@@ -272,7 +229,7 @@ class SchedulerService:
         """Run until SIGTERM/SIGINT; returns the exit status (0 on a clean stop)."""
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
-        lock = lock_for(self.engine)
+        lock = lock_for(self.engine, self.settings.lock_path)
         with held_lock(lock, standby=standby, poll_seconds=poll_seconds, stop=self.stop) as got:
             if not got:
                 return 0

@@ -8,16 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components, data
-from dashboard.formatting import age_in_words, escape_markdown, plain_error, staleness_badge
-from flashpoint.scheduler import next_run_time
+from dashboard.formatting import (
+    age_in_words,
+    escape_markdown,
+    plain_error,
+    staleness_badge,
+    status_style,
+)
+from flashpoint.schedules import next_run_time
 
-STATUS_BADGES = {
-    "ok": "🟢 ok",
-    "not_modified": "🟢 not modified",
-    "partial": "🟠 partial",
-    "error": "🔴 error",
-    "running": "🔵 running",
-}
+STATUS_WORDS = {"not_modified": "not modified"}
 
 settings = data.get_settings()
 catalogue = data.get_catalogue()
@@ -59,9 +59,9 @@ for name in source_names:
             "Enabled": bool(source.enabled),
             "Schedule": source.schedule,
             "Last run": last["started_at"] if last is not None else None,
-            "Status": STATUS_BADGES.get(str(last["status"]), str(last["status"]))
+            "Status": STATUS_WORDS.get(str(last["status"]), str(last["status"]))
             if last is not None
-            else "⚪ never fetched",
+            else ("never fetched" if source.enabled else "disabled"),
             "Requests": int(last["requests"]) if last is not None else None,
             "Rows new": int(last["rows_new"]) if last is not None else None,
             "Rows changed": int(last["rows_changed"]) if last is not None else None,
@@ -81,7 +81,7 @@ for name in sorted(set(runs["source"]) - set(source_names)) if not runs.empty el
             "Enabled": True,
             "Schedule": "on demand",
             "Last run": last["started_at"],
-            "Status": STATUS_BADGES.get(str(last["status"]), str(last["status"])),
+            "Status": STATUS_WORDS.get(str(last["status"]), str(last["status"])),
             "Requests": int(last["requests"]),
             "Rows new": int(last["rows_new"]),
             "Rows changed": int(last["rows_changed"]),
@@ -91,8 +91,10 @@ for name in sorted(set(runs["source"]) - set(source_names)) if not runs.empty el
         }
     )
 sources = pd.DataFrame(source_rows)
+for column in ("Requests", "Rows new", "Rows changed"):
+    sources[column] = sources[column].astype("Int64")
 st.dataframe(
-    sources,
+    sources.style.map(status_style, subset=["Status"]),
     hide_index=True,
     width="stretch",
     column_config={
@@ -102,7 +104,7 @@ st.dataframe(
         "Last error": st.column_config.TextColumn(width="large"),
     },
 )
-never = sources[sources["Enabled"].astype(bool) & sources["Status"].eq("⚪ never fetched")]
+never = sources[sources["Status"].eq("never fetched")]
 if not never.empty:
     st.info(
         "Never fetched: "
@@ -110,7 +112,7 @@ if not never.empty:
         + ". Run `flashpoint refresh` (all enabled sources) or `flashpoint serve` (on schedule).",
         icon=":material/cloud_download:",
     )
-failing = sources[sources["Status"].astype(str).str.contains("error")]
+failing = sources[sources["Status"].eq("error")]
 for _, failed in failing.iterrows():
     st.warning(
         f"**{escape_markdown(failed['Source'])}** failed on its last run: "
@@ -148,14 +150,13 @@ for indicator in catalogue.enabled_indicators:
     indicator_rows.append(
         {
             "Indicator": indicator.name,
-            "Id": indicator.id,
             "Source": stored["sources"] if stored is not None else indicator.source,
             "Rows": int(stored["rows"]) if stored is not None else 0,
             "Countries": int(stored["countries"]) if stored is not None else 0,
             "Newest period (any country)": stored["newest"] if stored is not None else None,
             f"Newest ({country})": here["period"] if here is not None else None,
             "Age": age_in_words(age) if age is not None else "never",
-            "Max age (days)": indicator.max_age_days,
+            "Max age": f"{indicator.max_age_days} d",
             "Status": staleness_badge(age, indicator.max_age_days),
         }
     )
@@ -165,11 +166,14 @@ st.caption(
     "end of the newest period, against each indicator's maximum age."
 )
 st.dataframe(
-    indicators,
+    indicators.style.map(status_style, subset=["Status"]),
     hide_index=True,
     width="stretch",
     column_config={
-        "Newest period (any country)": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        "Indicator": st.column_config.TextColumn(width="large"),
+        "Newest period (any country)": st.column_config.DateColumn(
+            "Newest (any)", format="YYYY-MM-DD"
+        ),
         f"Newest ({country})": st.column_config.DateColumn(format="YYYY-MM-DD"),
     },
 )

@@ -72,10 +72,9 @@ def _store_file_missing(url: str) -> bool:
 
 
 def _next_run(schedule: str, timezone: str, now: datetime) -> str:
-    from apscheduler.triggers.cron import CronTrigger
+    from flashpoint.schedules import next_run_time
 
-    trigger = CronTrigger.from_crontab(schedule, timezone=timezone)
-    fire = trigger.get_next_fire_time(None, now)
+    fire = next_run_time(schedule, timezone=timezone, now=now)
     return "" if fire is None else fire.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 

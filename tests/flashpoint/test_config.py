@@ -137,7 +137,7 @@ BAD_CONFIGS: list[tuple[str, str, str, str]] = [
         "cron_out_of_range",
         '[sources.gdelt]\nschedule = "61 * * * *"\n',
         "sources.gdelt.schedule",
-        "invalid cron expression",
+        "invalid schedule",
     ),
     (
         "cron_field_count",
@@ -483,7 +483,8 @@ def test_default_store_is_sqlite_in_data_dir_relative_to_config(
     expected_dir = (tmp_path / "site" / "var" / "data").resolve()
     assert settings.data_path == expected_dir
     assert settings.database_url == f"sqlite:///{expected_dir / 'flashpoint.db'}"
-    assert settings.lock_path == expected_dir / "scheduler.lock"
+    # The lock sits beside the database so every config pointing at one store shares it.
+    assert settings.lock_path == expected_dir / "flashpoint.db.scheduler.lock"
 
 
 def test_data_dir_expands_home(
