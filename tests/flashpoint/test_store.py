@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +22,8 @@ from sqlalchemy.engine import Engine
 from flashpoint import store
 from flashpoint.errors import StoreError
 from indicators.observations import OBSERVATION_COLUMNS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 EXPECTED_TABLES = {
     "schema_meta",
@@ -110,8 +116,6 @@ def test_sqlite_engine_creates_directory_and_sets_pragmas(sqlite_url: str) -> No
     engine = store.make_engine(sqlite_url)
     try:
         assert engine.url.database is not None
-        from pathlib import Path
-
         assert Path(engine.url.database).parent.is_dir()
         with engine.connect() as connection:
             pragma = {
@@ -905,3 +909,98 @@ def test_acled_duplicate_event_ids_are_rejected(store_engine: Engine) -> None:
     with pytest.raises(ValueError, match="KAZ1001"):
         store.upsert_acled_events(store_engine, frame)
     assert store.read_acled_events(store_engine).empty
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrent writers and readers
+
+
+def test_concurrent_upserts_of_the_same_rows_serialise(store_url: str) -> None:
+    setup = store.make_engine(store_url)
+    store.init_schema(setup)
+    setup.dispose()
+    engines = [store.make_engine(store_url) for _ in range(3)]
+    frame = grid_frame(indicators=3, countries=10, years=20)
+    barrier = threading.Barrier(len(engines))
+    results: list[store.UpsertCounts] = []
+    failures: list[BaseException] = []
+
+    def upsert(engine: Engine) -> None:
+        barrier.wait(timeout=30)
+        try:
+            results.append(store.upsert_observations(engine, frame))
+        except BaseException as error:  # collected and asserted below
+            failures.append(error)
+
+    threads = [threading.Thread(target=upsert, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert failures == []
+        # Exactly one writer inserted; the others found every row already there.
+        assert sorted(r.new for r in results) == [0, 0, len(frame)]
+        assert sorted(r.unchanged for r in results) == [0, len(frame), len(frame)]
+        assert len(store.read_observations(engines[0])) == len(frame)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_read_only_sqlite_engine_reads_but_cannot_write(sqlite_url: str) -> None:
+    engine = store.make_engine(sqlite_url)
+    try:
+        store.init_schema(engine)
+        store.upsert_observations(engine, make_frame({("gini", "KAZ", "2020-01-01"): 1.0}))
+        database = engine.url.database
+    finally:
+        engine.dispose()
+    reader = store.make_engine(f"sqlite:///file:{database}?mode=ro&uri=true")
+    try:
+        assert store.read_observations(reader)["value"].tolist() == [1.0]
+        assert store.data_version(reader)
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            store.start_fetch_run(reader, "worldbank")
+    finally:
+        reader.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# The PostgreSQL fixture itself
+
+FIXTURE_PROBE = """
+from tests.conftest import *  # noqa: F403  (the fixtures under test)
+
+
+def test_needs_postgres(postgres_url):
+    assert postgres_url
+"""
+
+
+@pytest.mark.parametrize(
+    ("skip_flag", "expected"),
+    [("", "PostgreSQL binaries not found in /nonexistent/pg/bin"), ("1", "1 skipped")],
+)
+def test_missing_postgres_binaries_fail_loudly_unless_skipped(
+    tmp_path: Path, skip_flag: str, expected: str
+) -> None:
+    probe = tmp_path / "test_probe.py"
+    probe.write_text(FIXTURE_PROBE)
+    environment = {
+        **os.environ,
+        "FLASHPOINT_POSTGRES_BIN": "/nonexistent/pg/bin",
+        "FLASHPOINT_SKIP_POSTGRES": skip_flag,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", str(probe)],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert expected in output, output
+    assert (completed.returncode == 0) == (skip_flag == "1"), output
