@@ -452,9 +452,11 @@ class GdeltFetcher(BaseFetcher):
             if cursor.etag >= newest_expected:
                 return Extracted(not_modified=True, validators=validators)
             if variant == "daily":
-                # One request tells whether the file after the cursor is out yet; if not, the
-                # month need not be recounted (runs are hourly, the file comes once a day).
-                probe = (stamp_day(cursor.etag) + dt.timedelta(days=1)).strftime("%Y%m%d")
+                # One request tells whether the newest daily file is out yet; if not, the month
+                # need not be recounted (runs are hourly, the file comes once a day). Probing the
+                # newest file, not the one after the cursor, means a day GDELT never published
+                # cannot stall the source.
+                probe = newest_expected
                 if probe in stamps:
                     probed = self._download(request, session, root, "events", probe, layout)
                     if probed is None:

@@ -219,3 +219,15 @@ def test_the_api_key_never_appears_in_an_error(
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value.args)
     assert caught.value.__cause__ is None or SECRET not in str(caught.value.__cause__)
+
+
+def test_keyed_run_with_no_observations_at_all_is_an_empty_result(
+    replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRED_API_KEY", SECRET)
+    replay_server.add("/fred/series/observations", Reply.from_file(EMPTY))
+    request = make_request("fred", base_url=replay_server.url + "/fred")
+    with pytest.raises(BadPayload) as caught:
+        FredFetcher().fetch(request, make_test_session())
+    assert caught.value.kind == "empty"
+    assert replay_server.count("/fred/series/observations") == 4  # one per series, no paging

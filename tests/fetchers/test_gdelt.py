@@ -332,3 +332,19 @@ def test_15_minute_variant_discovers_files_through_lastupdate(replay_server: Rep
     )
     second = GdeltFetcher().fetch(again, make_test_session())
     assert second.not_modified and len(replay_server.requests) == 1
+
+
+def test_a_day_gdelt_never_published_does_not_stall_the_source(
+    replay_server: ReplayServer, daily_zip: bytes
+) -> None:
+    # 27 July is missing upstream for good; the cursor stopped at 26 July. The probe asks for
+    # the newest file (28 July), finds it, and the month is recounted around the gap.
+    _daily_routes(replay_server, daily_zip)
+    request = _july_request(
+        replay_server, validators={"cursor:daily": HttpValidator("20160726", None)}
+    )
+    result = GdeltFetcher().fetch(request, make_test_session())
+    assert not result.not_modified
+    assert replay_server.requests[0].path == "/events/20160728.export.CSV.zip"
+    assert result.validators["cursor:daily"] == HttpValidator("20160728", None)
+    assert any("20160727" in note for note in result.warnings)
