@@ -347,4 +347,4 @@ def test_a_day_gdelt_never_published_does_not_stall_the_source(
     assert not result.not_modified
     assert replay_server.requests[0].path == "/events/20160728.export.CSV.zip"
     assert result.validators["cursor:daily"] == HttpValidator("20160728", None)
-    assert any("20160727" in note for note in result.warnings)
+    assert any("27 export file(s) missing" in note for note in result.warnings)  # 1–27 July
