@@ -1184,36 +1184,46 @@ def last_fetch_runs(engine: Engine | Connection) -> pd.DataFrame:
 # Cache key
 
 
+def _text_size(table: Table, *names: str) -> sa.ColumnElement[Any]:
+    """Total length of some text columns: cheap evidence of an in-place edit of a small table."""
+    return sa.func.sum(sum((sa.func.length(table.c[name]) for name in names), sa.literal(0)))
+
+
 def data_version(engine: Engine | Connection) -> str:
-    """A cheap token that changes whenever observations, fetch runs, alerts, events, audit
-    entries or scores change; the dashboard keys its caches on it."""
-    parts = [
-        sa.select(sa.func.count(), sa.func.max(observations.c.fetched_at)).select_from(
-            observations
-        ),
-        sa.select(
-            sa.func.max(fetch_runs.c.id),
-            sa.func.count(fetch_runs.c.finished_at),
-            sa.func.max(fetch_runs.c.finished_at),
-        ),
+    """A cheap token that changes whenever observations, fetch runs, alerts, silences, events,
+    audit entries or scores change; the dashboard keys its caches on it.
+
+    One round trip of aggregates: row counts, the newest ids and timestamps, and for the small
+    tables edited in place (events, silences, notifications) a size or attempt total.
+    """
+    aggregates = [
+        sa.select(sa.func.count()).select_from(observations),
+        sa.select(sa.func.max(observations.c.fetched_at)),
+        sa.select(sa.func.max(fetch_runs.c.id)),
+        sa.select(sa.func.count(fetch_runs.c.finished_at)),
+        sa.select(sa.func.max(fetch_runs.c.finished_at)),
         sa.select(sa.func.max(revisions.c.id)),
         sa.select(sa.func.max(audit_log.c.id)),
         sa.select(sa.func.max(alert_events.c.id)),
-        sa.select(sa.func.max(alert_rules.c.updated_at), sa.func.count()).select_from(alert_rules),
-        sa.select(sa.func.max(alert_state.c.last_evaluated_at), sa.func.count()).select_from(
-            alert_state
-        ),
-        sa.select(sa.func.max(silences.c.id), sa.func.count()).select_from(silences),
-        sa.select(sa.func.max(events.c.id), sa.func.count()).select_from(events),
-        sa.select(sa.func.max(scores.c.id)),
+        sa.select(sa.func.count()).select_from(alert_rules),
+        sa.select(sa.func.max(alert_rules.c.updated_at)),
+        sa.select(sa.func.count()).select_from(alert_state),
+        sa.select(sa.func.max(alert_state.c.last_evaluated_at)),
+        sa.select(sa.func.max(alert_state.c.since)),
+        sa.select(sa.func.count()).select_from(silences),
+        sa.select(sa.func.max(silences.c.id)),
+        sa.select(sa.func.max(silences.c.until)),
         sa.select(sa.func.max(notifications.c.id)),
+        sa.select(sa.func.sum(notifications.c.attempts)),
+        sa.select(sa.func.count()).select_from(events),
+        sa.select(sa.func.max(events.c.id)),
+        sa.select(_text_size(events, "title", "description", "source_url")),
+        sa.select(sa.func.max(scores.c.id)),
     ]
-    values: list[str] = []
+    query = sa.select(*(aggregate.scalar_subquery() for aggregate in aggregates))
     with _reading(engine) as connection:
-        for query in parts:
-            row = connection.execute(query).one()
-            values.extend("" if item is None else str(item) for item in row)
-    return "|".join(values)
+        row = connection.execute(query).one()
+    return "|".join("" if item is None else str(item) for item in row)
 
 
 # --------------------------------------------------------------------------------------------

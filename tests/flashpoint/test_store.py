@@ -695,8 +695,32 @@ def test_data_version_changes_after_writes_not_after_reads(store_engine: Engine)
     assert changed()  # a revision (same row count)
     store.add_event(store_engine, country="KAZ", date="2022-01-02", title="LPG price doubles")
     assert changed()
+    store.add_event(
+        store_engine,
+        country="KAZ",
+        date="2022-01-02",
+        title="LPG price doubles",
+        description="edited in place",
+    )
+    assert changed()  # same row count and ids, new text
     store.write_audit(store_engine, actor="test", action="edit", obj="rule:x", old=None, new={})
     assert changed()
+    with store_engine.begin() as connection:
+        silence_id = connection.execute(
+            store.silences.insert().values(
+                country="KAZ", until=dt.datetime(2030, 1, 1), created_at=dt.datetime(2024, 1, 1)
+            )
+        ).inserted_primary_key
+    assert changed()
+    assert silence_id is not None
+    with store_engine.begin() as connection:
+        connection.execute(
+            store.silences.update()
+            .where(store.silences.c.id == silence_id[0])
+            .values(until=dt.datetime(2031, 1, 1))
+        )
+    assert changed()  # a silence extended in place
+    assert not changed()
     with store_engine.begin() as connection:
         connection.execute(
             store.alert_events.insert().values(
