@@ -641,11 +641,21 @@ def score_latest(
     latest_frame = latest.rename(columns={PUBLISHED: "published"})
     latest_frame = latest_frame[["date", *LATEST_COLUMNS]].reset_index(drop=True)
     return ScoreFrames(
-        countries=countries_frame,
-        pillars=pillar_frame,
-        contributions=contributions,
-        latest=latest_frame,
+        countries=_plain_text(countries_frame),
+        pillars=_plain_text(pillar_frame),
+        contributions=_plain_text(contributions),
+        latest=_plain_text(latest_frame),
     )
+
+
+def _plain_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns back to plain text: results never expose the internal categories."""
+    categorical = [
+        name for name in frame.columns if isinstance(frame[name].dtype, pd.CategoricalDtype)
+    ]
+    if not categorical:
+        return frame
+    return frame.assign(**{name: frame[name].astype(object) for name in categorical})
 
 
 def scored_countries(observations: pd.DataFrame, countries: Iterable[str] | None) -> list[str]:
