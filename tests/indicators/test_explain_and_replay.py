@@ -1,4 +1,4 @@
-"""explain_change and replay on the synthetic panel: deltas add up, replays equal per-date scoring."""
+"""explain_change and replay (synthetic panel): deltas add up, replays equal per-date scoring."""
 
 from __future__ import annotations
 
