@@ -131,10 +131,10 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
 
 def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
     def clean(value: Any) -> Any:
+        if pd.api.types.is_scalar(value) and pd.isna(value):
+            return None
         if isinstance(value, pd.Timestamp):
             return value.strftime("%Y-%m-%d")
-        if isinstance(value, float) and pd.isna(value):
-            return None
         if hasattr(value, "item"):
             return clean(value.item())
         return value
