@@ -185,6 +185,9 @@ class SchedulerService:
                 id=f"refresh:{name}",
                 name=f"refresh {name}",
                 replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=sched_cfg.misfire_grace_seconds,
             )
         self.scheduler = scheduler
         return scheduler
@@ -233,6 +236,12 @@ class SchedulerService:
         with held_lock(lock, standby=standby, poll_seconds=poll_seconds, stop=self.stop) as got:
             if not got:
                 return 0
+            interrupted = close_interrupted_runs(self.engine)
+            if interrupted:
+                log.warning(
+                    "closed fetch runs interrupted by an earlier crash",
+                    extra={"event": "start", "interrupted_runs": interrupted},
+                )
             scheduler = self.build()
             jobs = scheduler.get_jobs()
             log.info(
@@ -256,6 +265,28 @@ class SchedulerService:
                 "ThreadPoolExecutor"
             ):
                 thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def close_interrupted_runs(engine: Engine) -> int:
+    """Mark fetch runs left 'running' by a process that died as errors; returns how many.
+
+    Only the lock holder calls this, so no other process can be in the middle of a run: a
+    'running' row here is a run whose process was killed (its batch was rolled back).
+    """
+    from flashpoint import store
+
+    with engine.begin() as connection:
+        result = connection.execute(
+            store.fetch_runs.update()
+            .where(store.fetch_runs.c.status == "running")
+            .values(
+                status="error",
+                finished_at=datetime.now(UTC).replace(tzinfo=None),
+                error="interrupted: the process ended before the run finished; "
+                "nothing from this run was stored",
+            )
+        )
+    return int(result.rowcount or 0)
 
 
 def scheduled_jobs(settings: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
