@@ -16,7 +16,7 @@ PAGES = HERE / "app_pages"
 
 st.set_page_config(
     page_title="Flashpoint",
-    page_icon=":material/crisis_alert:",
+    page_icon="🔥",
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -40,10 +40,11 @@ compare = _page("compare.py", "Compare", ":material/public:")
 replay = _page("replay.py", "Replay", ":material/history:")
 health = _page("health.py", "Data health", ":material/monitor_heart:")
 methodology = _page("methodology.py", "Methodology", ":material/menu_book:")
-monitor = [overview, country, compare, replay]
+pages = [overview, country, compare, replay]
 if (PAGES / "alerts.py").is_file():  # owned by the alerts room; registered once it exists
-    monitor.append(_page("alerts.py", "Alerts", ":material/notifications:"))
-navigation = st.navigation({"Monitor": monitor, "About the data": [health, methodology]})
+    pages.append(_page("alerts.py", "Alerts", ":material/notifications:"))
+pages += [health, methodology]
+navigation = st.navigation(pages, position="top")
 
 # Pages that link to each other find their targets here (st.switch_page / st.page_link).
 st.session_state["_pages"] = {

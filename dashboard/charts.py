@@ -31,7 +31,8 @@ SERIES_COLOURS: tuple[str, ...] = (
     "#8c6d31",
 )
 WORLD_PRICE_COLOUR = "#7f8c8d"
-FONT_FAMILY = "Inter, 'Source Sans Pro', 'Segoe UI', Helvetica, Arial, sans-serif"
+# Streamlit's own (bundled) font first, so charts match the page; kaleido falls back to Arial.
+FONT_FAMILY = "'Source Sans', 'Source Sans Pro', Helvetica, Arial, sans-serif"
 
 
 def plotly_text(text: object, *, limit: int | None = None) -> str:
@@ -176,7 +177,9 @@ def fuel_prices_figure(
     for label, series in prices.groupby("label", sort=False):
         series = series.sort_values("period")
         if start is not None:
-            before = series[series["period"] < start].tail(1)
+            # The last point before the window enters it at the left edge, so a step line
+            # starts at the right level without stretching the axis back in time.
+            before = series[series["period"] < start].tail(1).assign(period=start, step_pct=None)
             series = pd.concat([before, series[series["period"] >= start]])
         if series.empty:
             continue
@@ -242,6 +245,7 @@ def fuel_prices_figure(
                 "overlaying": "y",
                 "side": "right",
                 "showgrid": False,
+                "tickmode": "auto",
             }
         )
     return figure
@@ -252,8 +256,6 @@ def indicator_series_figure(
     *,
     name: str,
     unit: str,
-    max_age_days: int | None = None,
-    as_of: pd.Timestamp | None = None,
     height: int = 220,
 ) -> go.Figure:
     """One indicator over time; one trace per vintage so releases are never joined into one line.
@@ -263,8 +265,6 @@ def indicator_series_figure(
             drawn dashed).
         name: the indicator's name (trace label).
         unit: its unit (axis title).
-        max_age_days, as_of: when both are given, the period before which a value counts as
-            stale is shaded.
     """
     figure = go.Figure()
     frame = series.sort_values("period")
@@ -301,18 +301,6 @@ def indicator_series_figure(
     _base_layout(figure, height=height)
     figure.update_layout(showlegend=len(figure.data) > 1)
     figure.update_yaxes(title={"text": plotly_text(unit)})
-    if max_age_days is not None and as_of is not None and not frame.empty:
-        stale_before = pd.Timestamp(as_of) - pd.Timedelta(days=max_age_days)
-        first = pd.Timestamp(frame["period"].min())
-        if first < stale_before:
-            figure.add_vrect(
-                x0=first.strftime("%Y-%m-%d"),
-                x1=stale_before.strftime("%Y-%m-%d"),
-                fillcolor="#f1f3f5",
-                opacity=0.6,
-                line_width=0,
-                layer="below",
-            )
     return figure
 
 
@@ -330,28 +318,62 @@ def _band_backgrounds(figure: go.Figure, bands: Sequence[Band]) -> None:
         )
 
 
+def event_clusters(events: pd.DataFrame, *, gap: pd.Timedelta) -> list[pd.DataFrame]:
+    """Events grouped so that each group starts more than `gap` after the previous group's first
+    event (one label per group keeps close events readable)."""
+    ordered = events.sort_values("date", kind="mergesort")
+    groups: list[pd.DataFrame] = []
+    start: pd.Timestamp | None = None
+    members: list[int] = []
+    for position, day in enumerate(pd.to_datetime(ordered["date"])):
+        if start is None or day - start > gap:
+            if members:
+                groups.append(ordered.iloc[members])
+            start, members = day, []
+        members.append(position)
+    if members:
+        groups.append(ordered.iloc[members])
+    return groups
+
+
 def _event_markers(
     figure: go.Figure, events: pd.DataFrame | None, *, first: pd.Timestamp, last: pd.Timestamp
 ) -> None:
-    """Dashed vertical lines with short, escaped titles for the events inside [first, last]."""
+    """Dashed vertical lines for the events inside [first, last], one escaped label per cluster
+    of close events ("title (+2 more)"); the hover lists every title of the cluster."""
     if events is None or events.empty:
         return
-    shown = events[(events["date"] >= first) & (events["date"] <= last)].sort_values("date")
-    for position, (_, event) in enumerate(shown.iterrows()):
-        day = pd.Timestamp(event["date"]).strftime("%Y-%m-%d")
-        figure.add_vline(x=day, line={"color": MUTED, "width": 1, "dash": "dash"})
+    dates = pd.to_datetime(events["date"])
+    shown = events[(dates >= first) & (dates <= last)]
+    if shown.empty:
+        return
+    span = max(last - first, pd.Timedelta(days=1))
+    for position, group in enumerate(event_clusters(shown, gap=span * 0.06)):
+        days = [pd.Timestamp(day) for day in group["date"]]
+        for day in days:
+            figure.add_vline(
+                x=day.strftime("%Y-%m-%d"), line={"color": MUTED, "width": 1, "dash": "dash"}
+            )
+        label = plotly_text(group["title"].iloc[0], limit=44)
+        if len(group) > 1:
+            label += f" (+{len(group) - 1} more)"
+        hover = "<br>".join(
+            plotly_text(f"{day:%d %b %Y}: {title}", limit=110)
+            for day, title in zip(days, group["title"], strict=True)
+        )
+        near_end = (days[0] - first) > span * 0.7
         figure.add_annotation(
-            x=day,
-            y=1.0 - 0.09 * (position % 3),
+            x=days[0].strftime("%Y-%m-%d"),
+            y=1.0 - 0.085 * (position % 3),
             yref="paper",
-            text=plotly_text(event["title"], limit=48),
-            hovertext=plotly_text(f"{day}: {event['title']}"),
+            text=label,
+            hovertext=hover,
             showarrow=False,
-            xanchor="left",
+            xanchor="right" if near_end else "left",
             yanchor="top",
-            xshift=4,
+            xshift=-4 if near_end else 4,
             font={"size": 11, "color": INK},
-            bgcolor="rgba(255,255,255,0.85)",
+            bgcolor="rgba(255,255,255,0.88)",
         )
 
 
@@ -476,7 +498,7 @@ def replay_figure(
         figure.add_hline(
             y=threshold,
             line={"color": SHOCK_COLOUR, "width": 1, "dash": "dot"},
-            annotation_text=f"alert threshold {threshold:g}",
+            annotation_text=f"trigger threshold {threshold:g}",
             annotation_position="top left",
             annotation_font={"size": 11, "color": SHOCK_COLOUR},
         )

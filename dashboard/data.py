@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import pandas as pd
-import sqlalchemy as sa
 import streamlit as st
 from sqlalchemy.engine import Engine
 
@@ -219,14 +218,23 @@ def load_events(version: str, country: str | None = None) -> pd.DataFrame:
 
 @cache_data(max_entries=_MAX_VERSIONS)
 def load_alert_state(version: str) -> pd.DataFrame:
-    """Every rule × country alert state (empty until the alert service has evaluated)."""
-    with get_engine().connect() as connection:
-        result = connection.execute(sa.select(store.alert_state))
-        frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    """Every rule × country alert state, firing first (empty until the alerts have run)."""
+    from flashpoint.alerts import read_alert_states
+
+    frame = read_alert_states(get_engine())
     for column in ("since", "last_evaluated_at", "last_notified_at"):
-        if column in frame:
-            frame[column] = pd.to_datetime(frame[column])
+        frame[column] = pd.to_datetime(frame[column])
     return frame
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def load_rule_titles(version: str) -> dict[str, str]:
+    """Rule id → name of the effective rules (config defaults with the dashboard's overrides)."""
+    from flashpoint.alerts import effective_rules
+
+    titles = rule_names(get_settings())
+    titles.update({rule.id: rule.title for rule in effective_rules(get_engine(), get_settings())})
+    return titles
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,27 +344,24 @@ def load_replay(
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_alert_replay(
     version: str, country: str, start: dt.date, end: dt.date, every: str
-) -> pd.DataFrame | None:
-    """The alert events the configured rules would have produced over a replay, or None when
-    the alert service (`flashpoint.alerts.replay_alerts`) is not installed."""
-    try:
-        from flashpoint.alerts import effective_rules, replay_alerts
-    except ImportError:
-        return None
-    settings = get_settings()
+) -> pd.DataFrame:
+    """The alert events the effective rules would have produced over a replay (same evaluator
+    as the live alerts, point in time, no silences)."""
+    from flashpoint.alerts import effective_rules, replay_alerts
+
     observations = _all_observations(version)
     subset = observations[observations["country"].isin([country, WORLD])]
-    result: pd.DataFrame = replay_alerts(
+    settings = get_settings()
+    return replay_alerts(
         subset,
         get_catalogue(),
-        effective_rules(get_engine(), settings),  # config rules with the dashboard's edits
+        effective_rules(get_engine(), settings),
         country=country,
         start=start,
         end=end,
         watched=settings.general.countries,
         every=every,  # type: ignore[arg-type]
     )
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,8 +384,65 @@ def fuel_shock_threshold(settings: Settings) -> float:
     return DEFAULT_SHOCK_THRESHOLD
 
 
+def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int) -> pd.DataFrame:
+    """The trigger panel's series for `country`: its domestic fuel prices and the world crude price.
+
+    Args:
+        observations: canonical rows of `country` and `WLD`.
+        country: ISO3 code.
+        window_days: a change counts as a *step* only between observations at most this many
+            days apart (the fuel-price-step indicator's window); across longer gaps `step_pct`
+            is NaN, because a move spread over years is not a shock.
+
+    Returns:
+        Columns `indicator, label, period, value, unit, axis ("domestic"/"world"), step_pct,
+        gap_days`, one row per observation, series in catalogue order.
+    """
+    frames: list[pd.DataFrame] = []
+    for indicator_id, label in FUEL_PRICE_INDICATORS + WORLD_PRICE_INDICATORS:
+        is_world = (indicator_id, label) in WORLD_PRICE_INDICATORS
+        owner = WORLD if is_world else country
+        rows = observations[
+            (observations["indicator"] == indicator_id) & (observations["country"] == owner)
+        ]
+        if rows.empty:
+            continue
+        # One value per period: the newest vintage wins.
+        rows = rows.sort_values(["period", "vintage"]).drop_duplicates("period", keep="last")
+        gap = rows["period"].diff().dt.days
+        step = rows["value"].pct_change() * 100
+        frames.append(
+            pd.DataFrame(
+                {
+                    "indicator": indicator_id,
+                    "label": label,
+                    "period": rows["period"].to_numpy(),
+                    "value": rows["value"].to_numpy(dtype="float64"),
+                    "unit": rows["unit"].to_numpy(),
+                    "axis": "world" if is_world else "domestic",
+                    "step_pct": step.where(gap <= window_days).to_numpy(dtype="float64"),
+                    "gap_days": gap.to_numpy(dtype="float64"),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            columns=[
+                "indicator",
+                "label",
+                "period",
+                "value",
+                "unit",
+                "axis",
+                "step_pct",
+                "gap_days",
+            ]
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def rule_names(settings: Settings) -> dict[str, str]:
-    """Rule id → human-readable name (config rules)."""
+    """Rule id → human-readable name of the config rules."""
     return {rule.id: rule.name or rule.id for rule in settings.alerts.rules}
 
 

@@ -79,13 +79,32 @@ def age_in_words(days: float | None) -> str:
     return f"{days / 365.25:.1f} years"
 
 
+STATUS_COLOURS: dict[str, str] = {
+    "fresh": "background-color: #e3f4e4; color: #1b5e20",
+    "stale": "background-color: #fdebd3; color: #8a4b00",
+    "no data": "background-color: #eef0f3; color: #5f6b7a",
+    "ok": "background-color: #e3f4e4; color: #1b5e20",
+    "not modified": "background-color: #e3f4e4; color: #1b5e20",
+    "partial": "background-color: #fdebd3; color: #8a4b00",
+    "error": "background-color: #fbe0df; color: #8e1b13",
+    "running": "background-color: #e1ecf8; color: #1f4e79",
+    "never fetched": "background-color: #eef0f3; color: #5f6b7a",
+    "disabled": "background-color: #eef0f3; color: #5f6b7a",
+}
+
+
 def staleness_badge(age_days: float | None, max_age_days: int | None) -> str:
-    """A short status for an indicator's newest value: fresh, stale, or no data."""
+    """A short status for an indicator's newest value: "fresh", "stale" or "no data"."""
     if age_days is None or (isinstance(age_days, float) and math.isnan(age_days)):
-        return "⚪ no data"
+        return "no data"
     if max_age_days is not None and age_days > max_age_days:
-        return "🟠 stale"
-    return "🟢 fresh"
+        return "stale"
+    return "fresh"
+
+
+def status_style(value: object) -> str:
+    """The CSS a status word gets in a styled table cell (empty for anything else)."""
+    return STATUS_COLOURS.get(str(value), "")
 
 
 def period_label(period: object, frequency: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlparse
 
 import pandas as pd
@@ -14,10 +13,11 @@ from dashboard.formatting import (
     escape_markdown,
     period_label,
     staleness_badge,
+    status_style,
 )
 from indicators.observations import WORLD
 
-HISTORY_WINDOWS: dict[str, int] = {"1 year": 1, "3 years": 3, "5 years": 5}
+HISTORY_WINDOWS: dict[str, int] = {"1 year": 1, "5 years": 5, "10 years": 10}
 SPARKLINE_POINTS = 40
 
 settings = data.get_settings()
@@ -139,9 +139,10 @@ for indicator in catalogue.enabled_indicators:
             "Latest": value,
             "Unit": indicator.unit,
             "Period": period_label(period, indicator.frequency),
-            "Age": age_in_words(age) if pd.notna(age) else "—",
+            "Age": (
+                f"{age_in_words(age)} (max {indicator.max_age_days} d)" if pd.notna(age) else "—"
+            ),
             "Status": status,
-            "Max age (days)": indicator.max_age_days,
             "Score (0–10)": (
                 contribution["normalised"] if contribution is not None else float("nan")
             ),
@@ -155,22 +156,27 @@ for indicator in catalogue.enabled_indicators:
 table = pd.DataFrame(rows).sort_values(["_order", "Indicator"], kind="mergesort")
 visible_table = table.drop(columns=["_order", "_id"])
 st.dataframe(
-    visible_table,
+    visible_table.style.map(status_style, subset=["Status"]).format(
+        {"Latest": "{:,.2f}", "Score (0–10)": "{:.1f}"}, na_rep="—"
+    ),
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * len(visible_table), 760),
     column_config={
-        "Latest": st.column_config.NumberColumn(format="%.2f"),
+        "Pillar": st.column_config.TextColumn(width="small"),
+        "Indicator": st.column_config.TextColumn(width="medium"),
+        "Unit": st.column_config.TextColumn(width="small"),
+        "Period": st.column_config.TextColumn(width="small"),
+        "Source": st.column_config.TextColumn(width="small"),
         "Score (0–10)": st.column_config.ProgressColumn(
             min_value=0.0, max_value=10.0, format="%.1f"
         ),
         "Trend": st.column_config.LineChartColumn(width="small"),
         "Link": st.column_config.LinkColumn(display_text="about"),
-        "Max age (days)": st.column_config.NumberColumn(format="%d"),
     },
 )
-stale_count = int(table["Status"].str.endswith("stale").sum())
-missing_count = int(table["Status"].str.endswith("no data").sum())
+stale_count = int((table["Status"] == "stale").sum())
+missing_count = int((table["Status"] == "no data").sum())
 st.caption(
     f"{len(table)} indicators · {stale_count} stale (older than their maximum age) · "
     f"{missing_count} without data for this country. Derived indicators (steps, changes, "
@@ -198,15 +204,13 @@ figure = charts.indicator_series_figure(
     series,
     name=indicator.name,
     unit=indicator.unit,
-    max_age_days=indicator.max_age_days,
-    as_of=pd.Timestamp(dt.date.today()),
     height=320,
 )
 components.show_figure(figure, key="country_indicator_chart")
 description = escape_markdown(indicator.description)
 st.caption(
     f"{description} Source: {escape_markdown(', '.join(sorted(set(series['source']))))}. "
-    "The grey band marks periods older than the indicator's maximum age."
+    f"A newest value older than {indicator.max_age_days} days counts as stale."
 )
 components.export_buttons(
     table=series.drop(columns=["fetched_at"], errors="ignore"),

@@ -17,7 +17,8 @@ from dashboard.formatting import (
 
 # The case the product must get right, one click away.
 REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date(2022, 2, 15)}
-TRIGGER_WINDOW_YEARS = 6
+# Windows of the trigger chart: years back from today (None = everything stored).
+TRIGGER_WINDOWS: dict[str, int | None] = {"5 years": 5, "10 years": 10, "All": None}
 WHAT_CHANGED_ROWS = 6
 
 settings = data.get_settings()
@@ -57,7 +58,7 @@ def headline() -> None:
         f"{escape_markdown(panel.previous_label)}"
     )
     tiles = st.columns([1.25, 1, 1, 1])
-    with tiles[0].container(border=True):
+    with tiles[0].container(border=True, height=178):
         if pd.isna(composite):
             st.metric("Composite risk (0–10)", "no score")
             st.caption(escape_markdown(row["reason"]) or "Not enough inputs to score.")
@@ -66,23 +67,23 @@ def headline() -> None:
                 "Composite risk (0–10)",
                 f"{composite:.1f}",
                 delta=f"{trend_arrow(delta)} {delta:+.2f}" if delta is not None else None,
-                delta_color="inverse",
+                delta_color="inverse" if delta is not None and abs(delta) >= 0.05 else "off",
                 delta_arrow="off",
                 help="Structural vulnerability amplified by the trigger (fuel-price shock or "
                 "unrest spike); see Methodology.",
             )
             st.markdown(components.band_pill(row["band"], row["band_colour"]))
-    with tiles[1].container(border=True):
+    with tiles[1].container(border=True, height=178):
         st.metric(
-            "Confidence",
-            f"{int(row['inputs_present'])} of {int(row['inputs_expected'])} inputs",
+            "Confidence (inputs present)",
+            f"{int(row['inputs_present'])} of {int(row['inputs_expected'])}",
             help="Inputs present out of those the catalogue expects; stale inputs are older "
             "than their indicator's maximum age.",
         )
         newest = age_in_words(row["newest_input_age_days"])
         oldest = age_in_words(row["oldest_input_age_days"])
         st.caption(f"{int(row['inputs_stale'])} stale · newest {newest} old · oldest {oldest} old")
-    with tiles[2].container(border=True):
+    with tiles[2].container(border=True, height=178):
         st.metric(
             "Structural vulnerability",
             "—" if pd.isna(row["vulnerability"]) else f"{row['vulnerability']:.1f}",
@@ -92,7 +93,7 @@ def headline() -> None:
         st.caption(
             f"No data: {escape_markdown(missing)}" if missing else "All structural pillars scored"
         )
-    with tiles[3].container(border=True):
+    with tiles[3].container(border=True, height=178):
         st.metric(
             "Trigger",
             f"{row['trigger']:.1f}",
@@ -135,7 +136,7 @@ with right:
         if firing.empty:
             st.success("No alert is firing for this country.", icon=":material/check_circle:")
         else:
-            rule_names = data.rule_names(settings)
+            rule_names = data.load_rule_titles(page_version)
             shown = pd.DataFrame(
                 {
                     "Rule": firing["rule_id"].map(rule_names).fillna(firing["rule_id"]),
@@ -178,30 +179,11 @@ with right:
 
 st.subheader("Trigger panel: fuel prices")
 threshold = data.fuel_shock_threshold(settings)
+step_indicator = catalogue.indicator(data.FUEL_SHOCK_INDICATOR)
 observations = data.load_country_observations(page_version, country)
-series_frames: list[pd.DataFrame] = []
-tiles_spec: list[tuple[str, str, pd.DataFrame]] = []
-for indicator_id, label in data.FUEL_PRICE_INDICATORS + data.WORLD_PRICE_INDICATORS:
-    is_world = (indicator_id, label) in data.WORLD_PRICE_INDICATORS
-    owner = "WLD" if is_world else country
-    rows = observations[
-        (observations["indicator"] == indicator_id) & (observations["country"] == owner)
-    ].sort_values("period")
-    if rows.empty:
-        continue
-    rows = rows.drop_duplicates("period", keep="last")
-    frame = pd.DataFrame(
-        {
-            "label": label,
-            "period": rows["period"].to_numpy(),
-            "value": rows["value"].to_numpy(),
-            "unit": rows["unit"].to_numpy(),
-            "axis": "world" if is_world else "domestic",
-            "step_pct": (rows["value"].pct_change() * 100).to_numpy(),
-        }
-    )
-    series_frames.append(frame)
-    tiles_spec.append((indicator_id, label, frame))
+prices = data.fuel_price_frame(observations, country, step_indicator.window_days)
+max_ages = {item.id: item.max_age_days for item in catalogue.indicators}
+today = pd.Timestamp(data.today())
 
 shock = panel.now.contributions[
     (panel.now.contributions["country"] == country)
@@ -209,58 +191,68 @@ shock = panel.now.contributions[
 ]
 if not shock.empty and pd.notna(shock["value"].iloc[0]):
     step_value = float(shock["value"].iloc[0])
-    status = str(shock["status"].iloc[0])
+    step_period = pd.Timestamp(shock["period"].iloc[0])
     message = (
-        f"Largest domestic fuel-price step in the last "
-        f"{catalogue.indicator(data.FUEL_SHOCK_INDICATOR).window_days} days: "
-        f"**{step_value:+.0f}%** (alert threshold {threshold:g}%)."
+        f"Largest domestic fuel-price step in the {step_indicator.window_days} days to "
+        f"{step_period:%d %b %Y}: **{step_value:+.0f}%** (shock threshold {threshold:g}%)."
     )
-    if step_value >= threshold and status != "stale":
-        st.error("Fuel-price shock. " + message, icon=":material/local_gas_station:")
+    if str(shock["status"].iloc[0]) == "stale":
+        st.caption(
+            message + f" Older than {step_indicator.max_age_days} days, so it no longer "
+            "counts as a trigger."
+        )
+    elif step_value >= threshold:
+        st.error("**Fuel-price shock.** " + message, icon=":material/local_gas_station:")
     else:
-        st.caption(message + (" The latest fuel price is stale." if status == "stale" else ""))
+        st.caption(message)
 
-if not tiles_spec:
+if prices.empty:
     st.info(
         "No fuel prices are stored for this country. Domestic fuel prices come from the "
         "analyst's CSV (`flashpoint import`); Brent from FRED/EIA (`flashpoint refresh`).",
         icon=":material/local_gas_station:",
     )
 else:
-    columns = st.columns(len(tiles_spec))
-    for column, (_indicator, label, frame) in zip(columns, tiles_spec, strict=True):
-        latest = frame.iloc[-1]
+    series_list = list(prices.groupby("indicator", sort=False))
+    columns = st.columns(len(series_list))
+    for column, (indicator_id, series) in zip(columns, series_list, strict=True):
+        latest = series.iloc[-1]
+        period = pd.Timestamp(latest["period"])
         step = latest["step_pct"]
-        with column.container(border=True):
+        stale = (today - period).days > max_ages.get(str(indicator_id), 730)
+        with column.container(border=True, height=168):
             st.metric(
-                label,
-                format_value(float(latest["value"]), str(latest["unit"])),
-                delta=(
-                    f"{step:+.1f}% on {pd.Timestamp(latest['period']):%d %b %Y}"
-                    if pd.notna(step)
-                    else None
-                ),
+                f"{latest['label']} · {latest['unit']}",
+                format_value(float(latest["value"])),
+                delta=f"{step:+.1f}% step" if pd.notna(step) else None,
                 delta_color="inverse",
+                help="The latest value and its step from the previous observation (only "
+                f"counted when they are at most {step_indicator.window_days} days apart).",
             )
-            if pd.notna(step) and step >= threshold:
-                st.badge(f"Shock: step ≥ {threshold:g}%", icon=":material/warning:", color="red")
-            else:
-                st.caption(f"Latest {pd.Timestamp(latest['period']):%d %b %Y}")
-    prices = pd.concat(series_frames, ignore_index=True)
-    window_start = pd.Timestamp(data.today()) - pd.DateOffset(years=TRIGGER_WINDOW_YEARS)
+            if pd.notna(step) and step >= threshold and not stale:
+                st.badge(f"Shock ≥ {threshold:g}%", icon=":material/warning:", color="red")
+            st.caption(f"{period:%d %b %Y}" + (" · stale" if stale else ""))
+    window = st.segmented_control(
+        "Chart window", options=list(TRIGGER_WINDOWS), default="5 years", key="overview_window"
+    )
+    years = TRIGGER_WINDOWS.get(str(window), 5)
     domestic = prices[prices["axis"] == "domestic"]
-    if not domestic.empty:
-        # Start the window at the first domestic price inside it, so sparse series are not
-        # squeezed against years of daily Brent.
-        inside = domestic[domestic["period"] >= window_start]["period"]
-        window_start = (inside.min() if not inside.empty else domestic["period"].max()) - (
-            pd.Timedelta(days=60)
-        )
+    if years is None:
+        window_start = pd.Timestamp(domestic["period"].min()) if not domestic.empty else None
+    else:
+        window_start = today - pd.DateOffset(years=years)
+        if not domestic.empty:
+            # Start shortly before the first domestic price inside the window, so sparse
+            # administered prices are not squeezed against years of daily Brent.
+            inside = domestic[domestic["period"] >= window_start]["period"]
+            first = inside.min() if not inside.empty else domestic["period"].max()
+            window_start = pd.Timestamp(first) - pd.Timedelta(days=60)
     fuel_figure = charts.fuel_prices_figure(prices, shock_threshold=threshold, start=window_start)
     components.show_figure(fuel_figure, key="overview_fuel")
     st.caption(
         f"Domestic prices step where they were set; circles mark a step of {threshold:g}% or "
-        "more (the fuel-price-shock alert's threshold). Brent on the right axis."
+        f"more within {step_indicator.window_days} days (the fuel-price-shock alert's threshold). "
+        "Brent on the right axis."
     )
     components.export_buttons(
         table=prices, figure=fuel_figure, name=f"flashpoint_fuel_prices_{country}", key="fuel"

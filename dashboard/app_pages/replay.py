@@ -13,6 +13,8 @@ from dashboard.formatting import escape_markdown
 DEFAULT_START = dt.date(2021, 10, 1)
 DEFAULT_END = dt.date(2022, 2, 15)
 MAX_DAILY_SPAN_DAYS = 400
+# A strong trigger: on the fuel-shock pillar's scale a 70 % domestic price step scores 7.
+DEFAULT_TRIGGER_THRESHOLD = 7.0
 
 settings = data.get_settings()
 catalogue = data.get_catalogue()
@@ -30,8 +32,6 @@ st.caption(
 watched = data.watched_countries()
 st.session_state.setdefault("replay_country", components.selected_country())
 st.session_state.setdefault("replay_range", (DEFAULT_START, DEFAULT_END))
-high_band = next((band for band in catalogue.bands if band.name == "high"), None)
-default_threshold = high_band.lower if high_band is not None else 5.0
 
 controls = st.columns([1.2, 1.6, 0.8, 1.2])
 replay_country = controls[0].selectbox(
@@ -51,11 +51,11 @@ threshold = controls[3].slider(
     "Trigger threshold (0–10)",
     min_value=0.0,
     max_value=10.0,
-    value=float(default_threshold),
+    value=DEFAULT_TRIGGER_THRESHOLD,
     step=0.5,
     key="replay_threshold",
-    help="Dates on which the trigger crossed this level are marked. Default: the lower "
-    "cut-off of the 'high' band.",
+    help="Dates on which the trigger crossed this level are marked. Default 7: a strong "
+    "trigger (a 70 % domestic fuel-price step scores 7 of 10).",
 )
 
 if not isinstance(chosen_range, tuple) or len(chosen_range) != 2:
@@ -109,6 +109,15 @@ summary[1].metric(
 )
 summary[2].metric("Trigger crossings (up)", f"{len(up)}")
 
+score_format = st.column_config.NumberColumn(format="%.2f")
+day_format = st.column_config.DateColumn(format="YYYY-MM-DD")
+
+
+def indicator_name(indicator_id: object) -> str:
+    """The catalogue name of an indicator id ("" stays "")."""
+    return names.get(str(indicator_id), str(indicator_id))
+
+
 tabs = st.tabs(
     ["Trigger crossings", "Band changes", "Alerts that would have fired", "Daily scores"]
 )
@@ -116,29 +125,95 @@ with tabs[0]:
     if crossings.empty:
         st.caption("The trigger never crossed the threshold in this range.")
     else:
-        shown = crossings.assign(
-            trigger_driver=crossings["trigger_driver"]
-            .map(names)
-            .fillna(crossings["trigger_driver"]),
-            top_driver=crossings["top_driver"].map(names).fillna(crossings["top_driver"]),
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Date": crossings["date"],
+                    "Direction": crossings["direction"],
+                    "Trigger before": crossings["trigger_before"],
+                    "Trigger after": crossings["trigger_after"],
+                    "Composite": crossings["composite"],
+                    "Band": crossings["band"],
+                    "Trigger driver": crossings["trigger_driver"].map(indicator_name),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Date": day_format,
+                "Trigger before": score_format,
+                "Trigger after": score_format,
+                "Composite": score_format,
+            },
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
 with tabs[1]:
     changes = band_changes(frame, catalogue)
     if changes.empty:
         st.caption("The band never changed in this range.")
     else:
-        st.dataframe(changes, hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Date": changes["date"],
+                    "From": changes["band_before"],
+                    "To": changes["band"],
+                    "Direction": changes["direction"],
+                    "Composite before": changes["composite_before"],
+                    "Composite": changes["composite"],
+                    "Top driver": changes["top_driver"].map(indicator_name),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Date": day_format,
+                "Composite before": score_format,
+                "Composite": score_format,
+            },
+        )
 with tabs[2]:
-    alert_history = data.load_alert_replay(version, replay_country, start, end, every)
+    alert_history = (
+        data.load_alert_replay(version, replay_country, start, end, every) if tabs[2].open else None
+    )
     if alert_history is None:
-        st.caption("The alert replay is not available in this installation.")
+        st.caption("Open this tab to replay the alert rules.")
     elif alert_history.empty:
         st.caption("No alert rule would have fired in this range.")
     else:
-        st.dataframe(alert_history, hide_index=True, width="stretch")
+        st.caption(
+            "The effective alert rules (config plus dashboard overrides) evaluated on each date "
+            "by the same evaluator as the live alerts, without silences."
+        )
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Date": alert_history["date"],
+                    "Rule": alert_history["rule"],
+                    "Severity": alert_history["severity"],
+                    "Change": alert_history["from_state"] + " → " + alert_history["to_state"],
+                    "Value": alert_history["value"],
+                    "Threshold": alert_history["threshold"],
+                    "Message": alert_history["message"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Date": day_format, "Value": score_format},
+        )
 with tabs[3]:
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "date": day_format,
+            **{
+                column: score_format
+                for column in frame.columns
+                if frame[column].dtype.kind == "f" and column != "date"
+            },
+        },
+    )
 
 components.export_buttons(
     table=frame,

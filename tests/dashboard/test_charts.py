@@ -130,8 +130,10 @@ def test_fuel_prices_figure_without_a_shock_has_no_marker_trace() -> None:
 def test_fuel_prices_figure_window_keeps_the_step_into_it() -> None:
     figure = charts.fuel_prices_figure(_kz_fuel_frame(), start=pd.Timestamp("2022-01-02"))
     lpg = next(trace for trace in figure.data if trace.name == "LPG (autogas)")
-    # The 1 Jan value is kept so the line enters the window at the right level.
-    assert list(lpg.x) == ["2022-01-01", "2022-01-03", "2022-01-04"]
+    # The 2 Jan window opens at the 1 Jan level, so the line enters at the right height
+    # without stretching the axis back to 1 Jan.
+    assert list(lpg.x) == ["2022-01-02", "2022-01-03", "2022-01-04"]
+    assert list(lpg.y) == [120.0, 90.0, 50.0]
 
 
 def test_indicator_series_keeps_vintages_apart() -> None:
@@ -148,13 +150,19 @@ def test_indicator_series_keeps_vintages_apart() -> None:
     assert list(figure.data[1].y) == [-0.7, -0.27]
 
 
-def test_indicator_series_shades_the_stale_period() -> None:
-    series = pd.DataFrame({"period": pd.to_datetime(["2015-01-01", "2021-01-01"]), "value": [1, 2]})
-    figure = charts.indicator_series_figure(
-        series, name="Gini", unit="index", max_age_days=365, as_of=pd.Timestamp("2022-01-01")
+def test_event_clusters_group_close_events() -> None:
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2022-01-06", "2022-01-01", "2022-01-02", "2024-07-01"]),
+            "title": ["caps", "LPG 60 → 120", "protests begin", "LPG cap raised"],
+        }
     )
-    (shape,) = figure.layout.shapes
-    assert shape.x0 == "2015-01-01" and shape.x1 == "2021-01-01"
+    groups = charts.event_clusters(events, gap=pd.Timedelta(days=3))
+    assert [list(group["title"]) for group in groups] == [
+        ["LPG 60 → 120", "protests begin"],
+        ["caps"],
+        ["LPG cap raised"],
+    ]
 
 
 def test_score_history_annotates_events_in_range_with_escaped_titles() -> None:
@@ -174,10 +182,29 @@ def test_score_history_annotates_events_in_range_with_escaped_titles() -> None:
     texts = [annotation.text for annotation in figure.layout.annotations]
     assert len(texts) == 1
     assert "<" not in texts[0] and "&lt;b&gt;Zhanaozen" in texts[0]
+    hover = figure.layout.annotations[0].hovertext
+    assert hover.startswith("01 Jan 2022: &lt;img") and "<img" not in hover
     marker_colours = list(figure.data[0].marker.color)
     assert marker_colours == [charts.band_colour(v) for v in [4.1, 7.3, 5.0]]
     # one background stripe per band plus the event line
     assert len(figure.layout.shapes) == len(DEFAULT_BANDS) + 1
+
+
+def test_score_history_labels_a_cluster_once() -> None:
+    history = pd.DataFrame(
+        {"date": pd.date_range("2021-10-01", "2022-02-15", freq="D"), "composite": 4.0}
+    )
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2022-01-01", "2022-01-02", "2022-01-04"]),
+            "title": ["LPG moves to exchange pricing", "Protests begin", "Protests spread"],
+        }
+    )
+    figure = charts.score_history_figure(history, events)
+    (annotation,) = figure.layout.annotations
+    assert annotation.text == "LPG moves to exchange pricing (+2 more)"
+    assert annotation.hovertext.count("<br>") == 2
+    assert len(figure.layout.shapes) == len(DEFAULT_BANDS) + 3
 
 
 def test_choropleth_carries_locations_and_scores() -> None:

@@ -72,9 +72,11 @@ def test_ages_and_staleness() -> None:
     assert formatting.age_in_words(45) == "45 days"
     assert formatting.age_in_words(400) == "13 months"
     assert formatting.age_in_words(1000) == "2.7 years"
-    assert formatting.staleness_badge(800, 730).endswith("stale")
-    assert formatting.staleness_badge(10, 730).endswith("fresh")
-    assert formatting.staleness_badge(None, 730).endswith("no data")
+    assert formatting.staleness_badge(800, 730) == "stale"
+    assert formatting.staleness_badge(730, 730) == "fresh"
+    assert formatting.staleness_badge(None, 730) == "no data"
+    assert "background" in formatting.status_style("stale")
+    assert formatting.status_style("something else") == ""
 
 
 def test_period_label_follows_frequency() -> None:
