@@ -90,7 +90,10 @@ def _combine_max(frame: pd.DataFrame) -> pd.DataFrame:
     """Collapse several bases on the same (country, period) to the largest value."""
     if frame.empty:
         return _empty_result()
-    grouped = frame.groupby(["country", "period"], sort=False).agg(
+    if "indicator" in frame.columns and frame["indicator"].nunique() <= 1:
+        # One base series: (country, period) is already unique, nothing to collapse.
+        return frame[_RESULT_COLUMNS].reset_index(drop=True)
+    grouped = frame.groupby(["country", "period"], sort=False, observed=True).agg(
         value=("value", "max"), published=(PUBLISHED, "max"), fetched_at=("fetched_at", "max")
     )
     return grouped.reset_index()[_RESULT_COLUMNS]
@@ -339,7 +342,11 @@ def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = pd.to_datetime(out[name]).astype("datetime64[ns]")
     out["is_forecast"] = out["is_forecast"].astype(bool)
     for name in ("indicator", "country", "unit", "source", "vintage"):
-        out[name] = out[name].astype(str).astype("category")
+        column = out[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            out[name] = column.cat.remove_unused_categories()
+        else:
+            out[name] = column.astype("category")
     return out[[*OBSERVATION_COLUMNS, PUBLISHED]].reset_index(drop=True)
 
 
@@ -362,9 +369,35 @@ def derive_indicators(
     definitions = [item for item in catalogue.enabled_indicators if item.derivation is not None]
     if not definitions:
         return empty_derived()
-    wanted = {base for item in definitions for base in item.derived_from}
-    subset = observations[observations["indicator"].isin(wanted)]
+    subset = observations[observations["indicator"].isin(derivation_bases(catalogue))]
     base = visible_observations(with_publication(subset, catalogue), catalogue, as_of)
+    return derive_from_visible(base, catalogue)
+
+
+def derivation_bases(catalogue: Catalogue) -> set[str]:
+    """Ids of the indicators the enabled derived indicators are computed from."""
+    return {
+        base
+        for item in catalogue.enabled_indicators
+        if item.derivation is not None
+        for base in item.derived_from
+    }
+
+
+def derive_from_visible(base: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
+    """`derive_indicators` on rows already made visible (with `published`, one vintage each).
+
+    Args:
+        base: output of `visible_observations` (rows of other indicators are ignored).
+        catalogue: the derived indicators' definitions.
+
+    Returns:
+        The derived rows (see `derive_indicators`).
+    """
+    definitions = [item for item in catalogue.enabled_indicators if item.derivation is not None]
+    if not definitions:
+        return empty_derived()
+    base = base[base["indicator"].isin(derivation_bases(catalogue))]
     pieces: dict[str, pd.DataFrame] = {}
     for item in definitions:
         inputs = base[base["indicator"].isin(item.derived_from)]
@@ -389,6 +422,15 @@ def derive_indicators(
     if not pieces:
         return empty_derived()
     return concat_compact(list(pieces.values()))
+
+
+def zscore_indicator_ids(catalogue: Catalogue) -> list[str]:
+    """Enabled base (non-derived) indicators normalised by `zscore`."""
+    return [
+        item.id
+        for item in catalogue.enabled_indicators
+        if item.normalisation.method == "zscore" and item.derivation is None
+    ]
 
 
 def standardise_zscore_indicators(frame: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:

@@ -60,8 +60,16 @@ def period_end(period: pd.Series, frequency: pd.Series) -> pd.Series:
     Returns:
         A datetime64 Series aligned with `period`.
     """
+    codes = frequency.map(FREQUENCY_CODES).fillna(0).to_numpy(dtype="int64")
+    return _period_end_from_codes(period, codes)
+
+
+# Frequencies as small integers, so per-row period ends compare integers, not strings.
+FREQUENCY_CODES = {"daily": 0, "weekly": 1, "monthly": 2, "quarterly": 3, "annual": 4}
+
+
+def _period_end_from_codes(period: pd.Series, kind: np.ndarray) -> pd.Series:
     days = pd.to_datetime(period).to_numpy().astype("datetime64[D]")
-    kind = np.asarray(frequency.to_numpy(dtype=object), dtype=object)
     one_day = np.timedelta64(1, "D")
     # Calendar arithmetic on numpy datetime64 units (months / years), not per-row offsets.
     months = days.astype("datetime64[M]")
@@ -70,7 +78,7 @@ def period_end(period: pd.Series, frequency: pd.Series) -> pd.Series:
     quarter_end = (quarter_start + 3).astype("datetime64[D]") - one_day
     year_end = (days.astype("datetime64[Y]") + 1).astype("datetime64[D]") - one_day
     end = np.select(
-        [kind == "weekly", kind == "monthly", kind == "quarterly", kind == "annual"],
+        [kind == 1, kind == 2, kind == 3, kind == 4],
         [days + 6 * one_day, month_end, quarter_end, year_end],
         default=days,
     )
@@ -94,12 +102,13 @@ def publication_dates(observations: pd.DataFrame, catalogue: Catalogue) -> pd.Se
         indicator = indicator.astype("category")
     # Look the parameters up once per distinct indicator, then index them by category code.
     categories = pd.Index(indicator.cat.categories.astype(str))
-    frequency_of = table["frequency"].reindex(categories).fillna("daily").to_numpy(dtype=object)
+    frequency_of = (
+        table["frequency"].reindex(categories).map(FREQUENCY_CODES).fillna(0).to_numpy("int64")
+    )
     lag_of = table["publication_lag_days"].reindex(categories).fillna(0).to_numpy(dtype="int64")
     codes = indicator.cat.codes.to_numpy()
-    frequency = pd.Series(frequency_of[codes], index=observations.index)
     lag = lag_of[codes].astype("timedelta64[D]").astype("timedelta64[ns]")
-    estimated = period_end(observations["period"], frequency) + lag
+    estimated = _period_end_from_codes(observations["period"], frequency_of[codes]) + lag
     fetched = pd.to_datetime(observations["fetched_at"])
     estimated = estimated.where(fetched.isna() | (fetched >= estimated), fetched)
     published = pd.to_datetime(observations["published_at"])

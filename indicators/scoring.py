@@ -34,7 +34,12 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
-from indicators.derived import derive_indicators, standardise_zscore_indicators
+from indicators.derived import (
+    derive_from_visible,
+    derive_indicators,
+    standardise_zscore_indicators,
+    zscore_indicator_ids,
+)
 from indicators.normalise import normalise
 from indicators.observations import WORLD
 from indicators.pointintime import (
@@ -689,9 +694,20 @@ def score_panel(
     """
     day = as_of_day(as_of)
     visible = visible_observations(observations, catalogue, day)
-    pool = prepare_pool(visible, catalogue)
+    # Only the latest row of each series is scored: take it from the visible rows, the derived
+    # rows and the standardised z-score rows separately instead of concatenating the history.
+    derived = derive_from_visible(visible, catalogue)
+    zscored = zscore_indicator_ids(catalogue)
+    plain = visible[~visible["indicator"].isin(zscored)]
+    standardised = standardise_zscore_indicators(
+        visible[visible["indicator"].isin(zscored)], catalogue
+    )
+    latest = concat_compact(
+        [_latest_single(part, day) for part in (plain, derived, standardised) if not part.empty]
+        or [_latest_single(plain, day)]
+    )
     frames = score_latest(
-        _latest_single(pool, day),
+        latest,
         catalogue,
         dates=pd.DatetimeIndex([day]),
         countries=scored_countries(observations, countries),
