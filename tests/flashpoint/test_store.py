@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -1028,3 +1029,29 @@ def test_missing_postgres_binaries_fail_loudly_unless_skipped(
     output = completed.stdout + completed.stderr
     assert expected in output, output
     assert (completed.returncode == 0) == (skip_flag == "1"), output
+
+
+# ---------------------------------------------------------------------------------------------
+# Scale
+
+
+@pytest.mark.slow
+def test_three_hundred_thousand_rows_on_sqlite(sqlite_url: str) -> None:
+    """The bulk path at the size of a full refresh. The time bound is generous (a loaded CI
+    machine); on an idle laptop each step takes one to three seconds."""
+    engine = store.make_engine(sqlite_url)
+    try:
+        store.init_schema(engine)
+        frame = grid_frame(indicators=30, countries=200, years=50)  # 300,000 rows
+        revised = frame.assign(value=frame["value"].where(frame.index % 3 != 0, frame["value"] + 1))
+        started = time.perf_counter()
+        assert store.upsert_observations(engine, frame) == store.UpsertCounts(300_000, 0, 0)
+        assert store.upsert_observations(engine, frame) == store.UpsertCounts(0, 0, 300_000)
+        assert store.upsert_observations(engine, revised) == store.UpsertCounts(0, 100_000, 200_000)
+        stored = store.read_observations(engine)
+        elapsed = time.perf_counter() - started
+        assert len(stored) == 300_000
+        assert len(store.read_revisions(engine)) == 100_000
+        assert elapsed < 90, f"four bulk steps took {elapsed:.1f}s"
+    finally:
+        engine.dispose()
