@@ -63,7 +63,11 @@ EVENT_COLUMNS: tuple[str, ...] = (
 
 @functools.cache
 def iso3_to_numeric() -> dict[str, str]:
-    """ISO3 → ISO 3166 numeric code (ACLED's `iso`), from the packaged Natural Earth extract."""
+    """ISO3 → ISO 3166 numeric code (ACLED's `iso`), from the packaged Natural Earth extract.
+
+    Returns:
+        The mapping, codes without leading zeros (`"398"`, `"31"`) as ACLED writes them.
+    """
     text = resources.files("fetchers").joinpath("data/iso3_numeric.csv").read_text("utf-8")
     return {row["iso3"]: row["numeric"] for row in csv.DictReader(text.splitlines())}
 
@@ -147,6 +151,12 @@ class AcledWindow:
 
 def page_rows(payload: Any) -> list[Mapping[str, Any]]:
     """The event rows of one `acled/read` answer.
+
+    Args:
+        payload: the decoded JSON.
+
+    Returns:
+        The rows (objects) of `data`.
 
     Raises:
         ApiError: `success: false` or an `error` member (ACLED's own message).
@@ -290,7 +300,15 @@ def _decimal(raw: Any) -> float | None:
 
 
 def window_start(newest_stored_month: dt.date | None, today: dt.date) -> dt.date:
-    """First day of the month before the newest stored one (nothing stored: 24 months back)."""
+    """First day of the month before the newest stored one (nothing stored: 24 months back).
+
+    Args:
+        newest_stored_month: the newest stored month over the countries, or None.
+        today: the refresh's date.
+
+    Returns:
+        A month start.
+    """
     anchor = newest_stored_month or _add_months(today.replace(day=1), -DEFAULT_HISTORY_MONTHS + 1)
     return _add_months(min(anchor, today).replace(day=1), -1 if newest_stored_month else 0)
 

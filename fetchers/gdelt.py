@@ -77,7 +77,11 @@ GDELT2_15MIN = Layout("GDELT 2.0 15-minute export", frozenset({61}), 1, 28, 53)
 
 @functools.cache
 def fips_to_iso3() -> dict[str, str]:
-    """FIPS 10-4 country code → ISO3, from the packaged `fips_countries.json`."""
+    """FIPS 10-4 country code → ISO3, from the packaged `fips_countries.json`.
+
+    Returns:
+        The mapping (codes without an ISO3, e.g. oceans, are left out).
+    """
     text = resources.files("fetchers").joinpath("data/fips_countries.json").read_text("utf-8")
     table: dict[str, Any] = json.loads(text)
     return {
@@ -232,7 +236,14 @@ def parse_lastupdate(text: str) -> str:
 
 
 def month_start(day: dt.date) -> dt.date:
-    """The first day of `day`'s month."""
+    """The first day of `day`'s month.
+
+    Args:
+        day: any date.
+
+    Returns:
+        The 1st of that month.
+    """
     return day.replace(day=1)
 
 
@@ -256,13 +267,29 @@ def recount_start(newest_stored_month: dt.date | None, today: dt.date, variant: 
 
 
 def daily_stamps(start: dt.date, newest: dt.date) -> list[str]:
-    """`YYYYMMDD` of every 1.0 daily file from `start` through `newest`."""
+    """`YYYYMMDD` of every 1.0 daily file from `start` through `newest`.
+
+    Args:
+        start: first day.
+        newest: last day (inclusive).
+
+    Returns:
+        The stamps, oldest first.
+    """
     days = (newest - start).days + 1
     return [(start + dt.timedelta(days=offset)).strftime("%Y%m%d") for offset in range(days)]
 
 
 def quarter_hour_stamps(start: dt.date, newest: str) -> list[str]:
-    """`YYYYMMDDHHMMSS` of every 2.0 file from `start` 00:00:00 through the stamp `newest`."""
+    """`YYYYMMDDHHMMSS` of every 2.0 file from `start` 00:00:00 through the stamp `newest`.
+
+    Args:
+        start: first day.
+        newest: the newest file's stamp (from `lastupdate.txt`).
+
+    Returns:
+        The stamps every 15 minutes, oldest first.
+    """
     last = dt.datetime.strptime(newest, "%Y%m%d%H%M%S")
     moment = dt.datetime.combine(start, dt.time())
     stamps = []
@@ -273,7 +300,14 @@ def quarter_hour_stamps(start: dt.date, newest: str) -> list[str]:
 
 
 def stamp_day(stamp: str) -> dt.date:
-    """The UTC day of a file stamp."""
+    """The UTC day of a file stamp.
+
+    Args:
+        stamp: `YYYYMMDD` or `YYYYMMDDHHMMSS`.
+
+    Returns:
+        The date.
+    """
     return dt.date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]))
 
 
@@ -297,6 +331,12 @@ class CountWindow:
 
 def root_codes(source_code: str) -> frozenset[str] | None:
     """The CAMEO root codes an indicator counts: `root:14` → {"14"}; `all` → None (every event).
+
+    Args:
+        source_code: the catalogue indicator's `source_code`.
+
+    Returns:
+        The two-digit root codes, or None for every event.
 
     Raises:
         ValueError: any other form.
