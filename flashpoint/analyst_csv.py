@@ -20,8 +20,9 @@ Two layouts are accepted (the header decides):
 
   Retail prices and retail caps in KZT/litre of LPG (autogas), AI-92/93 gasoline and diesel map to
   `fuel_lpg_retail`, `fuel_gasoline_retail` and `fuel_diesel_retail` for KAZ: each row's value is
-  the midpoint of `value_min`–`value_max`, and per indicator and date the highest regional midpoint
-  is kept (the catalogue's definition). Other fuels (AI-80, AI-95) and wholesale caps (KZT/tonne)
+  the midpoint of `value_min`–`value_max`; per indicator and date the Mangystau row is kept when
+  there is one (the series follows the region where the 2022 trigger bit), else the highest
+  regional midpoint. Other fuels (AI-80, AI-95) and wholesale caps (KZT/tonne)
   have no indicator and are skipped, and the count of skipped rows is reported.
 
 Rows are numbered as a spreadsheet shows them: the header is row 1, the first data row is row 2.
@@ -66,6 +67,17 @@ FUEL_INDICATORS: Mapping[str, str] = {
     "diesel (summer/off-season)": "fuel_diesel_retail",
 }
 FUEL_PRICE_TYPES: tuple[str, ...] = ("retail", "retail_cap")
+# The region a fuel series follows whenever the file reports it. The January 2022 trigger bit in
+# Mangystau (LPG 55 → 120 KZT/l); following one place keeps a step in the series a price move, not
+# a switch between regions (the highest regional cap on 2022-01-06, 72.5 in the north, after
+# Mangystau's 50 of 2022-01-04 would read as a +45 % "shock"). Dates without a Mangystau row take
+# the highest regional price, where a shock bites hardest.
+REFERENCE_REGION = "Mangystau"
+
+
+def regional_priority(region: str) -> int:
+    """0 for a row whose `region` list (`;`-separated) names the reference region, else 1."""
+    return 0 if REFERENCE_REGION in {part.strip() for part in region.split(";")} else 1
 DEFAULT_SOURCE_NAME = "analyst"
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
 _MAX_REPORTED = 5
@@ -349,7 +361,8 @@ def _parse_fuel_rows(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     indicators = {item.id: item for item in settings.indicators}
     skipped: dict[str, int] = {}
-    best: dict[tuple[str, pd.Timestamp], tuple[float, int]] = {}
+    # Per (indicator, date): (regional priority, -midpoint, row) — the smallest wins.
+    best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] = {}
     for number, cells in rows:
         period = parse_period(cells["date"], "daily")
         if period is None:
@@ -395,18 +408,19 @@ def _parse_fuel_rows(
             continue
         midpoint = (low + high) / 2.0
         key = (indicator_id, period)
-        if key not in best or midpoint > best[key][0]:
-            best[key] = (midpoint, number)
+        rank = (regional_priority(cells["region"]), -midpoint, number)
+        if key not in best or rank < best[key]:
+            best[key] = rank
     out = [
         {
             "indicator": indicator_id,
             "country": "KAZ",
             "period": period,
-            "value": value,
+            "value": -negative_midpoint,
             "unit": indicators[indicator_id].unit,
             "vintage": "",
         }
-        for (indicator_id, period), (value, _row) in sorted(best.items())
+        for (indicator_id, period), (_priority, negative_midpoint, _row) in sorted(best.items())
     ]
     return _frame(out), skipped
 

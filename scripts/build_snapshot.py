@@ -38,6 +38,8 @@ from typing import Any
 
 import pandas as pd
 
+from flashpoint.analyst_csv import regional_priority
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 DEFAULT_OUT_DIR = REPO_ROOT / "flashpoint" / "snapshot_data"
@@ -389,11 +391,12 @@ DATASETS: tuple[Dataset, ...] = (
             "price): 'LPG (autogas)' → fuel_lpg_retail, 'AI-92/93 gasoline' → "
             "fuel_gasoline_retail, "
             "'diesel*' → fuel_diesel_retail; AI-80 and AI-95 are not bundled. value = midpoint of "
-            "value_min/value_max; when several regions report on one date the HIGHEST regional "
-            "midpoint is kept, because the trigger bites where prices jump (Mangystau on "
-            "2022-01-01) and a national average would hide it. Caveat: on 2022-01-06 the highest "
-            "regional cap (72.5, northern regions) follows Mangystau's 50 of 2022-01-04, a step "
-            "caused by the change of region, not by a price rise. KZT/tonne wholesale caps → "
+            "value_min/value_max; when several regions report on one date the row naming "
+            "Mangystau is kept (the series follows the region where the 2022 trigger bit, so a "
+            "step is a price move, not a switch of region), else the HIGHEST regional midpoint "
+            "(a national average would hide a regional shock). The rule is "
+            "flashpoint.analyst_csv.regional_priority, shared with `flashpoint import` and the "
+            "analyst fetcher. KZT/tonne wholesale caps → "
             "fuel_lpg_wholesale_cap (context). published_at = the date (lag 0). Each point's "
             "source_url is in manifest.json."
         ),
@@ -740,7 +743,7 @@ def build_daily(
 
 
 def build_kz_fuel(data_dir: Path, report: BuildReport) -> pd.DataFrame:
-    """KZ fuel price points → highest regional midpoint per indicator and date."""
+    """KZ fuel price points → per indicator and date: the Mangystau row, else the highest one."""
     raw = read_text_csv(data_dir / "kz-fuel-prices/kz_fuel_price_points_from_reports.csv")
     raw["midpoint"] = (to_number(raw["value_min"]) + to_number(raw["value_max"])) / 2
     raw["date"] = iso_day(raw["date"])
@@ -758,11 +761,13 @@ def build_kz_fuel(data_dir: Path, report: BuildReport) -> pd.DataFrame:
     raw.loc[retail, "indicator"] = raw.loc[retail, "fuel"].map(KZ_RETAIL_FUELS)
     raw.loc[wholesale, "indicator"] = "fuel_lpg_wholesale_cap"
     used = raw[raw["indicator"] != ""].copy()
-    # Highest midpoint first; ties keep file order (stable sort) so the chosen source is fixed.
+    # Mangystau first, then the highest midpoint; ties keep file order (stable sort) so the
+    # chosen source is fixed. The same rule as `flashpoint import` (analyst_csv).
     used["order"] = range(len(used))
+    used["priority"] = used["region"].map(regional_priority)
     used = used.sort_values(
-        ["indicator", "date", "midpoint", "order"],
-        ascending=[True, True, False, True],
+        ["indicator", "date", "priority", "midpoint", "order"],
+        ascending=[True, True, True, False, True],
         kind="mergesort",
     )
     chosen = used.drop_duplicates(["indicator", "date"], keep="first")

@@ -250,8 +250,11 @@ def test_kz_fuel_price_points_file_maps_to_retail_fuel_indicators(
     # PRODUCT.md: LPG in Mangystau had been 50–60 tenge/litre; on 1 Jan 2022 it jumped to 120.
     assert lpg[pd.Timestamp("2021-12-31")] == 55.0
     assert lpg[pd.Timestamp("2022-01-01")] == 120.0
-    # 6 Jan 2022 caps by region: 50–55, 60–65, 65, 70–75 → the highest midpoint, 72.5.
-    assert lpg[pd.Timestamp("2022-01-06")] == 72.5
+    # 6 Jan 2022 caps by region: 50–55 (Aktobe; Atyrau; Mangystau), 60–65, 65, 70–75 → the
+    # series follows Mangystau, 52.5, not the northern 72.5 (a region switch is not a price move).
+    assert lpg[pd.Timestamp("2022-01-06")] == 52.5
+    # 2 Jan 2022 has no Mangystau row: Atyrau 115, West Kazakhstan 120 → the highest, 120.
+    assert lpg[pd.Timestamp("2022-01-02")] == 120.0
     gasoline = read_observations(engine, indicators=["fuel_gasoline_retail"])
     assert gasoline.set_index("period")["value"][pd.Timestamp("2022-01-06")] == 182.0
     assert set(read_observations(engine)["country"]) == {"KAZ"}
