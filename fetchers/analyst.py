@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import pandas as pd
@@ -29,7 +29,6 @@ from fetchers import http
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, HttpValidator, Transformed
 from fetchers.errors import BadPayload, FetchError
 from flashpoint.analyst_csv import parse_analyst_csv
-from flashpoint.config import Settings
 from flashpoint.errors import ImportFileError
 from indicators.catalogue import Indicator
 from indicators.observations import OBSERVATION_KEY, empty_observations
@@ -47,7 +46,7 @@ class AnalystFile:
 
 @dataclass(frozen=True)
 class _CatalogueView:
-    """What `parse_analyst_csv` reads from the settings: the catalogue indicators."""
+    """The catalogue view `parse_analyst_csv` reads: this source's indicators."""
 
     indicators: tuple[Indicator, ...]
 
@@ -65,11 +64,10 @@ def parse_analyst_file(file: AnalystFile, indicators: Sequence[Indicator]) -> pd
     Raises:
         BadPayload: the file is not valid; the message names the file, row and column.
     """
-    # parse_analyst_csv only reads `settings.indicators` (id, source, unit, frequency), which
-    # the catalogue's Indicator dataclasses carry as well.
-    view = cast(Settings, _CatalogueView(tuple(indicators)))
     try:
-        parsed = parse_analyst_csv(file.text, view, file=file.name, source=SOURCE)
+        parsed = parse_analyst_csv(
+            file.text, _CatalogueView(tuple(indicators)), file=file.name, source=SOURCE
+        )
     except ImportFileError as error:
         message = str(error)
         if ": row 1" in message:  # the header: not a layout Flashpoint reads
