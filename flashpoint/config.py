@@ -559,7 +559,7 @@ class AlertRule(ConfigModel):
       stale        the target has no new data for more than `threshold` days
                    (indicator: defaults to its `max_age_days`; source: days since the last
                    successful fetch run)
-      band_change  the composite band moved up (`above`) or down (`below`) since last scoring
+      band_change  the composite band moved up (`above`) or down (`below`) against window_days ago
     target: `composite` (0–10 score), `pillar:<id>` (0–10 score), `indicator:<id>` (the raw
       value in its unit), `source:<name>` or `source:*` (every enabled source; stale only).
     """
@@ -584,7 +584,9 @@ class AlertRule(ConfigModel):
         description="Resolve only once the measure is back past this value (hysteresis); must "
         "be on the safe side of `threshold`. Absent: resolve at `threshold`.",
     )
-    window_days: int = Field(default=30, ge=1, description="change: the comparison window, days.")
+    window_days: int = Field(
+        default=30, ge=1, description="change, spike, band_change: the comparison window, days."
+    )
     pending_evaluations: int = Field(
         default=1, ge=1, description="Consecutive breaching evaluations before it fires."
     )
