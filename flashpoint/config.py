@@ -293,8 +293,20 @@ class GdeltSource(SourceSettings):
         default="https://api.gdeltproject.org/api/v2/doc/doc", description="DOC 2.0 API."
     )
     events_url: str = Field(
-        default="http://data.gdeltproject.org/gdeltv2",
-        description="Root of the 15-minute bulk event exports (lastupdate.txt, *.export.CSV.zip).",
+        default="http://data.gdeltproject.org",
+        description="Root of the bulk event exports: `events/YYYYMMDD.export.CSV.zip` (1.0 "
+        "daily) and `gdeltv2/` (2.0 15-minute files, lastupdate.txt).",
+    )
+    events_variant: Literal["daily", "15min"] = Field(
+        default="daily",
+        description="Which export files to count: 1.0 daily files (one request a day) or 2.0 "
+        "15-minute files (96 a day; for short windows).",
+    )
+    max_files_per_run: int = Field(
+        default=0,
+        ge=0,
+        description="Most export files one run downloads (0 = the fetcher's default: 62 daily "
+        "or 96 15-minute files); the rest follow in later runs.",
     )
     min_interval_seconds: float = Field(
         default=5.0, ge=0, description="GDELT allows one request every 5 seconds."
@@ -978,6 +990,7 @@ def load_config(path: Path | str | None = None) -> Settings:
     except ValidationError as error:
         raise _validation_error(shown, document, error) from None
     settings = settings.model_copy(update={"config_path": config_path.resolve()})
+    _resolve_analyst_files(settings)
 
     problems = check_references(settings)
     if problems:
@@ -989,6 +1002,24 @@ def load_config(path: Path | str | None = None) -> Settings:
     if database_url:
         settings.store = settings.store.model_copy(update={"url": database_url})
     return settings
+
+
+def _resolve_analyst_files(settings: Settings) -> None:
+    """Make relative analyst CSV paths relative to the config file, as the docs promise.
+
+    The fetcher runs wherever the scheduler was started; resolving here keeps
+    `files = ["prices.csv"]` next to config.toml working from any working directory.
+    """
+    if settings.config_path is None:
+        return
+    base = settings.config_path.parent
+    analyst = settings.sources.analyst
+    resolved = [
+        item if "://" in item or Path(item).expanduser().is_absolute()
+        else str(base / item)
+        for item in analyst.files
+    ]
+    settings.sources.analyst = analyst.model_copy(update={"files": resolved})
 
 
 def _toml_syntax_error(shown: str, error: tomllib.TOMLDecodeError) -> ConfigError:

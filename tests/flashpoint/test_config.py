@@ -666,3 +666,36 @@ def test_scope_shorthand_and_expansion(tmp_path: Path) -> None:
     first, second = load_config(path).alerts.rules
     assert first.countries(["KAZ", "KGZ"]) == ["KAZ", "KGZ"]
     assert second.countries(["KAZ", "KGZ"]) == ["KGZ", "KAZ", "UZB"]
+
+
+def test_relative_analyst_files_are_relative_to_the_config_file(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    path = site / "config.toml"
+    path.write_text(
+        '[sources.analyst]\nfiles = ["prices.csv", "/abs/other.csv", "https://example.org/x.csv"]\n',
+        encoding="utf-8",
+    )
+    files = load_config(path).sources.analyst.files
+    assert files == [
+        str(site.resolve() / "prices.csv"),
+        "/abs/other.csv",
+        "https://example.org/x.csv",
+    ]
+
+
+def test_gdelt_export_options_are_settable_and_checked(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[sources.gdelt]\nevents_variant = "15min"\nmax_files_per_run = 8\n', encoding="utf-8"
+    )
+    gdelt = load_config(path).sources.gdelt
+    assert (gdelt.events_variant, gdelt.max_files_per_run) == ("15min", 8)
+    path.write_text('[sources.gdelt]\nevents_variant = "hourly"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "sources.gdelt.events_variant" in str(caught.value)
