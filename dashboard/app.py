@@ -23,7 +23,7 @@ st.set_page_config(
 
 try:
     settings = data.get_settings()
-    data.get_engine()
+    data.begin_run()
 except FlashpointError as error:
     # A bad config.toml or an unreachable store: one clear line, never a traceback.
     st.error(f"**Flashpoint cannot start.** {escape_markdown(error)}", icon=":material/error:")
@@ -57,27 +57,31 @@ st.session_state["_pages"] = {
 }
 
 watched = data.watched_countries()
-default = data.default_country()
+# The country is shared by every page and kept in the URL (?country=KAZ) so views can be shared:
+# the URL wins on a fresh session, then the picker writes its choice back.
+requested = st.query_params.get(components.COUNTRY_KEY)
+if (
+    components.COUNTRY_KEY not in st.session_state
+    or st.session_state[components.COUNTRY_KEY] not in watched
+):
+    default = data.default_country()
+    st.session_state[components.COUNTRY_KEY] = (
+        requested if requested in watched else default if default in watched else watched[0]
+    )
 with st.sidebar:
     st.markdown(f"### {escape_markdown(settings.dashboard.title)}")
     st.caption("Stability-risk monitor: fuel-price triggers × structural vulnerability")
-    st.selectbox(
-        "Country",
-        options=watched,
-        index=watched.index(default) if default in watched else 0,
-        format_func=data.country_label,
-        key=components.COUNTRY_KEY,
-        bind="query-params",
+    chosen = st.selectbox(
+        "Country", options=watched, format_func=data.country_label, key=components.COUNTRY_KEY
     )
+st.query_params[components.COUNTRY_KEY] = chosen
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds or None)
 def _watch_store(rendered_version: str) -> None:
     """Re-reads the store's data version on a timer; new data (e.g. written by the scheduler in
     another process) reruns the whole page."""
-    version = data.current_version()
-    if version != rendered_version:
-        st.rerun()
+    version = data.fresh_version_for_fragment(rendered_version)
     summary = data.load_store_summary(version)
     if summary.empty:
         st.caption("Store: empty")
@@ -90,6 +94,6 @@ def _watch_store(rendered_version: str) -> None:
 
 
 with st.sidebar:
-    _watch_store(data.current_version())
+    _watch_store(data.run_version())
 
 navigation.run()

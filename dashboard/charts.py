@@ -151,6 +151,7 @@ def fuel_prices_figure(
     shock_threshold: float | None = None,
     start: pd.Timestamp | None = None,
     height: int = 340,
+    max_world_points: int = 400,
 ) -> go.Figure:
     """The trigger panel's chart: domestic fuel prices as steps on the left axis, world crude on
     the right axis, and the observations whose step change reached the shock threshold marked.
@@ -161,6 +162,8 @@ def fuel_prices_figure(
         shock_threshold: the fuel-shock rule's threshold in %; steps at or above it are marked.
         start: hide observations before this date (keeps the previous point so the step into
             the window is drawn).
+        max_world_points: a longer world series is drawn as weekly closes (a lighter chart;
+            the domestic series are always drawn point by point).
 
     Returns:
         One trace per series (trace name = label), plus a "Shock" marker trace when any step
@@ -186,6 +189,9 @@ def fuel_prices_figure(
         axis = str(series["axis"].iloc[0])
         unit = str(series["unit"].iloc[0])
         is_world = axis == "world"
+        if is_world and len(series) > max_world_points:
+            weekly = series.set_index("period")["value"].resample("W").last().dropna()
+            series = pd.DataFrame({"period": weekly.index, "value": weekly.to_numpy()})
         (world_units if is_world else domestic_units).add(unit)
         name = plotly_text(label)
         colour = (

@@ -119,9 +119,11 @@ def export_buttons(
     clicked, by kaleido with the system Chromium, offline)."""
     columns = st.columns([1, 1, 4])
     if table is not None:
+        frozen_table = table.copy()
+        csv: Callable[[], bytes] = lambda: frozen_table.to_csv(index=False).encode("utf-8")  # noqa: E731
         columns[0].download_button(
             "Table as CSV",
-            data=table.to_csv(index=False).encode("utf-8"),
+            data=csv,
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"{key}_csv",

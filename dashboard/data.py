@@ -131,8 +131,44 @@ def get_engine() -> Engine:
 
 
 def current_version() -> str:
-    """The store's data version, read uncached: the key of every loader below."""
+    """The store's data version, read uncached now: the key of every loader below."""
     return store.data_version(get_engine())
+
+
+_RUN_VERSION_KEY = "_flashpoint_data_version"
+
+
+def begin_run() -> str:
+    """Read the data version once at the start of a full script run (app.py calls it) and keep it
+    for the pages of this run."""
+    version = current_version()
+    st.session_state[_RUN_VERSION_KEY] = version
+    return version
+
+
+def run_version() -> str:
+    """The data version this run renders (read by `begin_run`; read now when there was none)."""
+    version = st.session_state.get(_RUN_VERSION_KEY)
+    return str(version) if version is not None else begin_run()
+
+
+def in_fragment_rerun() -> bool:
+    """True while only a fragment reruns (e.g. on its timer), not the whole page."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return bool(context is not None and context.fragment_ids_this_run)
+
+
+def fresh_version_for_fragment(rendered: str) -> str:
+    """In a fragment's timer rerun, the store's version now (the whole app reruns when it moved
+    on from `rendered`); in a full run, `rendered` itself (no second query)."""
+    if not in_fragment_rerun():
+        return rendered
+    version = current_version()
+    if version != rendered:
+        st.rerun()
+    return version
 
 
 def store_url_for_display() -> str:
@@ -206,8 +242,10 @@ def load_fetch_runs(version: str, limit: int = 200) -> pd.DataFrame:
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_country_observations(version: str, country: str) -> pd.DataFrame:
-    """Every stored observation of `country` and of the world series (`WLD`)."""
-    return store.read_observations(get_engine(), countries=[country, WORLD])
+    """Every stored observation of `country` and of the world series (`WLD`), forecasts
+    included (a slice of the panel already in memory: switching country costs no query)."""
+    panel = _all_observations(version)
+    return panel[panel["country"].isin([country, WORLD])].reset_index(drop=True)
 
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
@@ -285,7 +323,14 @@ def previous_refresh_cutoff(observations: pd.DataFrame, runs: pd.DataFrame) -> p
 @cache_resource(max_entries=2)
 def _all_observations(version: str) -> pd.DataFrame:
     # Shared, not copied: the whole panel is large and only read (never mutate the result).
-    return store.read_observations(get_engine(), include_forecasts=False)
+    return store.read_observations(get_engine())
+
+
+@cache_resource(max_entries=2)
+def _actual_observations(version: str) -> pd.DataFrame:
+    # What scoring reads: never forecasts (shared and read-only, like the whole panel).
+    panel = _all_observations(version)
+    return panel[~panel["is_forecast"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 @cache_data(max_entries=_MAX_VERSIONS)
@@ -297,7 +342,7 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
     """
     engine = get_engine()
     catalogue = get_catalogue()
-    observations = _all_observations(version)
+    observations = _actual_observations(version)
     countries = _real_countries(observations)
     now = score_panel(observations, catalogue, as_of=as_of, countries=countries)
     runs = store.read_fetch_runs(engine, limit=500)
@@ -329,7 +374,7 @@ def load_replay(
     """The score `country` would have had on each date from `start` to `end` (point in time)."""
     from indicators.replay import replay
 
-    observations = _all_observations(version)
+    observations = _actual_observations(version)
     subset = observations[observations["country"].isin([country, WORLD])]
     return replay(
         subset,
@@ -349,7 +394,7 @@ def load_alert_replay(
     as the live alerts, point in time, no silences)."""
     from flashpoint.alerts import effective_rules, replay_alerts
 
-    observations = _all_observations(version)
+    observations = _actual_observations(version)
     subset = observations[observations["country"].isin([country, WORLD])]
     settings = get_settings()
     return replay_alerts(
@@ -439,6 +484,29 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
             ]
         )
     return pd.concat(frames, ignore_index=True)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_fuel_prices(version: str, country: str, window_days: int) -> pd.DataFrame:
+    """`fuel_price_frame` of the stored observations (cached per data version and country)."""
+    return fuel_price_frame(load_country_observations(version, country), country, window_days)
+
+
+def trigger_window_start(
+    prices: pd.DataFrame, today: pd.Timestamp, years: int | None
+) -> pd.Timestamp | None:
+    """Where the trigger chart starts: `years` back from today, moved to shortly before the first
+    domestic price inside that window (sparse administered prices are not squeezed against
+    years of daily Brent); the first domestic price for "all" (`years` None)."""
+    domestic = prices[prices["axis"] == "domestic"]["period"]
+    if years is None:
+        return pd.Timestamp(domestic.min()) if not domestic.empty else None
+    start = today - pd.DateOffset(years=years)
+    if domestic.empty:
+        return pd.Timestamp(start)
+    inside = domestic[domestic >= start]
+    first = inside.min() if not inside.empty else domestic.max()
+    return pd.Timestamp(first) - pd.Timedelta(days=60)
 
 
 def rule_names(settings: Settings) -> dict[str, str]:

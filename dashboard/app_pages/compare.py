@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import charts, components, data
 
 catalogue = data.get_catalogue()
-version = data.current_version()
+version = data.run_version()
 components.stop_if_empty(version)
 panel = data.load_panel(version, data.today())
 scores = panel.now.countries

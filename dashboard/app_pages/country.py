@@ -22,7 +22,7 @@ SPARKLINE_POINTS = 40
 
 settings = data.get_settings()
 catalogue = data.get_catalogue()
-version = data.current_version()
+version = data.run_version()
 components.stop_if_empty(version)
 country = components.selected_country()
 panel = data.load_panel(version, data.today())

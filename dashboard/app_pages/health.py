@@ -21,7 +21,7 @@ STATUS_WORDS = {"not_modified": "not modified"}
 
 settings = data.get_settings()
 catalogue = data.get_catalogue()
-version = data.current_version()
+version = data.run_version()
 country = components.selected_country()
 
 st.title("Data health")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import charts, components, data
@@ -21,9 +22,20 @@ REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date
 TRIGGER_WINDOWS: dict[str, int | None] = {"5 years": 5, "10 years": 10, "All": None}
 WHAT_CHANGED_ROWS = 6
 
+
+@data.cache_data(max_entries=256)
+def trigger_chart(
+    version: str, country: str, years: int | None, threshold: float, window_days: int, day: dt.date
+) -> go.Figure:
+    """The trigger panel's chart, built once per data version, country and window."""
+    prices = data.load_fuel_prices(version, country, window_days)
+    start = data.trigger_window_start(prices, pd.Timestamp(day), years)
+    return charts.fuel_prices_figure(prices, shock_threshold=threshold, start=start)
+
+
 settings = data.get_settings()
 catalogue = data.get_catalogue()
-page_version = data.current_version()
+page_version = data.run_version()
 components.stop_if_empty(page_version)
 country = components.selected_country()
 names = {item.id: item.name for item in catalogue.indicators}
@@ -35,9 +47,7 @@ st.title(data.country_names().get(country, country))
 @st.fragment(run_every=settings.dashboard.refresh_seconds or None)
 def headline() -> None:
     """The headline tiles; re-read on a timer, and the whole page reruns when the data changed."""
-    version = data.current_version()
-    if version != page_version:
-        st.rerun()
+    version = data.fresh_version_for_fragment(page_version)
     panel = data.load_panel(version, data.today())
     scores = panel.now.countries
     if country not in scores.index:
@@ -180,8 +190,7 @@ with right:
 st.subheader("Trigger panel: fuel prices")
 threshold = data.fuel_shock_threshold(settings)
 step_indicator = catalogue.indicator(data.FUEL_SHOCK_INDICATOR)
-observations = data.load_country_observations(page_version, country)
-prices = data.fuel_price_frame(observations, country, step_indicator.window_days)
+prices = data.load_fuel_prices(page_version, country, step_indicator.window_days)
 max_ages = {item.id: item.max_age_days for item in catalogue.indicators}
 today = pd.Timestamp(data.today())
 
@@ -235,19 +244,14 @@ else:
     window = st.segmented_control(
         "Chart window", options=list(TRIGGER_WINDOWS), default="5 years", key="overview_window"
     )
-    years = TRIGGER_WINDOWS.get(str(window), 5)
-    domestic = prices[prices["axis"] == "domestic"]
-    if years is None:
-        window_start = pd.Timestamp(domestic["period"].min()) if not domestic.empty else None
-    else:
-        window_start = today - pd.DateOffset(years=years)
-        if not domestic.empty:
-            # Start shortly before the first domestic price inside the window, so sparse
-            # administered prices are not squeezed against years of daily Brent.
-            inside = domestic[domestic["period"] >= window_start]["period"]
-            first = inside.min() if not inside.empty else domestic["period"].max()
-            window_start = pd.Timestamp(first) - pd.Timedelta(days=60)
-    fuel_figure = charts.fuel_prices_figure(prices, shock_threshold=threshold, start=window_start)
+    fuel_figure = trigger_chart(
+        page_version,
+        country,
+        TRIGGER_WINDOWS.get(str(window), 5),
+        threshold,
+        step_indicator.window_days,
+        data.today(),
+    )
     components.show_figure(fuel_figure, key="overview_fuel")
     st.caption(
         f"Domestic prices step where they were set; circles mark a step of {threshold:g}% or "

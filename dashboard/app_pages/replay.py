@@ -18,7 +18,7 @@ DEFAULT_TRIGGER_THRESHOLD = 7.0
 
 settings = data.get_settings()
 catalogue = data.get_catalogue()
-version = data.current_version()
+version = data.run_version()
 components.stop_if_empty(version)
 names = {item.id: item.name for item in catalogue.indicators}
 

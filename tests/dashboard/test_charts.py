@@ -136,6 +136,24 @@ def test_fuel_prices_figure_window_keeps_the_step_into_it() -> None:
     assert list(lpg.y) == [120.0, 90.0, 50.0]
 
 
+def test_fuel_prices_figure_thins_a_long_world_series_to_weekly_closes() -> None:
+    days = pd.date_range("2021-01-01", "2022-12-31", freq="D")
+    brent = pd.DataFrame(
+        {
+            "label": "Brent",
+            "period": days,
+            "value": [float(index) for index in range(len(days))],
+            "unit": "USD/bbl",
+            "axis": "world",
+        }
+    )
+    figure = charts.fuel_prices_figure(brent, max_world_points=100)
+    (line,) = figure.data
+    assert len(line.x) == 105  # weeks ending Sunday, 3 Jan 2021 … 1 Jan 2023
+    # each point is the week's last daily value (the value counts the days since 1 Jan 2021)
+    assert line.x[1] == "2021-01-10" and line.y[1] == 9.0
+
+
 def test_indicator_series_keeps_vintages_apart() -> None:
     series = pd.DataFrame(
         {

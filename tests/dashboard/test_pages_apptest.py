@@ -157,6 +157,16 @@ def test_picker_changes_the_country(
     assert at.title[0].value == "Nigeria", "the choice follows the user to other pages"
 
 
+def test_country_query_parameter_selects_the_country(snapshot_store: Path, use_store: Any) -> None:
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "ECU"
+    at.run()
+    assert at.title[0].value == "Ecuador"
+    at.selectbox(key="country").select("UZB").run()
+    assert at.query_params["country"] == ["UZB"] or at.query_params["country"] == "UZB"
+
+
 def test_compare_map_shows_every_scored_composite(
     snapshot_store: Path, use_store: Any, expected: PanelScore
 ) -> None:

@@ -1,0 +1,244 @@
+"""Benchmark: the dashboard in a real headless Chromium on the bundled snapshot.
+
+Measures, against a `streamlit run` subprocess on a loopback port:
+
+* time to a fully rendered overview (a fresh page load: script finished, no skeletons, every
+  plotly chart drawn), and
+* time to switch country with the sidebar picker (until the new country's overview is fully
+  drawn),
+
+each the median of N runs after one warm-up, beside a baseline of the same app with every cache
+disabled (FLASHPOINT_DISABLE_CACHE=1), and prints the ratio.
+
+Run: `.venv/bin/python bench/bench_dashboard.py [--runs 5] [--store PATH]`.
+Needs Debian's Chromium at /usr/bin/chromium. Not a test: it prints numbers, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "dashboard" / "app.py"
+CONFIG = REPO / "config.toml"
+CHROMIUM = os.environ.get("FLASHPOINT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TIMEOUT_MS = 300_000
+# The switch alternates between these (label in the picker, heading on the overview).
+SWITCH_TO = (("Nigeria (NGA)", "Nigeria"), ("Kazakhstan (KAZ)", "Kazakhstan"))
+ALL_CHARTS_DRAWN = """() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return charts.length > 0 && charts.every((chart) => chart.querySelector('.main-svg'));
+}"""
+
+
+@dataclass(frozen=True)
+class Result:
+    """Timings of one configuration, in seconds."""
+
+    label: str
+    cold_overview: float
+    overview: list[float]
+    switch: list[float]
+
+
+def build_store(directory: Path) -> Path:
+    """A SQLite store with the bundled snapshot."""
+    from flashpoint import snapshot, store
+
+    path = directory / "flashpoint.db"
+    engine = store.make_engine(f"sqlite:///{path}")
+    store.init_schema(engine)
+    snapshot.ensure_snapshot_loaded(engine)
+    engine.dispose()
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(
+    store_path: Path, log: Path, *, disable_cache: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    environment = {
+        **os.environ,
+        "FLASHPOINT_DATABASE_URL": f"sqlite:///{store_path}",
+        "FLASHPOINT_CONFIG": str(CONFIG),
+    }
+    environment.pop("FLASHPOINT_DISABLE_CACHE", None)
+    if disable_cache:
+        environment["FLASHPOINT_DISABLE_CACHE"] = "1"
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+    ]  # fmt: skip
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            command, env=environment, stdout=handle, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    return process, url
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)  # the server has not bound its port yet
+    process.kill()
+    raise RuntimeError(f"streamlit did not start; see {log}")
+
+
+def wait_rendered(page: Page) -> None:
+    """Script finished, no skeletons, every plotly chart drawn."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=TIMEOUT_MS
+    )
+    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def timed(action: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def load_overview(page: Page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name="Kazakhstan", exact=True).wait_for(timeout=TIMEOUT_MS)
+    wait_rendered(page)
+
+
+def switch_country(page: Page, option: str, heading: str) -> None:
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=option).click()
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=TIMEOUT_MS)
+    wait_rendered(page)
+
+
+def measure(label: str, url: str, runs: int) -> Result:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            cold = timed(lambda: load_overview(page, url))
+            # Warm-up: both countries once (per-country caches), then measure.
+            for option, heading in SWITCH_TO:
+                switch_country(page, option, heading)
+            overview: list[float] = []
+            for _ in range(runs):
+                fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
+                fresh.set_default_timeout(TIMEOUT_MS)
+                overview.append(timed(lambda fresh=fresh: load_overview(fresh, url)))  # type: ignore[misc]
+                fresh.close()
+            switch: list[float] = []
+            for index in range(runs):
+                option, heading = SWITCH_TO[index % len(SWITCH_TO)]
+                switch.append(
+                    timed(lambda o=option, h=heading: switch_country(page, o, h))  # type: ignore[misc]
+                )
+        finally:
+            browser.close()
+    return Result(label=label, cold_overview=cold, overview=overview, switch=switch)
+
+
+def run_configuration(
+    store_path: Path, directory: Path, *, disable_cache: bool, runs: int
+) -> Result:
+    label = "caching disabled (baseline)" if disable_cache else "cached (data version keys)"
+    process, url = start_server(
+        store_path, directory / f"streamlit-{int(disable_cache)}.log", disable_cache=disable_cache
+    )
+    try:
+        return measure(label, url, runs)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measure (median)")
+    parser.add_argument("--store", type=Path, default=None, help="an existing snapshot store")
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).is_file():
+        print(f"bench_dashboard: needs Chromium at {CHROMIUM}", file=sys.stderr)
+        return 2
+    directory = Path(tempfile.mkdtemp(prefix="flashpoint-bench-"))
+    try:
+        store_path = args.store or build_store(directory)
+        cached = run_configuration(store_path, directory, disable_cache=False, runs=args.runs)
+        baseline = run_configuration(store_path, directory, disable_cache=True, runs=args.runs)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print(f"\nDashboard in headless Chromium, bundled snapshot, median of {args.runs} (seconds)")
+    print(f"{'':32} {'overview':>10} {'switch country':>15} {'first (cold) overview':>22}")
+    for result in (cached, baseline):
+        print(
+            f"{result.label:32} {median(result.overview):10.2f} {median(result.switch):15.2f}"
+            f" {result.cold_overview:22.2f}"
+        )
+    print(
+        f"{'ratio baseline / cached':32} "
+        f"{median(baseline.overview) / median(cached.overview):9.1f}x "
+        f"{median(baseline.switch) / median(cached.switch):14.1f}x"
+    )
+    print(
+        f"targets: overview < 2 s -> {'met' if median(cached.overview) < 2 else 'missed'}; "
+        f"switch < 0.5 s -> {'met' if median(cached.switch) < 0.5 else 'missed'}"
+    )
+    for result in (cached, baseline):
+        print(
+            f"  {result.label}: overview runs "
+            + ", ".join(f"{value:.2f}" for value in result.overview)
+            + "; switch runs "
+            + ", ".join(f"{value:.2f}" for value in result.switch)
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

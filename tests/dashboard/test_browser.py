@@ -1,0 +1,164 @@
+"""The dashboard in a real headless Chromium against `streamlit run`, on the bundled snapshot.
+
+Each page is opened over loopback, waited on until Streamlit has finished running, checked for
+its headline and charts, and photographed into `test-artifacts/`. Every request the browser makes
+is recorded: none may leave 127.0.0.1 (the world map's topojson is served by the app itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from dashboard import charts, components
+from flashpoint import store
+from flashpoint.config import iso3_countries, load_config
+from indicators.scoring import score_panel
+from tests.dashboard.conftest import CONFIG, HOSTILE_TITLE, DashboardServer, sqlite_url
+
+pytestmark = pytest.mark.browser
+
+PAGE_TIMEOUT_MS = 180_000
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+PAGES = [
+    ("", "Kazakhstan", True),
+    ("country", "Kazakhstan", True),
+    ("compare", "Compare countries", True),
+    ("replay", "Replay", True),
+    ("health", "Data health", False),
+    ("methodology", "Methodology", False),
+]
+
+
+@pytest.fixture
+def watched_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
+    """The browser page plus the URL of every request it makes."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield page, requested
+
+
+def wait_for_app(page: Page) -> None:
+    """Wait until Streamlit connected, ran the script to the end and drew no skeletons."""
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+        state="attached"
+    )
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached"
+    )
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+
+
+def off_loopback(urls: list[str]) -> list[str]:
+    """The requested URLs whose host is not loopback (data: and blob: URLs have no host)."""
+    outside = []
+    for url in urls:
+        parsed = urlparse(url)
+        if parsed.scheme in ("data", "blob", "about"):
+            continue
+        if parsed.hostname not in LOOPBACK:
+            outside.append(url)
+    return outside
+
+
+@pytest.mark.parametrize(("path", "heading", "has_chart"), PAGES)
+def test_every_page_renders_offline(
+    dashboard_server: DashboardServer,
+    watched_page: tuple[Page, list[str]],
+    artifacts: Path,
+    path: str,
+    heading: str,
+    has_chart: bool,
+) -> None:
+    page, requested = watched_page
+    page.set_viewport_size({"width": 1440, "height": 2200})
+    page.goto(f"{dashboard_server.url}/{path}")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    if has_chart:
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    if path == "compare":
+        # The choropleth draws from the app's own topojson: no CDN.
+        expect(page.locator(".choroplethlocation").first).to_be_attached()
+    page.screenshot(path=str(artifacts / f"dashboard-{path or 'overview'}.png"), full_page=True)
+    assert not off_loopback(requested), off_loopback(requested)
+
+
+def test_overview_headline_is_the_scored_composite(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]]
+) -> None:
+    engine = store.make_engine(sqlite_url(dashboard_server.store_path))
+    try:
+        observations = store.read_observations(engine, include_forecasts=False)
+    finally:
+        engine.dispose()
+    known = iso3_countries()
+    countries = sorted(code for code in observations["country"].unique() if code in known)
+    panel = score_panel(
+        observations,
+        load_config(CONFIG).catalogue(),
+        as_of=dt.datetime.now(dt.UTC).date(),
+        countries=countries,
+    )
+    page, requested = watched_page
+    page.goto(dashboard_server.url)
+    wait_for_app(page)
+    headline = page.get_by_test_id("stMetric").filter(has_text="Composite risk")
+    expect(headline.get_by_test_id("stMetricValue")).to_have_text(
+        f"{panel.countries.loc['KAZ', 'composite']:.1f}"
+    )
+    band = str(panel.countries.loc["KAZ", "band"]).upper()
+    expect(page.get_by_text(band, exact=True).first).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    assert not off_loopback(requested)
+
+
+def test_query_parameter_and_picker_choose_the_country(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]]
+) -> None:
+    page, _ = watched_page
+    page.goto(f"{dashboard_server.url}/?country=NGA")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Nigeria", exact=True)).to_be_visible()
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name="Ecuador (ECU)").click()
+    expect(page.get_by_role("heading", name="Ecuador", exact=True)).to_be_visible()
+    wait_for_app(page)
+    assert re.search(r"[?&]country=ECU", page.url), page.url
+
+
+def test_fetched_text_is_shown_as_text_never_as_html(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]], artifacts: Path
+) -> None:
+    page, _ = watched_page
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(f"{dashboard_server.url}/country")
+    wait_for_app(page)
+    # The synthetic event (hostile title) is annotated on the score history as literal text.
+    expect(page.get_by_text("<img src=x", exact=False).first).to_be_attached()
+    assert page.evaluate("() => window.__flashpoint_xss") is None
+    assert page.locator("img[src='x']").count() == 0
+    page.screenshot(path=str(artifacts / "dashboard-escaped-event.png"))
+    assert HOSTILE_TITLE.startswith("<img")
+
+
+def test_chart_png_export_runs_offline() -> None:
+    frame = {
+        "country": ["KAZ", "KGZ"],
+        "name": ["Kazakhstan", "Kyrgyz Republic"],
+        "composite": [6.8, 4.1],
+        "band": ["very high", "medium"],
+    }
+    import pandas as pd
+
+    png = components.figure_png(charts.composite_choropleth(pd.DataFrame(frame)))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) > 10_000
