@@ -15,8 +15,6 @@ from flashpoint.config import CONFIG_ENV, load_config, resolve_config_path
 
 log = logging.getLogger("flashpoint.dashboard")
 
-# How long Streamlit gets to shut down after Ctrl+C before it is terminated.
-_SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 def app_path() -> Path:
@@ -90,17 +88,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(command: list[str], environment: dict[str, str]) -> int:
-    process = subprocess.Popen(command, env=environment)
+    if os.name == "posix":
+        # Become Streamlit: Ctrl+C and a service manager's SIGTERM reach it directly, and no
+        # orphaned server outlives this command.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(command[0], command, environment)
+    process = subprocess.Popen(command, env=environment)  # pragma: no cover - not POSIX
     try:
         return process.wait()
     except KeyboardInterrupt:
-        # The terminal sent SIGINT to Streamlit too; give it time to close its sessions.
-        try:
-            return process.wait(timeout=_SHUTDOWN_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
-            process.wait()
-            return 130
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+        return 130
 
 
 def register(subparsers: Any) -> None:

@@ -1,0 +1,78 @@
+"""`flashpoint dashboard`: production flags, snapshot loaded into an empty store, a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from flashpoint import snapshot, store
+from flashpoint.commands.dashboard import app_path, streamlit_command
+from tests.dashboard.conftest import free_port, sqlite_url, wait_for_health
+
+
+def test_command_line_uses_the_installed_app_and_production_flags() -> None:
+    app = app_path()
+    assert app.is_file()
+    assert (app.parent / ".streamlit" / "config.toml").is_file()
+    assert (app.parent / "static" / "topojson" / "world_110m.json").is_file()
+    command = streamlit_command(app, port=8765, address="0.0.0.0")
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(app)]
+    flags = dict(zip(command[5::2], command[6::2], strict=True))
+    assert flags == {
+        "--server.port": "8765",
+        "--server.address": "0.0.0.0",
+        "--server.headless": "true",
+        "--server.fileWatcherType": "none",
+        "--server.enableStaticServing": "true",
+        "--server.runOnSave": "false",
+        "--browser.gatherUsageStats": "false",
+        "--global.developmentMode": "false",
+    }
+
+
+def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[general]\ncountries = ["KAZ", "KGZ"]\ndefault_country = "KAZ"\n', encoding="utf-8"
+    )
+    database = tmp_path / "store.db"
+    environment = {**os.environ, "FLASHPOINT_DATABASE_URL": sqlite_url(database)}
+    environment.pop("FLASHPOINT_CONFIG", None)
+    port = free_port()
+    log = tmp_path / "dashboard.log"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "flashpoint.cli", "dashboard",
+                "--config", str(config), "--port", str(port), "--address", "127.0.0.1",
+            ],
+            env=environment,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}", process, log)
+        engine = store.make_engine(sqlite_url(database))
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    sa.select(sa.func.count()).select_from(store.observations)
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        expected = snapshot.snapshot_manifest()["files"]["observations.csv.gz"]["rows"]
+        assert rows == expected
+        # The command became the Streamlit server, which knows which config to read.
+        cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"streamlit" in cmdline and str(port).encode() in cmdline
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
+        assert f"FLASHPOINT_CONFIG={config.resolve()}".encode() in environ
+        assert b"Flashpoint dashboard on http://127.0.0.1:" in log.read_bytes()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
