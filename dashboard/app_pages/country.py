@@ -11,6 +11,7 @@ from dashboard import charts, components, data
 from dashboard.formatting import (
     age_in_words,
     escape_markdown,
+    format_value,
     period_label,
     staleness_badge,
     status_style,
@@ -26,7 +27,8 @@ version = data.run_version()
 components.stop_if_empty(version)
 country = components.selected_country()
 panel = data.load_panel(version, data.today())
-pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
+# Short pillar labels keep the indicator table narrow ("Governance and corruption" → "Governance").
+pillar_names = {pillar.id: pillar.name.split(" and ")[0] for pillar in catalogue.pillars}
 pillar_order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
 
 st.title(data.country_names().get(country, country))
@@ -136,7 +138,7 @@ for indicator in catalogue.enabled_indicators:
         {
             "Pillar": pillar_names.get(indicator.pillar, indicator.pillar),
             "Indicator": indicator.name + (" (world)" if owner == WORLD else ""),
-            "Latest": value,
+            "Latest": format_value(float(value)) if pd.notna(value) else "—",
             "Unit": indicator.unit,
             "Period": period_label(period, indicator.frequency),
             "Age": (
@@ -157,14 +159,14 @@ table = pd.DataFrame(rows).sort_values(["_order", "Indicator"], kind="mergesort"
 visible_table = table.drop(columns=["_order", "_id"])
 st.dataframe(
     visible_table.style.map(status_style, subset=["Status"]).format(
-        {"Latest": "{:,.2f}", "Score (0–10)": "{:.1f}"}, na_rep="—"
+        {"Score (0–10)": "{:.1f}"}, na_rep="—"
     ),
     hide_index=True,
     width="stretch",
     height=min(38 + 35 * len(visible_table), 760),
     column_config={
-        "Pillar": st.column_config.TextColumn(width="small"),
         "Indicator": st.column_config.TextColumn(width="medium"),
+        "Latest": st.column_config.TextColumn(help="Latest value, in the unit beside it"),
         "Unit": st.column_config.TextColumn(width="small"),
         "Period": st.column_config.TextColumn(width="small"),
         "Source": st.column_config.TextColumn(width="small"),

@@ -41,7 +41,21 @@ country = components.selected_country()
 names = {item.id: item.name for item in catalogue.indicators}
 pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
-st.title(data.country_names().get(country, country))
+header, action = st.columns([2.6, 1.2], vertical_alignment="bottom")
+header.title(data.country_names().get(country, country))
+preset_name = data.country_names().get(REPLAY_PRESET["country"], REPLAY_PRESET["country"])
+if action.button(
+    f"Replay {preset_name} 2021–22",
+    icon=":material/history:",
+    type="primary",
+    key="overview_replay_preset",
+    help=f"What Flashpoint would have shown for {preset_name}, day by day from 1 Oct 2021 to "
+    "15 Feb 2022 (the January 2022 events): only data published by each date is used.",
+    width="stretch",
+):
+    st.session_state["replay_country"] = REPLAY_PRESET["country"]
+    st.session_state["replay_range"] = (REPLAY_PRESET["start"], REPLAY_PRESET["end"])
+    st.switch_page(st.session_state["_pages"]["replay"])
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds or None)
@@ -261,20 +275,3 @@ else:
     components.export_buttons(
         table=prices, figure=fuel_figure, name=f"flashpoint_fuel_prices_{country}", key="fuel"
     )
-
-st.divider()
-replay_column, note_column = st.columns([1, 2])
-preset_name = data.country_names().get(REPLAY_PRESET["country"], REPLAY_PRESET["country"])
-if replay_column.button(
-    f"Replay {preset_name}, Oct 2021 – Feb 2022",
-    icon=":material/history:",
-    type="primary",
-    key="overview_replay_preset",
-):
-    st.session_state["replay_country"] = REPLAY_PRESET["country"]
-    st.session_state["replay_range"] = (REPLAY_PRESET["start"], REPLAY_PRESET["end"])
-    st.switch_page(st.session_state["_pages"]["replay"])
-note_column.caption(
-    "What Flashpoint would have shown, day by day, before and during the January 2022 events: "
-    "only data published by each date is used."
-)

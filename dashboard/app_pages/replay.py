@@ -98,6 +98,19 @@ figure = charts.replay_figure(
 )
 components.show_figure(figure, key="replay_chart")
 
+jumps = frame.sort_values("date")
+jumps = jumps.assign(change=jumps["composite"].diff())
+if jumps["change"].max() > 0.5:
+    jump = jumps.loc[jumps["change"].idxmax()]
+    driver = names.get(str(jump["trigger_driver"] or jump["top_driver"]), "")
+    before_jump = jump["composite"] - jump["change"]
+    st.markdown(
+        f"**{pd.Timestamp(jump['date']):%d %b %Y}**: the composite jumped from "
+        f"**{before_jump:.1f}** to **{jump['composite']:.1f}** "
+        f"({escape_markdown(jump['band'])})"
+        + (f", driven by {escape_markdown(driver)}." if driver else ".")
+    )
+
 peak = frame.loc[frame["composite"].idxmax()]
 first_high = frame[frame["trigger"] >= threshold]
 summary = st.columns(3)

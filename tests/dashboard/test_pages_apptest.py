@@ -198,7 +198,7 @@ def test_country_page_lists_every_indicator_with_its_latest_value(
     engine.dispose()
     newest = gini.sort_values("period").iloc[-1]
     row = table[table["Indicator"] == catalogue.indicator("gini").name].iloc[0]
-    assert row["Latest"] == newest["value"]
+    assert row["Latest"] == f"{newest['value']:.1f}"
     assert row["Period"] == str(newest["period"].year)
     assert row["Status"] in ("fresh", "stale")
     history = trace(figures(at), "Composite")
