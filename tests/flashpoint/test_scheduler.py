@@ -8,13 +8,12 @@ never sleep a fixed time hoping something happened.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,11 +27,17 @@ from flashpoint.errors import ConfigError
 from flashpoint.scheduler import FileLock, PostgresAdvisoryLock, SchedulerService, scheduled_jobs
 from flashpoint.schedules import next_run_time, parse_schedule
 from tests.support.replay_server import ReplayServer, Reply, running_replay_server
+from tests.support.serve_process import (
+    DISABLED,
+    KZ_FUEL_FIXTURE,
+    start_serve,
+    stop_serve,
+    wait_for,
+    write_serve_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NBK_FIXTURE = ROOT / "tests" / "fixtures" / "nbk" / "get_rates_fdate_01.08.2026.trimmed.xml"
-KZ_FUEL_FIXTURE = ROOT / "tests" / "fixtures" / "analyst" / "kz_fuel_price_points_from_reports.csv"
-DISABLED = ("worldbank", "imf", "fred", "eia", "gdelt", "acled", "fx")
 
 
 # ------------------------------------------------------------------------------------------
@@ -153,84 +158,6 @@ def test_postgres_advisory_lock_is_exclusive_between_engines(postgres_url: str) 
 # ------------------------------------------------------------------------------------------
 
 
-def _write_config(
-    tmp_path: Path,
-    database_url: str,
-    *,
-    nbk_url: str | None,
-    analyst_files: list[Path],
-    schedule: str = "every 2s",
-) -> Path:
-    disabled = list(DISABLED) + ([] if nbk_url else ["nbk"])
-    lines = [
-        "[general]",
-        'countries = ["KAZ"]',
-        f'data_dir = "{tmp_path / "data"}"',
-        "[store]",
-        f'url = "{database_url}"',
-        "[scheduler]",
-        "jitter_seconds = 0",
-        "misfire_grace_seconds = 60",
-    ]
-    for name in disabled:
-        lines += [f"[sources.{name}]", "enabled = false"]
-    if nbk_url:
-        lines += [
-            "[sources.nbk]",
-            f'base_url = "{nbk_url}"',
-            f'schedule = "{schedule}"',
-            "backfill_days = 3",
-            "min_interval_seconds = 0",
-            "max_retries = 0",
-        ]
-    files = ", ".join(f'"{path}"' for path in analyst_files)
-    lines += ["[sources.analyst]", f'schedule = "{schedule}"', f"files = [{files}]"]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def _serve(config: Path, log: Path, *extra: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASHPOINT_")}
-    env["FLASHPOINT_LOG_LEVEL"] = "INFO"
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "flashpoint.cli",
-                "serve",
-                "--config",
-                str(config),
-                "--no-snapshot",
-                *extra,
-            ],
-            stdout=sink,
-            stderr=sink,
-            env=env,
-            cwd=ROOT,
-        )
-
-
-def _wait_for(condition: Callable[[], bool], *, timeout: float, what: str, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)  # polling interval against a deadline, not a guess at timing
-    raise AssertionError(f"timed out waiting for {what}; serve log:\n{log.read_text()[-3000:]}")
-
-
-def _stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
-    if process.poll() is None:
-        process.send_signal(sig)
-    try:
-        return process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-
-
 def _runs(engine: Engine) -> pd.DataFrame:
     return store.read_fetch_runs(engine, limit=1000)
 
@@ -243,13 +170,13 @@ def nbk_server() -> Iterator[ReplayServer]:
 
 
 def _serve_runs_the_pipeline(tmp_path: Path, database_url: str, nbk_server: ReplayServer) -> None:
-    config = _write_config(
+    config = write_serve_config(
         tmp_path, database_url, nbk_url=nbk_server.url, analyst_files=[KZ_FUEL_FIXTURE]
     )
     engine = store.make_engine(database_url)
     store.init_schema(engine)
     log = tmp_path / "serve.log"
-    process = _serve(config, log)
+    process = start_serve(config, log)
     try:
 
         def ran_twice_each() -> bool:
@@ -258,13 +185,13 @@ def _serve_runs_the_pipeline(tmp_path: Path, database_url: str, nbk_server: Repl
             counts = done["source"].value_counts() if not done.empty else pd.Series(dtype=int)
             return counts.get("nbk", 0) >= 2 and counts.get("analyst", 0) >= 2
 
-        _wait_for(ran_twice_each, timeout=90, what="two runs of each source", log=log)
-        _wait_for(lambda: not store.read_scores(engine).empty, timeout=30, what="scores", log=log)
+        wait_for(ran_twice_each, timeout=90, what="two runs of each source", log=log)
+        wait_for(lambda: not store.read_scores(engine).empty, timeout=30, what="scores", log=log)
         with engine.connect() as connection:
             states = connection.execute(select(store.alert_state)).all()
         assert states, "alert rules were evaluated after the refresh"
     finally:
-        status = _stop(process)
+        status = stop_serve(process)
     assert status == 0, log.read_text()[-3000:]
     observations = store.read_observations(engine)
     fx = observations[observations["indicator"] == "usd_fx_rate"]
@@ -301,28 +228,30 @@ def test_serve_runs_jobs_on_schedule_then_scores_and_alerts_postgres(
 
 
 def _second_serve_is_refused(tmp_path: Path, database_url: str) -> None:
-    config = _write_config(tmp_path, database_url, nbk_url=None, analyst_files=[KZ_FUEL_FIXTURE])
+    config = write_serve_config(
+        tmp_path, database_url, nbk_url=None, analyst_files=[KZ_FUEL_FIXTURE]
+    )
     engine = store.make_engine(database_url)
     store.init_schema(engine)
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = _serve(config, first_log)
+    first = start_serve(config, first_log)
     try:
-        _wait_for(
+        wait_for(
             lambda: "scheduler starting" in first_log.read_text(),
             timeout=60,
             what="the first scheduler",
             log=first_log,
         )
-        second = _serve(config, second_log)
+        second = start_serve(config, second_log)
         assert second.wait(timeout=60) == 3
         message = second_log.read_text()
         assert "another `flashpoint serve` already runs against this store" in message
         assert "Traceback" not in message
         # A standby waits, and takes over once the first stops.
         standby_log = tmp_path / "standby.log"
-        standby = _serve(config, standby_log, "--standby", "--standby-poll", "0.2")
+        standby = start_serve(config, standby_log, "--standby", "--standby-poll", "0.2")
         try:
-            _wait_for(
+            wait_for(
                 lambda: "standing by" in standby_log.read_text(),
                 timeout=60,
                 what="the standby",
@@ -330,23 +259,23 @@ def _second_serve_is_refused(tmp_path: Path, database_url: str) -> None:
             )
             runs_before_takeover = len(_runs(engine))
             assert standby.poll() is None
-            assert _stop(first) == 0
-            _wait_for(
+            assert stop_serve(first) == 0
+            wait_for(
                 lambda: "lock acquired after standby" in standby_log.read_text(),
                 timeout=30,
                 what="the takeover",
                 log=standby_log,
             )
-            _wait_for(
+            wait_for(
                 lambda: len(_runs(engine)) > runs_before_takeover,
                 timeout=30,
                 what="a run by the standby",
                 log=standby_log,
             )
         finally:
-            assert _stop(standby) == 0
+            assert stop_serve(standby) == 0
     finally:
-        _stop(first)
+        stop_serve(first)
         engine.dispose()
 
 
@@ -399,22 +328,22 @@ def test_sigterm_during_a_refresh_exits_0_and_leaves_the_store_consistent(tmp_pa
     csv = tmp_path / "big.csv"
     rows = _write_big_csv(csv, 1)
     database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = _write_config(
+    config = write_serve_config(
         tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
     )
     engine = store.make_engine(database_url)
     store.init_schema(engine)
     log = tmp_path / "serve.log"
-    process = _serve(config, log)
+    process = start_serve(config, log)
 
     def running() -> bool:
         runs = _runs(engine)
         return not runs.empty and (runs["status"] == "running").any()
 
     try:
-        _wait_for(running, timeout=60, what="a refresh in progress", log=log)
+        wait_for(running, timeout=60, what="a refresh in progress", log=log)
     finally:
-        status = _stop(process, signal.SIGTERM)
+        status = stop_serve(process, signal.SIGTERM)
     assert status == 0, log.read_text()[-3000:]
     assert store.integrity_check(engine) == []
     # Either the whole batch landed or none of it: never a partial batch.
@@ -433,31 +362,31 @@ def test_sigkill_during_refreshes_never_corrupts_or_loses_rows(tmp_path: Path) -
     csv = tmp_path / "big.csv"
     rows = _write_big_csv(csv, 1)
     database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = _write_config(
+    config = write_serve_config(
         tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
     )
     engine = store.make_engine(database_url)
     store.init_schema(engine)
     # A first clean run stores version 1 of every row.
     log = tmp_path / "serve.log"
-    process = _serve(config, log)
+    process = start_serve(config, log)
     try:
-        _wait_for(
+        wait_for(
             lambda: _versions_in_store(engine) == {1},
             timeout=120,
             what="the first complete batch",
             log=log,
         )
     finally:
-        assert _stop(process) == 0
+        assert stop_serve(process) == 0
     generator = random.Random(20220101)
     killed_mid_run = 0
     for attempt in range(2, 12):  # ten SIGKILLs
         _write_big_csv(csv, attempt)
-        process = _serve(config, log)
+        process = start_serve(config, log)
         runs_before = len(_runs(engine))
         try:
-            _wait_for(
+            wait_for(
                 lambda before=runs_before: len(_runs(engine)) > before,
                 timeout=60,
                 what="a refresh to start",
@@ -480,16 +409,16 @@ def test_sigkill_during_refreshes_never_corrupts_or_loses_rows(tmp_path: Path) -
     # The kills really landed while runs were open (else this test proves little).
     assert killed_mid_run >= 3
     # A restart closes the runs the crashes left open and carries on.
-    process = _serve(config, log)
+    process = start_serve(config, log)
     try:
-        _wait_for(
+        wait_for(
             lambda: _versions_in_store(engine) == {11},
             timeout=120,
             what="a complete batch after the crashes",
             log=log,
         )
     finally:
-        assert _stop(process) == 0
+        assert stop_serve(process) == 0
     runs = _runs(engine)
     assert not (runs["status"] == "running").any()
     assert runs["error"].fillna("").str.startswith("interrupted").sum() >= killed_mid_run
@@ -503,14 +432,14 @@ def test_dashboard_reads_while_the_scheduler_writes_never_see_a_locked_database(
     csv = tmp_path / "big.csv"
     _write_big_csv(csv, 1)
     database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = _write_config(
+    config = write_serve_config(
         tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
     )
     writer_engine = store.make_engine(database_url)
     store.init_schema(writer_engine)
     reader = store.make_engine(database_url)
     log = tmp_path / "serve.log"
-    process = _serve(config, log)
+    process = start_serve(config, log)
     reads, locked, version = 0, 0, 1
     try:
         deadline = time.monotonic() + 120
@@ -531,7 +460,7 @@ def test_dashboard_reads_while_the_scheduler_writes_never_see_a_locked_database(
                 else:
                     raise
     finally:
-        assert _stop(process) == 0
+        assert stop_serve(process) == 0
     assert reads >= 500
     assert version >= 3, "the scheduler wrote at least two full batches during the reads"
     assert locked == 0
