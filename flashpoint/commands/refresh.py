@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the `refresh` sub-command."""
     parser = subparsers.add_parser(
         "refresh",
-        help="fetch the enabled sources into the store",
-        description="Fetch every enabled source (or those named with --source) into the store. "
+        help="fetch the enabled sources into the store, then re-score and evaluate alerts",
+        description="Fetch every enabled source (or those named with --source) into the store, "
+        "then re-score and evaluate the alert rules — the same pipeline one scheduled job runs. "
         "Each source is recorded as a fetch run; one failing source never stops the others and "
         "never changes stored data. Exit status 0 when every source succeeded, 1 otherwise.",
     )
@@ -33,6 +34,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress bar and no summary table",
     )
+    parser.add_argument(
+        "--fetch-only", action="store_true",
+        help="only fetch: do not re-score or evaluate alerts afterwards",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -44,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     import fetchers
     from flashpoint import store
     from flashpoint.logs import configure_logging
+    from flashpoint.pipeline import run_pipeline
     from flashpoint.refresh import SourceRunReport, all_ok, refresh_sources, sources_to_refresh
 
     settings = settings_from_args(args)
@@ -68,14 +74,34 @@ def run(args: argparse.Namespace) -> int:
         store.init_schema(engine)
         # Log lines go through tqdm.write so they never tear the progress bar.
         with logging_redirect_tqdm(loggers=[logging.getLogger("flashpoint")]):
-            reports = refresh_sources(engine, settings, sources=names, countries=countries,
-                                      progress=progress)
+            if args.fetch_only:
+                reports = refresh_sources(engine, settings, sources=names, countries=countries,
+                                          progress=progress)
+                problems: list[str] = []
+                after = ""
+            else:
+                outcome = run_pipeline(engine, settings, sources=names, countries=countries,
+                                       progress=progress)
+                reports, problems = outcome.reports, outcome.problems
+                after = (
+                    f"re-scored {outcome.countries_scored} countries; " if outcome.rescored
+                    else "nothing changed, scores kept; "
+                ) + (
+                    f"alerts evaluated: {outcome.alert_events} state change(s)"
+                    + (f", {outcome.failed_deliveries} failed deliveries"
+                       if outcome.failed_deliveries else "")
+                    if outcome.alerts_evaluated else "alerts not evaluated"
+                )
     finally:
         bar.close()
         engine.dispose()
     if not args.quiet:
         print(summary_table(reports))
-    return 0 if all_ok(reports) else 1
+        if after:
+            print(after)
+    for problem in problems:
+        print(f"flashpoint: {problem}", file=sys.stderr)
+    return 0 if all_ok(reports) and not problems else 1
 
 
 def _checked_sources(requested: Sequence[str] | None, registry: Any) -> list[str] | None:

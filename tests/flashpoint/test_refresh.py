@@ -238,6 +238,13 @@ def test_cli_refresh_exit_status_and_summary(
     assert main(["refresh", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^worldbank\s+ok\s+2\s+\d+", out, flags=re.MULTILINE), out
+    # The same pipeline as a scheduled job: new rows are scored and alert rules evaluated.
+    assert re.search(r"re-scored \d+ countries; alerts evaluated", out), out
+    engine = store.make_engine(load_config(config).database_url)
+    try:
+        assert "KAZ" in set(store.read_scores(engine)["country"])
+    finally:
+        engine.dispose()
 
     replay_server.clear_routes()  # now every request gets 404
     assert main(["refresh", "--config", str(config), "--source", "worldbank"]) == 1
