@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from flashpoint.config import load_config
+from flashpoint.config import add_config_argument, settings_from_args
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `flashpoint load-snapshot`."""
     from flashpoint import snapshot, store
 
-    settings = load_config(args.config)
+    settings = settings_from_args(args)
     engine = store.make_engine(settings.database_url)
     try:
         store.init_schema(engine)
@@ -45,12 +44,7 @@ def register(subparsers: Any) -> None:
         "points, event annotations) into the store in one transaction. Loading again changes "
         "nothing. Rows a live fetcher stored are left alone unless --force.",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="config file (default: $FLASHPOINT_CONFIG, ./config.toml, the packaged default)",
-    )
+    add_config_argument(parser)
     parser.add_argument(
         "--force",
         action="store_true",

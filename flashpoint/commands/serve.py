@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from flashpoint.config import load_config
+from flashpoint.config import add_config_argument, settings_from_args
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
     from flashpoint.scheduler import SchedulerService
     from flashpoint.snapshot import ensure_snapshot_loaded
 
-    settings = load_config(args.config)
+    settings = settings_from_args(args)
     configure_logging(settings.general.log_level)
     engine = store.make_engine(settings.database_url)
     try:
@@ -42,12 +41,7 @@ def register(subparsers: Any) -> None:
         "SIGINT finishes the running source cleanly and exits 0. Logs are key=value lines on "
         "stderr (level from [general] log_level or $FLASHPOINT_LOG_LEVEL).",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="config file (default: $FLASHPOINT_CONFIG, ./config.toml, the packaged default)",
-    )
+    add_config_argument(parser)
     parser.add_argument(
         "--standby",
         action="store_true",
