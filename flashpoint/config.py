@@ -363,26 +363,19 @@ class FxSource(SourceSettings):
         default="https://open.er-api.com/v6/latest/USD",
         description="Latest rates per USD (open.er-api.com; attribution per its terms).",
     )
-    history_url: str = Field(
-        default="https://cdn.jsdelivr.net/npm/@fawazahmed0/currency-api",
-        description="Dated history (`@YYYY-MM-DD/v1/currencies/usd.json`) for back-filling.",
-    )
     min_interval_seconds: float = Field(default=1.0, ge=0, description="Pause between requests.")
     currencies: dict[str, str] = Field(
-        default_factory=lambda: {
-            "KGZ": "KGS",
-            "UZB": "UZS",
-            "TJK": "TJS",
-            "TKM": "TMT",
-            "RUS": "RUB",
-            "AZE": "AZN",
-            "MNG": "MNT",
-            "IRN": "IRR",
-            "NGA": "NGN",
-        },
+        default_factory=lambda: dict(_default_fx_currencies()),
         description="ISO3 country → ISO 4217 currency. Countries missing here (KAZ: NBK; ECU: "
         "uses the US dollar) get no FX series from this source.",
     )
+
+
+def _default_fx_currencies() -> Mapping[str, str]:
+    # The fx fetcher owns the table (one copy); imported lazily to keep config loading light.
+    from fetchers.fx import DEFAULT_CURRENCIES
+
+    return DEFAULT_CURRENCIES
 
 
 class AnalystSource(SourceSettings):
