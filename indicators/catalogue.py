@@ -1,4 +1,4 @@
-"""The indicator catalogue: what each indicator measures, which report factor it proxies, how it is scored.
+"""The indicator catalogue: what each indicator measures, the report factor it proxies, its scoring.
 
 These are the pure domain objects. `flashpoint.config` builds them from `config.toml`; scoring,
 the dashboard's Methodology page and the alert rules all read the same objects, so there is never a

@@ -63,6 +63,7 @@ def conform_observations(frame: pd.DataFrame) -> pd.DataFrame:
         out[name] = out[name].fillna("").astype(str)
     out["period"] = pd.to_datetime(out["period"]).astype("datetime64[ns]")
     for name in ("published_at", "fetched_at"):
-        out[name] = pd.to_datetime(out[name], utc=True).dt.tz_localize(None).astype("datetime64[ns]")
+        stamps = pd.to_datetime(out[name], utc=True).dt.tz_localize(None)
+        out[name] = stamps.astype("datetime64[ns]")
     out["is_forecast"] = out["is_forecast"].fillna(False).astype(bool)
     return out.loc[:, list(OBSERVATION_COLUMNS)].reset_index(drop=True)
