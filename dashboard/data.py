@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -220,18 +220,6 @@ def load_is_empty(version: str) -> bool:
 def load_store_summary(version: str) -> pd.DataFrame:
     """Per source and indicator: rows, countries, first/last period, last fetched."""
     return store.store_summary(get_engine())
-
-
-@cache_data(max_entries=_MAX_VERSIONS)
-def load_latest_periods(version: str) -> pd.DataFrame:
-    """The newest stored period per series (indicator, country, vintage)."""
-    return store.latest_periods(get_engine())
-
-
-@cache_data(max_entries=_MAX_VERSIONS)
-def load_last_fetch_runs(version: str) -> pd.DataFrame:
-    """The latest fetch run of every source."""
-    return store.last_fetch_runs(get_engine())
 
 
 @cache_data(max_entries=_MAX_VERSIONS)
@@ -525,13 +513,3 @@ def methodology_text() -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
-
-
-def clear_caches(loaders: Iterable[Callable[..., Any]] = ()) -> None:
-    """Clear the given loaders' caches (all data caches when none are given)."""
-    loaders = list(loaders)
-    if not loaders:
-        st.cache_data.clear()
-        return
-    for loader in loaders:
-        loader.clear()  # type: ignore[attr-defined]

@@ -55,10 +55,19 @@ else:
     ]
     table = table.sort_values("Composite", ascending=False, na_position="last")
     score_column = st.column_config.ProgressColumn(min_value=0.0, max_value=10.0, format="%.1f")
+    band_colours = {band.name: band.colour for band in catalogue.bands}
+
+    def band_style(band: object) -> str:
+        colour = band_colours.get(str(band))
+        return f"background-color: {colour}; color: #1f2933" if colour else ""
+
     st.dataframe(
-        table,
+        table.style.map(band_style, subset=["Band"]).format(
+            {"Vulnerability": "{:.1f}", "Trigger": "{:.1f}"}, na_rep="—"
+        ),
         hide_index=True,
         width="stretch",
+        height=min(36 * (len(table) + 1) + 4, 640),
         column_config={
             "Composite": st.column_config.ProgressColumn(
                 min_value=0.0, max_value=10.0, format="%.2f"

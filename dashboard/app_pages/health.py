@@ -94,7 +94,7 @@ sources = pd.DataFrame(source_rows)
 for column in ("Requests", "Rows new", "Rows changed"):
     sources[column] = sources[column].astype("Int64")
 st.dataframe(
-    sources.style.map(status_style, subset=["Status"]),
+    sources.style.map(status_style, subset=["Status"]).format(na_rep="—"),
     hide_index=True,
     width="stretch",
     column_config={
@@ -166,11 +166,11 @@ st.caption(
     "end of the newest period, against each indicator's maximum age."
 )
 st.dataframe(
-    indicators.style.map(status_style, subset=["Status"]),
+    indicators.style.map(status_style, subset=["Status"]).format(na_rep="—"),
     hide_index=True,
     width="stretch",
     column_config={
-        "Indicator": st.column_config.TextColumn(width="large"),
+        "Indicator": st.column_config.TextColumn(width="medium"),
         "Newest period (any country)": st.column_config.DateColumn(
             "Newest (any)", format="YYYY-MM-DD"
         ),

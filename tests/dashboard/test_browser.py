@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -150,15 +151,14 @@ def test_fetched_text_is_shown_as_text_never_as_html(
     assert HOSTILE_TITLE.startswith("<img")
 
 
-def test_chart_png_export_runs_offline() -> None:
+def test_chart_png_export_runs_offline(browser_type_launch_args: dict[str, object]) -> None:
+    # kaleido drives the same system Chromium (the fixture fails clearly when it is missing).
     frame = {
         "country": ["KAZ", "KGZ"],
         "name": ["Kazakhstan", "Kyrgyz Republic"],
         "composite": [6.8, 4.1],
         "band": ["very high", "medium"],
     }
-    import pandas as pd
-
     png = components.figure_png(charts.composite_choropleth(pd.DataFrame(frame)))
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(png) > 10_000

@@ -1,0 +1,119 @@
+"""Unit tests of the pure parts of `dashboard/data.py`: trigger series, windows, reference run."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from dashboard import data
+from flashpoint.config import Settings
+from indicators.observations import conform_observations
+
+
+def _observations(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["indicator", "country", "period", "value"])
+    frame["unit"] = frame["indicator"].map(lambda name: "USD/bbl" if "brent" in name else "KZT/l")
+    frame["source"] = "test"
+    return conform_observations(frame)
+
+
+def test_fuel_price_frame_counts_steps_only_within_the_window() -> None:
+    observations = _observations(
+        [
+            ("fuel_lpg_retail", "KAZ", "2021-12-31", 55.0),
+            ("fuel_lpg_retail", "KAZ", "2022-01-01", 120.0),
+            ("fuel_lpg_retail", "KAZ", "2024-03-05", 70.0),
+            ("fuel_diesel_retail", "KAZ", "2015-05-19", 99.0),
+            ("fuel_diesel_retail", "KAZ", "2022-01-06", 260.0),
+            ("fuel_lpg_retail", "UZB", "2022-01-01", 999.0),
+            ("brent_price", "WLD", "2022-01-03", 78.98),
+            ("brent_price", "WLD", "2022-01-04", 80.0),
+        ]
+    )
+    frame = data.fuel_price_frame(observations, "KAZ", window_days=31)
+    assert list(frame["indicator"].unique()) == [
+        "fuel_lpg_retail",
+        "fuel_diesel_retail",
+        "brent_price",
+    ]
+    lpg = frame[frame["indicator"] == "fuel_lpg_retail"]
+    assert math.isclose(lpg["step_pct"].iloc[1], (120 / 55 - 1) * 100)
+    assert pd.isna(lpg["step_pct"].iloc[2])  # 26 months later: a change, not a step
+    diesel = frame[frame["indicator"] == "fuel_diesel_retail"]
+    assert pd.isna(diesel["step_pct"]).all()  # 2015 → 2022 is no shock
+    brent = frame[frame["indicator"] == "brent_price"]
+    assert set(brent["axis"]) == {"world"} and math.isclose(
+        brent["step_pct"].iloc[1], (80 / 78.98 - 1) * 100
+    )
+    assert 999.0 not in set(frame["value"])  # another country's price never leaks in
+
+
+def test_fuel_price_frame_of_a_country_without_prices_is_empty() -> None:
+    observations = _observations([("gini", "KGZ", "2021-01-01", 29.0)])
+    assert data.fuel_price_frame(observations, "KGZ", window_days=31).empty
+
+
+def test_trigger_window_starts_before_the_first_domestic_price_inside_it() -> None:
+    prices = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2015-05-19", "2021-12-31", "2024-07-01", "2026-08-18"]),
+            "axis": ["domestic", "domestic", "domestic", "world"],
+        }
+    )
+    today = pd.Timestamp("2026-11-29")
+    assert data.trigger_window_start(prices, today, 5) == pd.Timestamp("2021-11-01")
+    assert data.trigger_window_start(prices, today, None) == pd.Timestamp("2015-05-19")
+    # no domestic price inside the window: start shortly before the newest one
+    assert data.trigger_window_start(prices, pd.Timestamp("2035-01-01"), 1) == pd.Timestamp(
+        "2024-05-02"
+    )
+    world_only = prices[prices["axis"] == "world"]
+    assert data.trigger_window_start(world_only, today, 5) == pd.Timestamp("2021-11-29")
+
+
+def test_previous_refresh_is_the_last_successful_run_before_the_latest_change() -> None:
+    observations = pd.DataFrame(
+        {"fetched_at": pd.to_datetime(["2026-11-27 06:00", "2026-11-29 06:31"])}
+    )
+    runs = pd.DataFrame(
+        {
+            "status": ["ok", "error", "ok", "ok"],
+            "finished_at": pd.to_datetime(
+                ["2026-11-27 06:01", "2026-11-28 06:30", "2026-11-28 06:35", "2026-11-29 06:32"]
+            ),
+        }
+    )
+    assert data.previous_refresh_cutoff(observations, runs) == pd.Timestamp("2026-11-28 06:35")
+    # a store filled by one load has no earlier refresh
+    assert data.previous_refresh_cutoff(observations, runs.iloc[[3]]) is None
+    assert data.previous_refresh_cutoff(observations.iloc[0:0], runs) is None
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            [{"id": "fuel", "target": "indicator:fuel_price_step", "threshold": 40.0}],
+            40.0,
+        ),
+        (
+            [
+                {
+                    "id": "fuel",
+                    "target": "indicator:fuel_price_step",
+                    "threshold": 40.0,
+                    "enabled": False,
+                }
+            ],
+            data.DEFAULT_SHOCK_THRESHOLD,
+        ),
+        ([{"id": "high", "target": "composite", "threshold": 6.5}], data.DEFAULT_SHOCK_THRESHOLD),
+    ],
+)
+def test_fuel_shock_threshold_comes_from_the_enabled_fuel_rule(
+    rules: list[dict[str, object]], expected: float
+) -> None:
+    settings = Settings.model_validate({"alerts": {"rules": rules}})
+    assert data.fuel_shock_threshold(settings) == expected
