@@ -42,7 +42,9 @@ def plotly_text(text: object, *, limit: int | None = None) -> str:
     value = " ".join(value.split())
     if limit is not None and len(value) > limit:
         value = value[: max(limit - 1, 1)].rstrip() + "…"
-    return html.escape(value, quote=True)
+    # Quotes stay as they are: with < and & escaped no tag can form, and plotly.js does not decode
+    # &quot; (it would show literally).
+    return html.escape(value, quote=False)
 
 
 def band_for(score: float | None, bands: Sequence[Band] = DEFAULT_BANDS) -> Band | None:

@@ -144,7 +144,7 @@ def test_fetched_text_is_shown_as_text_never_as_html(
     page.goto(f"{dashboard_server.url}/country")
     wait_for_app(page)
     # The synthetic event (hostile title) is annotated on the score history as literal text.
-    expect(page.get_by_text("<img src=x", exact=False).first).to_be_attached()
+    expect(page.get_by_text('<img src=x onerror="window.', exact=False).first).to_be_attached()
     assert page.evaluate("() => window.__flashpoint_xss") is None
     assert page.locator("img[src='x']").count() == 0
     page.screenshot(path=str(artifacts / "dashboard-escaped-event.png"))

@@ -32,6 +32,8 @@ def test_plotly_text_escapes_markup_and_shortens() -> None:
     shortened = charts.plotly_text("LPG moves to exchange pricing, 60 → 120 tenge/l", limit=20)
     assert len(shortened) == 20 and shortened.endswith("…")
     assert charts.plotly_text(float("nan")) == ""
+    # plotly.js shows &quot; literally; a quote cannot open a tag once < is escaped
+    assert charts.plotly_text('the "cap"') == 'the "cap"'
 
 
 @given(st.floats(min_value=0.0, max_value=10.0, allow_nan=False))
