@@ -106,7 +106,7 @@ __all__ = [
     "write_audit",
 ]
 
-CURRENT_SCHEMA_VERSION: Final = 2
+CURRENT_SCHEMA_VERSION: Final = 3
 
 FETCH_RUN_STATUSES: Final = frozenset({"running", "ok", "not_modified", "error", "partial"})
 
@@ -160,6 +160,8 @@ observations = Table(
     Column("fetched_at", DateTime, nullable=False),
     Column("fetch_run_id", Integer, ForeignKey("fetch_runs.id")),
     Index("ix_observations_country_indicator", "country", "indicator"),
+    # data_version() reads max(fetched_at) on every dashboard rerun: an index, not a full scan.
+    Index("ix_observations_fetched_at", "fetched_at"),
 )
 
 revisions = Table(
@@ -502,10 +504,18 @@ def _upgrade_1_to_2(connection: Connection) -> None:
     acled_events.create(connection, checkfirst=True)
 
 
+def _upgrade_2_to_3(connection: Connection) -> None:
+    """v3: an index on `observations.fetched_at` (the dashboard's data-version probe)."""
+    for index in observations.indexes:
+        if index.name == "ix_observations_fetched_at":
+            index.create(connection, checkfirst=True)
+
+
 # Ordered upgrade steps: (version reached, step). A step must be safe to re-run on a database
 # that is already partly in the new shape.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _upgrade_1_to_2),
+    (3, _upgrade_2_to_3),
 ]
 
 

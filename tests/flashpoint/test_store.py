@@ -263,13 +263,16 @@ def test_upgrade_from_version_1_keeps_rows_and_adds_columns(store_url: str) -> N
         assert "scores" not in inspector.get_table_names()
         assert store.read_schema_version(engine) == 1
 
-        assert store.init_schema(engine) == 2
+        assert store.init_schema(engine) == store.CURRENT_SCHEMA_VERSION == 3
 
         inspector = sa.inspect(engine)
         columns = {c["name"] for c in inspector.get_columns("observations")}
         assert {"is_forecast", "published_at"} <= columns
         assert set(inspector.get_table_names()) >= EXPECTED_TABLES
-        assert store.read_schema_version(engine) == 2
+        # v3: the data-version probe's index exists on an upgraded store too.
+        indexes = {index["name"] for index in inspector.get_indexes("observations")}
+        assert "ix_observations_fetched_at" in indexes
+        assert store.read_schema_version(engine) == 3
         upgraded = store.read_observations(engine).set_index("indicator")
         assert upgraded.loc["gini", "value"] == 27.8
         assert upgraded.loc["wgi_rule_of_law", "vintage"] == "2020"
@@ -282,7 +285,7 @@ def test_upgrade_from_version_1_keeps_rows_and_adds_columns(store_url: str) -> N
             make_frame({("gini", "KAZ", "2020-01-01"): 28.0, ("gini", "KAZ", "2021-01-01"): 29.0}),
         )
         assert (counts.new, counts.changed) == (1, 1)
-        assert store.init_schema(engine) == 2
+        assert store.init_schema(engine) == 3
         assert store.integrity_check(engine) == []
     finally:
         engine.dispose()
