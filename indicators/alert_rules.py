@@ -739,7 +739,9 @@ def measure(
       latest step is older than its own window reads 0 (no step inside the window any more).
     * change — indicator: % change of the latest visible value against the value in force
       `window_days` before `as_of` (or, when the series starts inside the window, its first value
-      there); composite or pillar: the change in score points against `earlier`.
+      there); no data when that value is older than the indicator's `max_age_days` (a sparse
+      series cannot say what was in force then); composite or pillar: the change in score points
+      against `earlier`.
     * spike — z-score of the latest value against the same series' observations in the
       `window_days` before it (log1p-transformed when the series is never negative, like counts).
     * stale — indicator: days from the end of the latest visible period to `as_of`; source: days
@@ -960,6 +962,18 @@ def _indicator_change(
         before = rows[rows["period"] <= window_start]
         inside = rows[rows["period"] > window_start]
         baseline = before.iloc[-1] if not before.empty else inside.iloc[0]
+        baseline_age = (window_start - pd.Timestamp(baseline["period"])).days
+        if baseline_age > indicator.max_age_days:
+            # A sparse series (regulated prices reported now and then) says nothing about the
+            # price in force a window ago when its last point is older than the indicator's
+            # max age: comparing with it would call a two-year drift a one-month jump.
+            out[str(country)] = Measurement(
+                None,
+                f"{indicator.id}: no baseline — the value in force {rule.window_days} d ago "
+                f"dates from {_day(baseline['period'])}, older than the maximum age of "
+                f"{indicator.max_age_days} days",
+            )
+            continue
         now_value, base_value = _finite(now["value"]), _finite(baseline["value"])
         if now_value is None or base_value is None or base_value == 0:
             out[str(country)] = Measurement(None, f"{indicator.id}: no baseline")

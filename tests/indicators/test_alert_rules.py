@@ -410,6 +410,27 @@ def test_measure_change_is_percent_against_the_value_in_force_a_window_earlier()
     assert later["KAZ"].value == pytest.approx(0.0)  # nothing moved in the last 31 days
 
 
+def test_measure_change_has_no_baseline_when_the_value_in_force_is_too_old() -> None:
+    # The real KZ LPG points: 52.5 on 2022-01-06, next report 70 on 2024-03-05. Two years of
+    # drift must not read as a +33 % jump "in 31 days".
+    rule = AlertRule(id="jump", kind="change", target="indicator:fuel_lpg_retail", threshold=25,
+                     window_days=31)  # fmt: skip
+    series = _pool(
+        "fuel_lpg_retail", "KAZ", [("2022-01-06", 52.5), ("2024-03-05", 70.0)], "KZT/litre"
+    )
+    measured = measure(rule, MEASURE_CATALOGUE, panel=_panel("2024-03-05"), countries=["KAZ"],
+                       pool=series)  # fmt: skip
+    assert measured["KAZ"].value is None
+    assert "no baseline" in measured["KAZ"].detail
+    # Within the maximum age (400 days) the same comparison stands.
+    recent = _pool(
+        "fuel_lpg_retail", "KAZ", [("2023-06-01", 52.5), ("2024-03-05", 70.0)], "KZT/litre"
+    )
+    measured = measure(rule, MEASURE_CATALOGUE, panel=_panel("2024-03-05"), countries=["KAZ"],
+                       pool=recent)  # fmt: skip
+    assert measured["KAZ"].value == pytest.approx((70 / 52.5 - 1) * 100)
+
+
 def test_measure_spike_is_a_z_score_against_the_own_history() -> None:
     rule = AlertRule(id="spike", kind="spike", target="indicator:protest_events", threshold=3,
                      window_days=730)  # fmt: skip
