@@ -427,7 +427,9 @@ def make_engine(url: str) -> Engine:
                 f"unsupported store URL {mask_url(parsed)!r}: use sqlite:/// or postgresql+psycopg://"
             )
     except (NoSuchModuleError, ArgumentError, ImportError) as error:
-        raise StoreError(f"cannot use store URL {mask_url(parsed)!r}: {error}") from None
+        raise StoreError(
+            f"cannot use store URL {mask_url(parsed)!r}: {_describe(error, parsed)}"
+        ) from None
     try:
         with engine.connect():
             pass
@@ -442,6 +444,8 @@ def make_engine(url: str) -> Engine:
 def _describe(error: BaseException, url: URL | None = None) -> str:
     """The driver's own message, first line only, with any password scrubbed."""
     original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    if isinstance(original, ModuleNotFoundError) and (original.name or "").startswith("psycopg"):
+        return "the PostgreSQL driver is not installed: pip install 'flashpoint[postgres]'"
     message = str(original).strip().splitlines()[0] if str(original).strip() else repr(original)
     if url is not None and url.password:
         message = message.replace(str(url.password), "***")

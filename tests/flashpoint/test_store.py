@@ -1058,3 +1058,23 @@ def test_three_hundred_thousand_rows_on_sqlite(sqlite_url: str) -> None:
         assert elapsed < 90, f"four bulk steps took {elapsed:.1f}s"
     finally:
         engine.dispose()
+
+
+def test_a_missing_postgresql_driver_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_psycopg(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "psycopg" or name.startswith("psycopg."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_psycopg)
+    with pytest.raises(StoreError) as caught:
+        store.make_engine("postgresql+psycopg://flashpoint:secret@127.0.0.1:1/fp")
+    message = str(caught.value)
+    assert "pip install 'flashpoint[postgres]'" in message
+    assert "secret" not in message
