@@ -5,11 +5,13 @@ Only renders; data comes from `dashboard.data`, figures from `dashboard.charts`.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -86,9 +88,12 @@ def _is_dark(colour: str) -> bool:
     return 0.299 * red + 0.587 * green + 0.114 * blue < 150
 
 
-def show_figure(figure: go.Figure, *, key: str) -> None:
-    """A plotly figure with the app's config (offline topojson, no plotly logo)."""
-    st.plotly_chart(figure, key=key, config=PLOTLY_CONFIG, theme=None)
+def show_figure(
+    figure: go.Figure | dict[str, Any], *, key: str, config: dict[str, object] | None = None
+) -> None:
+    """A plotly figure (or its `to_dict()`) with the app's config (offline topojson, no plotly
+    logo); `config` adds to it."""
+    st.plotly_chart(figure, key=key, config={**PLOTLY_CONFIG, **(config or {})}, theme=None)
 
 
 def _configure_kaleido() -> None:
@@ -111,12 +116,13 @@ def figure_png(figure: go.Figure) -> bytes:
 def export_buttons(
     *,
     table: pd.DataFrame | None,
-    figure: go.Figure | None,
+    figure: go.Figure | dict[str, Any] | None,
     name: str,
     key: str,
 ) -> None:
     """ "Download CSV" for the visible table and "Download PNG" for the chart (rendered only when
-    clicked, by kaleido with the system Chromium, offline)."""
+    clicked, by kaleido with the system Chromium, offline). A figure given as a dict is only
+    turned into a `go.Figure` on that click (building one validates every property)."""
     columns = st.columns([1, 1, 4])
     if table is not None:
         frozen_table = table.copy()
@@ -131,8 +137,10 @@ def export_buttons(
             on_click="ignore",
         )
     if figure is not None:
-        frozen = go.Figure(figure)
-        render: Callable[[], bytes] = lambda: figure_png(frozen)  # noqa: E731
+        frozen: go.Figure | dict[str, Any] = (
+            copy.deepcopy(figure) if isinstance(figure, dict) else go.Figure(figure)
+        )
+        render: Callable[[], bytes] = lambda: figure_png(go.Figure(frozen))  # noqa: E731
         columns[1].download_button(
             "Chart as PNG",
             data=render,

@@ -321,12 +321,15 @@ def _actual_observations(version: str) -> pd.DataFrame:
     return panel[~panel["is_forecast"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-@cache_data(max_entries=_MAX_VERSIONS)
+@cache_resource(max_entries=_MAX_VERSIONS)
 def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
     """Score every country once: now (as of `as_of`) and at the reference point.
 
     The reference is the previous refresh when the fetch runs show one before the latest data
     change; otherwise (e.g. a store holding only the bundled snapshot) the score a week earlier.
+
+    Shared, not copied (a resource cache): a cache_data copy was unpickled on every call, twice
+    per overview run. Pages only read it; never mutate the frames (take a `.copy()` first).
     """
     engine = get_engine()
     catalogue = get_catalogue()
@@ -344,6 +347,18 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
         previous = score_panel(observations, catalogue, as_of=reference, countries=countries)
         label = f"{reference:%d %b %Y} (a week earlier; no earlier refresh recorded)"
     return ScoredPanel(now=now, previous=previous, previous_label=label)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_change_explanation(version: str, as_of: dt.date, country: str) -> pd.DataFrame:
+    """`explain_change` of `country` between the reference and the current panel (empty when
+    there is no earlier score), computed once per data version, day and country."""
+    from indicators.explain import EXPLAIN_COLUMNS, explain_change
+
+    panel = load_panel(version, as_of)
+    if panel.previous is None or country not in panel.previous.countries.index:
+        return pd.DataFrame(columns=list(EXPLAIN_COLUMNS))
+    return explain_change(panel.previous, panel.now, country)
 
 
 def today() -> dt.date:

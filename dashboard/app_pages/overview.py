@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import charts, components, data
@@ -26,11 +26,15 @@ WHAT_CHANGED_ROWS = 6
 @data.cache_data(max_entries=256)
 def trigger_chart(
     version: str, country: str, years: int | None, threshold: float, window_days: int, day: dt.date
-) -> go.Figure:
-    """The trigger panel's chart, built once per data version, country and window."""
+) -> dict[str, Any]:
+    """The trigger panel's chart, built once per data version, country and window. Cached as a
+    plain dict: a cached `go.Figure` is re-validated property by property when unpickled."""
     prices = data.load_fuel_prices(version, country, window_days)
     start = data.trigger_window_start(prices, pd.Timestamp(day), years)
-    return charts.fuel_prices_figure(prices, shock_threshold=threshold, start=start)
+    figure: dict[str, Any] = charts.fuel_prices_figure(
+        prices, shock_threshold=threshold, start=start
+    ).to_dict()
+    return figure
 
 
 settings = data.get_settings()
@@ -127,16 +131,9 @@ def headline() -> None:
         st.caption(f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else "")
 
 
-headline()
-
-panel = data.load_panel(page_version, data.today())
-if country not in panel.now.countries.index:
-    st.stop()
-
-left, right = st.columns([1, 1], gap="large")
-with left:
+def show_pillars() -> None:
+    """The pillar bars of the country in view, trigger pillars first."""
     st.subheader("Pillars")
-    kinds = {pillar.id: pillar.kind for pillar in catalogue.pillars}
     order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
     pillars = panel.now.pillars[panel.now.pillars["country"] == country].copy()
     pillars["order"] = pillars["pillar"].map(order)
@@ -146,6 +143,21 @@ with left:
     pillar_figure = charts.pillar_bars_figure(pillars[["name", "score", "kind"]], catalogue.bands)
     components.show_figure(pillar_figure, key="overview_pillars")
     st.caption("Trigger pillars first, then the structural pillars (0 = calm, 10 = extreme).")
+
+
+# The tiles' place on the page, filled after the pillar chart: the browser fetches plotly.js
+# (several MB) only once the first chart arrives, so that chart is sent as early as possible.
+headline_area = st.container()
+panel = data.load_panel(page_version, data.today())
+scored = country in panel.now.countries.index
+if scored:
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        show_pillars()
+with headline_area:
+    headline()
+if not scored:
+    st.stop()
 
 with right:
     st.subheader("Alerts firing")
@@ -175,9 +187,7 @@ with right:
     if panel.previous is None or country not in panel.previous.countries.index:
         st.caption("No earlier score to compare with.")
     else:
-        from indicators.explain import explain_change
-
-        changes = explain_change(panel.previous, panel.now, country)
+        changes = data.load_change_explanation(page_version, data.today(), country)
         moved = changes[changes["delta"].abs() > 0.005].head(WHAT_CHANGED_ROWS)
         before = panel.previous.countries.loc[country, "composite"]
         after = panel.now.countries.loc[country, "composite"]
