@@ -1079,6 +1079,22 @@ def latest_periods(
     return _as_datetime(result, ("last_period",))
 
 
+def _read_newest(
+    engine: Engine | Connection,
+    table: Table,
+    query: sa.Select[Any],
+    limit: int | None,
+    timestamps: Iterable[str],
+) -> pd.DataFrame:
+    """Run a filtered select of a log table, newest id first, timestamps as datetimes."""
+    query = query.order_by(table.c.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    return _as_datetime(result, timestamps)
+
+
 def read_revisions(
     engine: Engine | Connection,
     *,
@@ -1095,12 +1111,9 @@ def read_revisions(
         query = query.where(revisions.c.country.in_(sorted(set(countries))))
     if since is not None:
         query = query.where(revisions.c.revised_at >= pd.Timestamp(since).to_pydatetime())
-    query = query.order_by(revisions.c.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    with _reading(engine) as connection:
-        result = _frame(connection.execute(query))
-    return _as_datetime(result, ("period", "old_fetched_at", "revised_at"))
+    return _read_newest(
+        engine, revisions, query, limit, ("period", "old_fetched_at", "revised_at")
+    )
 
 
 def is_empty(engine: Engine | Connection) -> bool:
@@ -1175,10 +1188,7 @@ def read_fetch_runs(
     query = sa.select(fetch_runs)
     if source is not None:
         query = query.where(fetch_runs.c.source == source)
-    query = query.order_by(fetch_runs.c.id.desc()).limit(limit)
-    with _reading(engine) as connection:
-        result = _frame(connection.execute(query))
-    return _as_datetime(result, _FETCH_RUN_TIMES)
+    return _read_newest(engine, fetch_runs, query, limit, _FETCH_RUN_TIMES)
 
 
 def last_fetch_runs(engine: Engine | Connection) -> pd.DataFrame:
@@ -1457,10 +1467,7 @@ def read_audit(
     query = sa.select(audit_log)
     if obj is not None:
         query = query.where(audit_log.c.object == obj)
-    query = query.order_by(audit_log.c.id.desc()).limit(limit)
-    with _reading(engine) as connection:
-        result = _frame(connection.execute(query))
-    return _as_datetime(result, ("at",))
+    return _read_newest(engine, audit_log, query, limit, ("at",))
 
 
 # --------------------------------------------------------------------------------------------

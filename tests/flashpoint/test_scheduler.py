@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -316,6 +317,29 @@ def _write_big_csv(path: Path, version: int, *, months: int = 600) -> int:
     return len(frame)
 
 
+@dataclass
+class _BigBatchStore:
+    """A SQLite store and a serve config whose analyst source re-imports one big CSV each second."""
+
+    csv: Path
+    rows: int
+    database_url: str
+    config: Path
+    engine: Engine
+
+
+def _big_batch_store(tmp_path: Path) -> _BigBatchStore:
+    csv = tmp_path / "big.csv"
+    rows = _write_big_csv(csv, 1)
+    database_url = f"sqlite:///{tmp_path / 'fp.db'}"
+    config = write_serve_config(
+        tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
+    )
+    engine = store.make_engine(database_url)
+    store.init_schema(engine)
+    return _BigBatchStore(csv, rows, database_url, config, engine)
+
+
 def _versions_in_store(engine: Engine) -> set[int]:
     observations = store.read_observations(
         engine, indicators=[BIG_INDICATOR], countries=BIG_COUNTRIES
@@ -325,14 +349,8 @@ def _versions_in_store(engine: Engine) -> set[int]:
 
 @pytest.mark.slow
 def test_sigterm_during_a_refresh_exits_0_and_leaves_the_store_consistent(tmp_path: Path) -> None:
-    csv = tmp_path / "big.csv"
-    rows = _write_big_csv(csv, 1)
-    database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = write_serve_config(
-        tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
-    )
-    engine = store.make_engine(database_url)
-    store.init_schema(engine)
+    big = _big_batch_store(tmp_path)
+    rows, config, engine = big.rows, big.config, big.engine
     log = tmp_path / "serve.log"
     process = start_serve(config, log)
 
@@ -359,14 +377,8 @@ def test_sigterm_during_a_refresh_exits_0_and_leaves_the_store_consistent(tmp_pa
 
 @pytest.mark.slow
 def test_sigkill_during_refreshes_never_corrupts_or_loses_rows(tmp_path: Path) -> None:
-    csv = tmp_path / "big.csv"
-    rows = _write_big_csv(csv, 1)
-    database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = write_serve_config(
-        tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
-    )
-    engine = store.make_engine(database_url)
-    store.init_schema(engine)
+    big = _big_batch_store(tmp_path)
+    csv, rows, config, engine = big.csv, big.rows, big.config, big.engine
     # A first clean run stores version 1 of every row.
     log = tmp_path / "serve.log"
     process = start_serve(config, log)
@@ -429,15 +441,9 @@ def test_sigkill_during_refreshes_never_corrupts_or_loses_rows(tmp_path: Path) -
 def test_dashboard_reads_while_the_scheduler_writes_never_see_a_locked_database(
     tmp_path: Path,
 ) -> None:
-    csv = tmp_path / "big.csv"
-    _write_big_csv(csv, 1)
-    database_url = f"sqlite:///{tmp_path / 'fp.db'}"
-    config = write_serve_config(
-        tmp_path, database_url, nbk_url=None, analyst_files=[csv], schedule="every 1s"
-    )
-    writer_engine = store.make_engine(database_url)
-    store.init_schema(writer_engine)
-    reader = store.make_engine(database_url)
+    big = _big_batch_store(tmp_path)
+    csv, config, writer_engine = big.csv, big.config, big.engine
+    reader = store.make_engine(big.database_url)
     log = tmp_path / "serve.log"
     process = start_serve(config, log)
     reads, locked, version = 0, 0, 1
