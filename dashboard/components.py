@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import data
+from dashboard import basic_chart, data
 from dashboard.formatting import escape_markdown
 
 COUNTRY_KEY = "country"
@@ -92,8 +92,13 @@ def show_figure(
     figure: go.Figure | dict[str, Any], *, key: str, config: dict[str, object] | None = None
 ) -> None:
     """A plotly figure (or its `to_dict()`) with the app's config (offline topojson, no plotly
-    logo); `config` adds to it."""
-    st.plotly_chart(figure, key=key, config={**PLOTLY_CONFIG, **(config or {})}, theme=None)
+    logo); `config` adds to it. Line and bar figures are drawn with plotly.js's basic bundle
+    (`dashboard.basic_chart`: a fraction of the browser's start-up cost), others by Streamlit."""
+    merged = {**PLOTLY_CONFIG, **(config or {})}
+    if data.get_settings().dashboard.chart_renderer == "basic" and basic_chart.is_basic(figure):
+        basic_chart.show(figure, key=key, config=merged)
+    else:
+        st.plotly_chart(figure, key=key, config=merged, theme=None)
 
 
 def _configure_kaleido() -> None:

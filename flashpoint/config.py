@@ -730,6 +730,12 @@ class DashboardSettings(ConfigModel):
     refresh_seconds: int = Field(
         default=300, ge=0, description="How often open pages re-read the store; 0 = never."
     )
+    chart_renderer: Literal["basic", "streamlit"] = Field(
+        default="basic",
+        description="basic: line and bar charts are drawn by plotly.js's basic bundle, served by "
+        "the app (a fraction of the browser's start-up cost); streamlit: every chart by "
+        "st.plotly_chart. Maps always use st.plotly_chart.",
+    )
 
 
 class SchedulerSettings(ConfigModel):

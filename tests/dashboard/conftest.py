@@ -8,6 +8,7 @@ with a clear message, unless FLASHPOINT_SKIP_BROWSER=1 asks to skip them.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -233,3 +234,32 @@ def artifacts() -> Path:
     """Where screenshots are saved (created)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --------------------------------------------------------------------------------------------
+# Charts as AppTest sees them
+
+
+def chart_nodes(at: Any) -> list[Any]:
+    """The page's charts in page order, nested ones included: Streamlit's plotly elements and
+    the app's basic-bundle chart components."""
+    from dashboard import basic_chart
+
+    return [
+        node
+        for node in at.main  # iterating a block yields every descendant
+        if node.type == "plotly_chart"
+        or (
+            node.type == "bidi_component"
+            and node.proto.component_name == basic_chart.COMPONENT_NAME
+        )
+    ]
+
+
+def chart_figure(node: Any) -> dict[str, Any]:
+    """The plotly figure a chart node sends to the browser, as a dict."""
+    if node.type == "plotly_chart":
+        figure: dict[str, Any] = json.loads(node.proto.spec)
+    else:
+        figure = json.loads(json.loads(node.proto.json)["spec"])
+    return figure

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
-from dashboard import charts, components
+from dashboard import basic_chart, charts, components
 from flashpoint import store
 from flashpoint.config import iso3_countries, load_config
 from indicators.scoring import score_panel
@@ -119,6 +119,44 @@ def test_overview_headline_is_the_scored_composite(
     band = str(panel.countries.loc["KAZ", "band"]).upper()
     expect(page.get_by_text(band, exact=True).first).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    assert not off_loopback(requested)
+
+
+def test_basic_charts_are_drawn_from_the_app_and_stay_interactive(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]], artifacts: Path
+) -> None:
+    page, requested = watched_page
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(dashboard_server.url)
+    wait_for_app(page)
+    charts_on_page = page.locator(".flashpoint-chart")
+    expect(charts_on_page.first.locator(".main-svg").first).to_be_visible()
+    # The basic bundle comes from the app itself; Streamlit's full plotly chunk is never needed.
+    assert any(url.endswith(basic_chart.BUNDLE_URL) for url in requested), requested
+    assert not [url for url in requested if "/PlotlyChart." in url]
+    # Hovering a pillar bar shows plotly's hover label (plotly.js's own styles reach the chart).
+    pillars = charts_on_page.first
+    bar = pillars.locator(".bars .point path").last
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box is not None and box["width"] > 0
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(pillars.locator(".hoverlayer .hovertext")).to_have_count(1)
+    page.screenshot(path=str(artifacts / "dashboard-basic-chart-hover.png"))
+    # Closing the sidebar widens the main column without a window resize: the chart follows.
+    width_before = pillars.locator(".main-svg").first.bounding_box()
+    page.get_by_test_id("stSidebar").hover()
+    page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    expect(page.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    assert width_before is not None
+    page.wait_for_function(
+        """([selector, before]) => {
+            const svg = document.querySelector(selector);
+            return svg && svg.getBoundingClientRect().width > before + 50;
+        }""",
+        arg=[".flashpoint-chart .main-svg", width_before["width"]],
+        timeout=30_000,
+    )
     assert not off_loopback(requested)
 
 

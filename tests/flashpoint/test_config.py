@@ -163,6 +163,12 @@ BAD_CONFIGS: list[tuple[str, str, str, str]] = [
         "dashboard.admin_password_env",
         "not an environment variable name",
     ),
+    (
+        "chart_renderer_unknown",
+        '[dashboard]\nchart_renderer = "svg"\n',
+        "dashboard.chart_renderer",
+        "'basic' or 'streamlit'",
+    ),
     ("unknown_source", "[sources.twitter]\nenabled = true\n", "sources.twitter", "unknown key"),
     (
         "negative_weight",
