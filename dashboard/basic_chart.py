@@ -30,7 +30,7 @@ import streamlit as st
 # The trace types compiled into plotly.js's basic bundle.
 BASIC_TRACE_TYPES: Final = frozenset({"scatter", "bar", "pie"})
 BUNDLE_FILE: Final = (
-    Path(__file__).resolve().parent / "static" / "vendor" / "plotly-basic" / ("plotly-basic.min.js")
+    Path(__file__).resolve().parent / "static" / "vendor" / "plotly-basic" / "plotly-basic.min.js"
 )
 # Relative to the page (resolved against `document.baseURI` in the browser), so it also works when
 # the dashboard is served under a path prefix behind a proxy.
@@ -40,13 +40,8 @@ COMPONENT_NAME: Final = "flashpoint_basic_chart"
 
 SCRIPT_FILE: Final = Path(__file__).resolve().with_suffix(".js")
 
-
-_CSS: Final = ".flashpoint-chart { min-height: 1px; }"
-
 _component = st.components.v2.component(
     COMPONENT_NAME,
-    html="",
-    css=_CSS,
     js=SCRIPT_FILE.read_text(encoding="utf-8"),
     # plotly.js styles its hover labels and mode bar with rules it adds to the document's head,
     # which a shadow root would not see.
@@ -59,9 +54,13 @@ def _as_dict(figure: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_basic(figure: go.Figure | Mapping[str, Any]) -> bool:
-    """Whether every trace of the figure is one the basic bundle draws."""
-    traces = _as_dict(figure).get("data") or []
-    return all(trace.get("type", "scatter") in BASIC_TRACE_TYPES for trace in traces)
+    """Whether every trace of the figure is one the basic bundle draws (read off the traces, no
+    copy of the figure: `show` makes the one copy it sends)."""
+    if isinstance(figure, go.Figure):
+        types = [trace.type for trace in figure.data]
+    else:
+        types = [trace.get("type", "scatter") for trace in figure.get("data") or []]
+    return all(kind in BASIC_TRACE_TYPES for kind in types)
 
 
 def show(figure: go.Figure | Mapping[str, Any], *, key: str, config: Mapping[str, object]) -> None:

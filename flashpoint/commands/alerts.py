@@ -6,6 +6,8 @@ import argparse
 import getpass
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,19 +29,24 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _engine(settings: Settings, *, create: bool) -> Any:
+@contextmanager
+def _open_store(settings: Settings, *, create: bool) -> Iterator[Any]:
+    """The store's engine for one command, disposed when the command is done. `create` makes
+    the schema; otherwise a store that was never initialised is a clear error."""
     from flashpoint import store
 
     engine = store.make_engine(settings.database_url)
-    if create:
-        store.init_schema(engine)
-    elif store.read_schema_version(engine) is None:
+    try:
+        if create:
+            store.init_schema(engine)
+        elif store.read_schema_version(engine) is None:
+            raise AlertsCommandError(
+                f"no store at {store.mask_url(settings.database_url)} yet: run `flashpoint init` "
+                "and `flashpoint load-snapshot` first"
+            )
+        yield engine
+    finally:
         engine.dispose()
-        raise AlertsCommandError(
-            f"no store at {store.mask_url(settings.database_url)} yet: run `flashpoint init` "
-            "and `flashpoint load-snapshot` first"
-        )
-    return engine
 
 
 def _print_table(frame: pd.DataFrame, empty: str) -> None:
@@ -86,11 +93,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from flashpoint.alerts import evaluate_alerts
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=True)
-    try:
+    with _open_store(settings, create=True) as engine:
         report = evaluate_alerts(engine, settings, as_of=args.as_of)
-    finally:
-        engine.dispose()
     print(
         f"evaluated {report.rules} rules × their countries = {report.instances} instances as of "
         f"{report.as_of:%Y-%m-%d}: {len(report.events)} state changes, "
@@ -115,12 +119,9 @@ def run_list(args: argparse.Namespace) -> int:
     from flashpoint.alerts import load_rule_entries, read_alert_states
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=False)
-    try:
+    with _open_store(settings, create=False) as engine:
         entries = load_rule_entries(engine, settings)
         states = read_alert_states(engine)
-    finally:
-        engine.dispose()
     rows = []
     for entry in entries:
         rule = entry.rule
@@ -153,13 +154,10 @@ def run_history(args: argparse.Namespace) -> int:
     from flashpoint.alerts import read_alert_events
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=False)
-    try:
+    with _open_store(settings, create=False) as engine:
         events = read_alert_events(
             engine, rule_id=args.rule, country=args.country, limit=args.limit
         )
-    finally:
-        engine.dispose()
     shown = events[["at", "rule_id", "country", "from_state", "to_state", "value", "message"]]
     _print_table(shown, "no alert history yet")
     return 0
@@ -195,8 +193,7 @@ def run_silence_add(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     now = _now()
     until = _parse_until(args.until, now)
-    engine = _engine(settings, create=True)
-    try:
+    with _open_store(settings, create=True) as engine:
         silence_id, errors = add_silence(
             engine,
             settings,
@@ -207,8 +204,6 @@ def run_silence_add(args: argparse.Namespace) -> int:
             actor=_actor(args),
             now=now,
         )
-    finally:
-        engine.dispose()
     if errors:
         for error in errors:
             print(f"flashpoint: error: silence {error.field}: {error.message}", file=sys.stderr)
@@ -222,11 +217,8 @@ def run_silence_list(args: argparse.Namespace) -> int:
     from flashpoint.alerts import read_silences
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=False)
-    try:
+    with _open_store(settings, create=False) as engine:
         silences = read_silences(engine, active_only=not args.all)
-    finally:
-        engine.dispose()
     _print_table(silences, "no silences in force")
     return 0
 
@@ -236,11 +228,8 @@ def run_silence_expire(args: argparse.Namespace) -> int:
     from flashpoint.alerts import expire_silence
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=False)
-    try:
+    with _open_store(settings, create=False) as engine:
         ended = expire_silence(engine, args.id, actor=_actor(args))
-    finally:
-        engine.dispose()
     if not ended:
         print(f"flashpoint: error: silence {args.id} does not exist or has ended", file=sys.stderr)
         return 1
@@ -255,12 +244,9 @@ def run_replay(args: argparse.Namespace) -> int:
     from indicators.observations import WORLD
 
     settings = settings_from_args(args)
-    engine = _engine(settings, create=False)
-    try:
+    with _open_store(settings, create=False) as engine:
         observations = store.read_observations(engine, countries=[args.country, WORLD])
         rules = effective_rules(engine, settings)
-    finally:
-        engine.dispose()
     try:
         frame = replay_alerts(
             observations,

@@ -160,6 +160,22 @@ def test_basic_charts_are_drawn_from_the_app_and_stay_interactive(
     assert not off_loopback(requested)
 
 
+def test_a_chart_bundle_that_cannot_load_is_said_in_words(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]]
+) -> None:
+    page, _ = watched_page
+    # The bundle request fails (as behind a proxy that blocks /app/static/): the page still
+    # renders, and each chart says why it is empty instead of staying blank.
+    page.route(f"**/{basic_chart.BUNDLE_URL}", lambda route: route.abort())
+    page.goto(dashboard_server.url)
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Kazakhstan", exact=True)).to_be_visible()
+    expect(page.locator(".flashpoint-chart").first).to_contain_text(
+        "The chart could not be drawn: could not load", timeout=30_000
+    )
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
 def test_query_parameter_and_picker_choose_the_country(
     dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]]
 ) -> None:

@@ -525,3 +525,20 @@ def test_cli_silence_add_list_expire(
     bad = ["alerts", "silence", "add", "--config", config, "--rule", "nope", "--until", "1d"]
     assert main([*bad, "--comment", "x"]) == 2
     assert "silence rule_id: unknown rule 'nope'" in capsys.readouterr().err
+
+
+def test_cli_on_a_store_never_initialised_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_config(tmp_path))
+    database = tmp_path / "never-initialised.db"
+    monkeypatch.setenv("FLASHPOINT_DATABASE_URL", f"sqlite:///{database}")
+    assert main(["alerts", "list", "--config", config]) != 0
+    error = capsys.readouterr().err
+    assert "no store at" in error and "flashpoint init" in error
+    # Reading refuses to create anything: the store is still not initialised afterwards.
+    engine = store.make_engine(f"sqlite:///{database}")
+    try:
+        assert store.read_schema_version(engine) is None
+    finally:
+        engine.dispose()
