@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from flashpoint import store
 from flashpoint.errors import StoreError
+from flashpoint.store import frames as store_frames
 from indicators.observations import OBSERVATION_COLUMNS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -458,7 +459,7 @@ def test_failure_mid_batch_leaves_the_store_unchanged(
         ],
         ignore_index=True,
     )
-    monkeypatch.setattr(store, "_CHUNK_SIZE", 10)
+    monkeypatch.setattr(store_frames, "_CHUNK_SIZE", 10)
     observation_writes = 0
 
     def fail_on_second_write(conn: Any, cursor: Any, statement: str, *args: Any) -> None:

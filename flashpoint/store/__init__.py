@@ -1,0 +1,142 @@
+"""The store: every observation, revision, fetch run, alert and annotation, in SQLite or PostgreSQL.
+
+SQLAlchemy 2 Core only. The tables are defined once in `metadata` with portable types; timestamps
+are stored as naive UTC. The URL picks the engine (`sqlite:///data/flashpoint.db` or
+`postgresql+psycopg://user@host/db`); dialect branches exist only for pragmas, locking and upserts.
+
+Concurrency discipline (Datasette's): one writer, many readers, short write transactions. On SQLite
+the database runs in WAL mode, readers use deferred transactions (they never block the writer)
+and every store write opens with `BEGIN IMMEDIATE`, so two writers queue on the busy timeout
+instead of failing with "database is locked" when a read transaction tries to upgrade. On
+PostgreSQL the observation upsert takes a table lock that only blocks other writers.
+Other rooms that write their own tables should use `begin_write(engine)` for the same behaviour.
+
+The package, by table family (this module re-exports the public API of all of them):
+`engine` (URLs, masking, `make_engine`, SQLite hooks, transactions), `schema` (every table, the
+schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
+writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
+`validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`, and
+`summary` (`data_version`, `store_summary`, `integrity_check`).
+"""
+
+from __future__ import annotations
+
+from flashpoint.store.acled import (
+    read_acled_events,
+    upsert_acled_events,
+)
+from flashpoint.store.annotations import (
+    add_event,
+    read_events,
+    upsert_events,
+)
+from flashpoint.store.audit import (
+    read_audit,
+    write_audit,
+)
+from flashpoint.store.engine import (
+    begin_write,
+    make_engine,
+    mask_url,
+)
+from flashpoint.store.frames import UpsertCounts
+from flashpoint.store.runs import (
+    FETCH_RUN_STATUSES,
+    finish_fetch_run,
+    last_fetch_runs,
+    read_fetch_runs,
+    start_fetch_run,
+)
+from flashpoint.store.saved_scores import (
+    read_scores,
+    save_scores,
+)
+from flashpoint.store.schema import (
+    CURRENT_SCHEMA_VERSION,
+    MIGRATIONS,
+    acled_events,
+    alert_events,
+    alert_rules,
+    alert_state,
+    audit_log,
+    events,
+    fetch_runs,
+    http_validators,
+    init_schema,
+    metadata,
+    notifications,
+    observations,
+    read_schema_version,
+    revisions,
+    schema_meta,
+    scores,
+    silences,
+)
+from flashpoint.store.series import (
+    is_empty,
+    latest_periods,
+    read_observations,
+    read_revisions,
+    upsert_observations,
+)
+from flashpoint.store.summary import (
+    data_version,
+    integrity_check,
+    store_summary,
+)
+from flashpoint.store.validators import (
+    get_http_validator,
+    read_http_validators,
+    set_http_validator,
+)
+
+__all__ = [
+    "CURRENT_SCHEMA_VERSION",
+    "FETCH_RUN_STATUSES",
+    "MIGRATIONS",
+    "UpsertCounts",
+    "acled_events",
+    "add_event",
+    "alert_events",
+    "alert_rules",
+    "alert_state",
+    "audit_log",
+    "begin_write",
+    "data_version",
+    "events",
+    "fetch_runs",
+    "finish_fetch_run",
+    "get_http_validator",
+    "http_validators",
+    "init_schema",
+    "integrity_check",
+    "is_empty",
+    "last_fetch_runs",
+    "latest_periods",
+    "make_engine",
+    "mask_url",
+    "metadata",
+    "notifications",
+    "observations",
+    "read_acled_events",
+    "read_audit",
+    "read_events",
+    "read_fetch_runs",
+    "read_http_validators",
+    "read_observations",
+    "read_revisions",
+    "read_schema_version",
+    "read_scores",
+    "revisions",
+    "save_scores",
+    "schema_meta",
+    "scores",
+    "set_http_validator",
+    "silences",
+    "start_fetch_run",
+    "store_summary",
+    "upsert_acled_events",
+    "upsert_events",
+    "upsert_observations",
+    "write_audit",
+]

@@ -1,0 +1,174 @@
+"""Engines from store URLs: URL masking, SQLite pragmas and the store's transaction discipline.
+
+On SQLite every connection runs in WAL mode with a busy timeout; writers open with
+`BEGIN IMMEDIATE` (through `begin_write`) so they queue instead of failing with "database is
+locked", and readers use deferred transactions that never block the writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from flashpoint.errors import StoreError
+
+
+def _utcnow() -> dt.datetime:
+    """Now as naive UTC, the store's timestamp convention."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+_PASSWORD_IN_URL = re.compile(r"(?P<head>://[^:/@\s]*:)[^@\s]*@")
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL with any password replaced by `***`, safe to print or log."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return _PASSWORD_IN_URL.sub(r"\g<head>***@", url)
+
+
+def _normalise_url(url: str) -> URL:
+    """Parse `url`, steering every PostgreSQL spelling to the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise StoreError(f"invalid store URL {mask_url(url)!r}: {error}") from None
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_is_read_only(parsed: URL) -> bool:
+    return str(parsed.query.get("mode", "")) == "ro"
+
+
+def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
+    """Pragmas on every connection, and transactions that SQLite's driver does not mangle."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite (which would otherwise not BEGIN before
+        # DDL, breaking atomic migrations); `_on_begin` below emits the BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout=10000")
+            if not read_only:
+                cursor.execute("PRAGMA journal_mode=WAL")  # persistent in the file
+            cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # A 32 MB page cache (default 2 MB) keeps the observation indexes in memory during
+            # bulk upserts: about a third faster at 300k rows. Memory is only used as needed.
+            cursor.execute("PRAGMA cache_size=-32768")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads and then
+        # writes cannot wait on the busy timeout when another writer committed in between.
+        if connection.get_execution_options().get("flashpoint_write"):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, checked by opening one connection.
+
+    SQLite file URLs get their parent directory created and WAL, busy_timeout=10000,
+    synchronous=NORMAL and foreign_keys=ON on every connection. `postgresql://` and
+    `postgres://` are rewritten to `postgresql+psycopg://`.
+
+    Raises:
+        StoreError: when the URL is invalid, the driver is missing or the database cannot be
+            reached; the message never contains the URL's password.
+    """
+    parsed = _normalise_url(url)
+    backend = parsed.get_backend_name()
+    try:
+        if backend == "sqlite":
+            database = parsed.database or ""
+            is_uri = str(parsed.query.get("uri", "")).lower() == "true"
+            if database and database != ":memory:" and not is_uri:
+                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = sa.create_engine(parsed)
+            _install_sqlite_hooks(engine, read_only=_sqlite_is_read_only(parsed))
+        elif backend == "postgresql":
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = 10
+            engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+        else:
+            raise StoreError(
+                f"unsupported store URL {mask_url(parsed)!r}: use sqlite:/// or postgresql+psycopg://"
+            )
+    except (NoSuchModuleError, ArgumentError, ImportError) as error:
+        raise StoreError(
+            f"cannot use store URL {mask_url(parsed)!r}: {_describe(error, parsed)}"
+        ) from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise StoreError(
+            f"cannot connect to the store at {mask_url(parsed)}: {_describe(error, parsed)}"
+        ) from None
+    return engine
+
+
+def _describe(error: BaseException, url: URL | None = None) -> str:
+    """The driver's own message, first line only, with any password scrubbed."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    if isinstance(original, ModuleNotFoundError) and (original.name or "").startswith("psycopg"):
+        return "the PostgreSQL driver is not installed: pip install 'flashpoint[postgres]'"
+    message = str(original).strip().splitlines()[0] if str(original).strip() else repr(original)
+    if url is not None and url.password:
+        message = message.replace(str(url.password), "***")
+    return message
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: commits on success, rolls back on error.
+
+    On SQLite it starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(flashpoint_write=True)
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def _writing(bind: Engine | Connection) -> Iterator[Connection]:
+    """A write transaction on an engine, or the caller's own transaction on a connection."""
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with begin_write(bind) as connection:
+            yield connection
+
+
+@contextmanager
+def _reading(bind: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as connection:
+            yield connection
