@@ -21,24 +21,10 @@ writes, the dialect-neutral upsert), `series` (observations and revisions), `run
 
 from __future__ import annotations
 
-from flashpoint.store.acled import (
-    read_acled_events,
-    upsert_acled_events,
-)
-from flashpoint.store.annotations import (
-    add_event,
-    read_events,
-    upsert_events,
-)
-from flashpoint.store.audit import (
-    read_audit,
-    write_audit,
-)
-from flashpoint.store.engine import (
-    begin_write,
-    make_engine,
-    mask_url,
-)
+from flashpoint.store.acled import read_acled_events, upsert_acled_events
+from flashpoint.store.annotations import add_event, read_events, upsert_events
+from flashpoint.store.audit import read_audit, write_audit
+from flashpoint.store.engine import begin_write, make_engine, mask_url
 from flashpoint.store.frames import UpsertCounts
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
@@ -47,10 +33,7 @@ from flashpoint.store.runs import (
     read_fetch_runs,
     start_fetch_run,
 )
-from flashpoint.store.saved_scores import (
-    read_scores,
-    save_scores,
-)
+from flashpoint.store.saved_scores import read_scores, save_scores
 from flashpoint.store.schema import (
     CURRENT_SCHEMA_VERSION,
     MIGRATIONS,
@@ -79,16 +62,8 @@ from flashpoint.store.series import (
     read_revisions,
     upsert_observations,
 )
-from flashpoint.store.summary import (
-    data_version,
-    integrity_check,
-    store_summary,
-)
-from flashpoint.store.validators import (
-    get_http_validator,
-    read_http_validators,
-    set_http_validator,
-)
+from flashpoint.store.summary import data_version, integrity_check, store_summary
+from flashpoint.store.validators import get_http_validator, read_http_validators, set_http_validator
 
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
