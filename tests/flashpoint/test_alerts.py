@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from flashpoint import alerts, store
+from flashpoint.alerts import evaluation as alert_evaluation
 from flashpoint.cli import main
 from flashpoint.config import load_config
 from flashpoint.errors import ConfigError
@@ -173,7 +174,7 @@ def test_crash_between_commit_and_delivery_delivers_late_but_once(
             raise RuntimeError("simulated crash after the commit")
 
         with monkeypatch.context() as patch:
-            patch.setattr(alerts, "deliver_pending", crash)
+            patch.setattr(alert_evaluation, "deliver_pending", crash)
             with pytest.raises(RuntimeError, match="simulated crash"):
                 alerts.evaluate_alerts(engine, load_config(config), now=T0)
         engine.dispose()
