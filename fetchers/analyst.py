@@ -1,6 +1,6 @@
 """The analyst's own CSV series (local files or URLs), re-imported on the source's schedule.
 
-Parsing and validation are `flashpoint.analyst_csv`'s, the same code `flashpoint import` runs, so
+Parsing and validation are `fetchers.analyst_csv`'s, the same code `flashpoint import` runs, so
 a file is read one way only: Flashpoint's import layout
 (`indicator,country,period,value,unit[,vintage,note,source_url]`) or the Kazakhstan fuel-price
 points layout (`date,region,fuel,unit,value_min,value_max,price_type,note,source_url`; the midpoint
@@ -26,10 +26,9 @@ import pandas as pd
 import requests
 
 from fetchers import http
+from fetchers.analyst_csv import parse_analyst_csv
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, HttpValidator, Transformed
-from fetchers.errors import BadPayload, FetchError
-from flashpoint.analyst_csv import parse_analyst_csv
-from flashpoint.errors import ImportFileError
+from fetchers.errors import BadPayload, FetchError, ImportFileError
 from indicators.catalogue import Indicator
 from indicators.observations import OBSERVATION_KEY, empty_observations
 
@@ -52,7 +51,7 @@ class _CatalogueView:
 
 
 def parse_analyst_file(file: AnalystFile, indicators: Sequence[Indicator]) -> pd.DataFrame:
-    """Validate one file with `flashpoint.analyst_csv` against the given indicators.
+    """Validate one file with `fetchers.analyst_csv` against the given indicators.
 
     Args:
         file: the file's name (for messages) and text.

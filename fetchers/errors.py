@@ -10,6 +10,10 @@
     └── ApiError               the API's own error message (e.g. the World Bank's HTTP-200
                                envelope `[{"message": [{"id", "key", "value"}]}]`)
 
+    ImportFileError            a bad analyst CSV (`fetchers.analyst_csv`), not a fetch failure:
+                               `flashpoint import` reports it as one line, the analyst fetcher
+                               wraps it in `BadPayload`
+
 `RateLimited` sits under `HTTPStatusError` because a 429 *is* an error status: code that handles
 "the server said no" catches both. Every error carries `source` and a plain-words `message`;
 `str(error)` is `"<source>: <message>"`, which is what the fetch-run row and the CLI show.
@@ -71,3 +75,13 @@ class ApiError(FetchError):
     def __init__(self, source: str, message: str, *, code: str | None = None) -> None:
         self.code = code
         super().__init__(source, message)
+
+
+class ImportFileError(Exception):
+    """An analyst's CSV file is invalid; nothing was written.
+
+    `exit_code` is the status `flashpoint import` exits with (the CLI prints the message as one
+    line, as it does for `flashpoint.errors.FlashpointError`).
+    """
+
+    exit_code = 2

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from importlib import metadata
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
@@ -35,10 +36,18 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 
 from fetchers.errors import BadPayload, FetchError, HTTPStatusError, RateLimited, TransportError
-from flashpoint import __version__
+
+
+def _installed_version() -> str:
+    # The distribution's metadata, not `flashpoint.__version__`: fetchers never import the shell.
+    try:
+        return metadata.version("flashpoint")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
 
 PROJECT_URL = "https://github.com/flashpoint-risk/flashpoint"
-USER_AGENT = f"Flashpoint/{__version__} (+{PROJECT_URL})"
+USER_AGENT = f"Flashpoint/{_installed_version()} (+{PROJECT_URL})"
 
 # (connect, read) seconds; requests itself has no default timeout at all.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 30.0)

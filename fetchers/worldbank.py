@@ -41,7 +41,7 @@ import requests
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import ApiError, BadPayload, HTTPStatusError
 from fetchers.http import HttpValidator, describe_url, get
-from flashpoint.config import iso3_countries
+from indicators.countries import iso3_countries
 
 SOURCE = "worldbank"
 WDI_SOURCE_ID = 2

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from flashpoint import __version__
 from flashpoint.commands import COMMAND_MODULES
-from flashpoint.errors import FlashpointError
+from flashpoint.errors import FlashpointError, ImportFileError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         status: int = args.handler(args)
-    except FlashpointError as error:
+    except (FlashpointError, ImportFileError) as error:
         print(f"flashpoint: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:

@@ -3,13 +3,26 @@
     FlashpointError
     ├── ConfigError          a bad or missing config.toml (names file, key path, problem)
     ├── StoreError           the store cannot be reached or is inconsistent
-    ├── ImportFileError      a bad analyst CSV (names file, row, column, problem)
     └── LockHeldError        another scheduler already holds the store's lock
+
+    ImportFileError          a bad analyst CSV (names file, row, column, problem): defined in
+                             `fetchers.errors` (the parser lives in `fetchers.analyst_csv`),
+                             re-exported here, and reported by the CLI like the errors above
 
 Fetch errors have their own tree in `fetchers.errors`.
 """
 
 from __future__ import annotations
+
+from fetchers.errors import ImportFileError
+
+__all__ = [
+    "ConfigError",
+    "FlashpointError",
+    "ImportFileError",
+    "LockHeldError",
+    "StoreError",
+]
 
 
 class FlashpointError(Exception):
@@ -33,12 +46,6 @@ class ConfigError(FlashpointError):
 
 class StoreError(FlashpointError):
     """The store cannot be reached, created or read."""
-
-
-class ImportFileError(FlashpointError):
-    """An analyst's CSV file is invalid; nothing was written."""
-
-    exit_code = 2
 
 
 class LockHeldError(FlashpointError):

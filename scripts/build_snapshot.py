@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from flashpoint.analyst_csv import regional_priority
+from fetchers.analyst_csv import regional_priority
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -395,7 +395,7 @@ DATASETS: tuple[Dataset, ...] = (
             "Mangystau is kept (the series follows the region where the 2022 trigger bit, so a "
             "step is a price move, not a switch of region), else the HIGHEST regional midpoint "
             "(a national average would hide a regional shock). The rule is "
-            "flashpoint.analyst_csv.regional_priority, shared with `flashpoint import` and the "
+            "fetchers.analyst_csv.regional_priority, shared with `flashpoint import` and the "
             "analyst fetcher. KZT/tonne wholesale caps → "
             "fuel_lpg_wholesale_cap (context). published_at = the date (lag 0). Each point's "
             "source_url is in manifest.json."

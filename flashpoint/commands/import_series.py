@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from flashpoint.analyst_csv import DEFAULT_SOURCE_NAME, read_analyst_csv
+from fetchers.analyst_csv import DEFAULT_SOURCE_NAME, read_analyst_csv
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.store import init_schema, make_engine, mask_url, upsert_observations
 

@@ -46,7 +46,6 @@ from flashpoint.config.base import (
     Iso3,
     ScopeItem,
     TimezoneName,
-    iso3_countries,
 )
 from flashpoint.config.catalogue import (
     BandSettings,
@@ -82,6 +81,7 @@ from flashpoint.config.sources import (
     SourcesSettings,
     WorldBankSource,
 )
+from indicators.countries import iso3_countries
 
 __all__ = [
     "CONFIG_ENV",

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import functools
 import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from flashpoint.config.defaults import _PACKAGE_DIR
+from indicators.countries import iso3_countries
 
-_ISO3_FILE = _PACKAGE_DIR / "iso3_countries.csv"
 WATCHED = "watched"
-
-
-@functools.cache
-def iso3_countries() -> dict[str, str]:
-    """ISO3 code → name of every country code Flashpoint accepts (incl. `WLD`, the world)."""
-    with _ISO3_FILE.open(encoding="utf-8", newline="") as handle:
-        return {row["iso3"]: row["name"] for row in csv.DictReader(handle)}
 
 
 def _custom_error(message: str) -> PydanticCustomError:

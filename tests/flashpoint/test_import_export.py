@@ -193,7 +193,7 @@ def test_missing_file_is_named(
 ) -> None:
     config, _engine = cli_store
     missing = tmp_path / "nope.csv"
-    assert run_import(config, missing) != 0
+    assert run_import(config, missing) == 2  # ImportFileError's exit status
     assert capsys.readouterr().err.strip() == f"flashpoint: error: {missing}: file not found"
 
 

@@ -298,7 +298,7 @@ def test_second_serve_does_not_run_jobs_postgres(tmp_path: Path, postgres_url: s
 BIG_INDICATOR = "fuel_lpg_retail"
 # Not KAZ: the real KZ fuel-price points stay out of the synthetic batch.
 BIG_COUNTRIES = sorted(
-    set(pd.read_csv(ROOT / "flashpoint" / "iso3_countries.csv")["iso3"]) - {"WLD", "KAZ"}
+    set(pd.read_csv(ROOT / "indicators" / "data" / "iso3_countries.csv")["iso3"]) - {"WLD", "KAZ"}
 )[:150]
 
 

@@ -42,8 +42,8 @@ from typing import Protocol
 
 import pandas as pd
 
-from flashpoint.config import iso3_countries
-from flashpoint.errors import ImportFileError
+from fetchers.errors import ImportFileError
+from indicators.countries import iso3_countries
 from indicators.observations import OBSERVATION_KEY, conform_observations
 
 IMPORT_COLUMNS: tuple[str, ...] = ("indicator", "country", "period", "value", "unit")
@@ -76,7 +76,14 @@ REFERENCE_REGION = "Mangystau"
 
 
 def regional_priority(region: str) -> int:
-    """0 for a row whose `region` list (`;`-separated) names the reference region, else 1."""
+    """0 for a row whose `region` list (`;`-separated) names the reference region, else 1.
+
+    Args:
+        region: the fuel-price file's `region` cell, e.g. `"Mangystau; Atyrau"`.
+
+    Returns:
+        The sort key that puts reference-region rows first.
+    """
     return 0 if REFERENCE_REGION in {part.strip() for part in region.split(";")} else 1
 DEFAULT_SOURCE_NAME = "analyst"
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
@@ -132,6 +139,14 @@ def read_analyst_csv(
 ) -> ParsedFile:
     """Read and validate one CSV file.
 
+    Args:
+        path: the file (UTF-8, with or without a byte-order mark).
+        settings: the catalogue whose indicators rows may name.
+        source: the `source` stamped on every observation.
+
+    Returns:
+        The validated file (see `parse_analyst_csv`).
+
     Raises:
         ImportFileError: naming the file, and for bad content the row and column; nothing
             has been written anywhere.
@@ -158,6 +173,15 @@ def parse_analyst_csv(
     text: str, settings: CatalogueLike, *, file: str, source: str = DEFAULT_SOURCE_NAME
 ) -> ParsedFile:
     """Validate CSV text in either accepted layout and return canonical observations.
+
+    Args:
+        text: the whole file's text.
+        settings: the catalogue whose indicators rows may name.
+        file: the name messages show.
+        source: the `source` stamped on every observation (`acled` is refused).
+
+    Returns:
+        The observations, the layout read, the rows read and the skipped rows by reason.
 
     Raises:
         ImportFileError: `<file>: row N, column C: problem` (plus how many more problems).
@@ -257,7 +281,15 @@ def _raise(file: str, problems: Sequence[RowProblem]) -> None:
 
 
 def parse_period(text: str, frequency: str) -> pd.Timestamp | None:
-    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → the start of the period at `frequency` (None if bad)."""
+    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → the start of the period at `frequency` (None if bad).
+
+    Args:
+        text: the cell's text.
+        frequency: the indicator's frequency (`annual`, `quarterly`, `monthly`, …).
+
+    Returns:
+        The period's first day, or None when the text is not a date.
+    """
     match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
     if not match:
         return None
