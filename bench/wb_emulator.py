@@ -112,7 +112,7 @@ def load_data(base: Path | None = None) -> WorldBankData:
                     wgi.values[(code, iso3, year)] = float(text)
     wgi.years = sorted({year for _, _, year in wgi.values}, reverse=True)
 
-    iso3_file = ROOT / "flashpoint" / "iso3_countries.csv"
+    iso3_file = ROOT / "indicators" / "data" / "iso3_countries.csv"
     with iso3_file.open(encoding="utf-8", newline="") as handle:
         countries = {row["iso3"] for row in csv.DictReader(handle)} - {"WLD"}
     names = {**wgi.economies, **wdi.economies}
