@@ -22,6 +22,7 @@ import argparse
 import csv
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
 import math
@@ -30,7 +31,7 @@ import re
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -222,6 +223,36 @@ class Dataset:
     extra_inputs: tuple[str, ...] = ()  # provenance files hashed but not parsed
 
 
+@dataclass(frozen=True)
+class PartDataset(Dataset):
+    """A dataset contributed by a module of scripts/snapshot_parts/ (one per source family).
+
+    `build(data_dir)` returns the rows in the snapshot layout (see `frame`). Parts keep each new
+    source's parsing beside its own provenance, so adding a source never edits this file.
+    """
+
+    build: Callable[[Path], pd.DataFrame] | None = None
+
+
+def snapshot_parts() -> tuple[PartDataset, ...]:
+    """Every `part_datasets(kit)` of the modules in scripts/snapshot_parts/, in file-name order.
+
+    `kit` is this module (run as a script it is `__main__`), so a part uses `kit.PartDataset`,
+    `kit.frame`, `kit.read_text_csv`, `kit.to_number` … without importing the script twice.
+    """
+    parts_dir = Path(__file__).resolve().parent / "snapshot_parts"
+    found: list[PartDataset] = []
+    for path in sorted(parts_dir.glob("[!_]*.py")):
+        spec = importlib.util.spec_from_file_location(f"snapshot_parts.{path.stem}", path)
+        if spec is None or spec.loader is None:
+            raise SystemExit(f"cannot load snapshot part {path.name}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        found.extend(module.part_datasets(sys.modules[__name__]))
+    return tuple(found)
+
+
 DATASETS: tuple[Dataset, ...] = (
     Dataset(
         name="wdi",
@@ -402,6 +433,10 @@ DATASETS: tuple[Dataset, ...] = (
         ),
     ),
 )
+
+
+PARTS = snapshot_parts()
+ALL_DATASETS: tuple[Dataset, ...] = (*DATASETS, *PARTS)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -841,6 +876,7 @@ def build_observations(data_dir: Path, report: BuildReport) -> dict[str, pd.Data
             country="KAZ",
         ),
         "kz-fuel-prices": build_kz_fuel(data_dir, report),
+        **{part.name: part.build(data_dir) for part in PARTS if part.build is not None},
     }
 
 
@@ -1071,7 +1107,9 @@ def build(data_dir: Path, out_dir: Path, built_at_option: str | None = None) -> 
         )
     print(cross_check_with_natural_earth(data_dir, report))
 
-    all_inputs = [path for dataset in DATASETS for path in (*dataset.inputs, *dataset.extra_inputs)]
+    all_inputs = [
+        path for dataset in ALL_DATASETS for path in (*dataset.inputs, *dataset.extra_inputs)
+    ]
     built_at = resolve_built_at(data_dir, all_inputs, built_at_option)
 
     observations = pd.concat(per_dataset.values(), ignore_index=True)
@@ -1094,7 +1132,7 @@ def build(data_dir: Path, out_dir: Path, built_at_option: str | None = None) -> 
     events_csv = csv_text(events, EVENT_COLUMNS).encode("utf-8")
 
     datasets: dict[str, Any] = {}
-    for dataset in DATASETS:
+    for dataset in ALL_DATASETS:
         rows = per_dataset[dataset.name]
         datasets[dataset.name] = {
             "source": f"snapshot:{dataset.name}",
