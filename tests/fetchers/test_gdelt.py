@@ -34,8 +34,12 @@ from tests.support.replay_server import ReplayServer, Reply, rate_limited, trunc
 GDELT = FIXTURES / "gdelt"
 SAMPLE = GDELT / "gdelt1_events_sample_20130203-20160728.tsv"
 RATE_LIMIT_BODY = (GDELT / "rate_limited_body.REAL.txt").read_bytes()
-FIPS = json.loads(
-    (Path(__file__).resolve().parents[2] / "fetchers" / "data" / "fips_countries.json").read_text()
+DATA = Path(__file__).resolve().parents[2] / "fetchers" / "data"
+FIPS = json.loads((DATA / "fips_countries.json").read_text())
+# The corrections override the third-party table (read here independently of the fetcher).
+CORRECTIONS = pd.read_csv(DATA / "fips_corrections.csv", dtype=str, keep_default_na=False)
+ISO3_OF = {fips: entry["iso3"] for fips, entry in FIPS.items() if entry["iso3"]} | dict(
+    zip(CORRECTIONS["fips"], CORRECTIONS["iso3"], strict=True)
 )
 WATCHED = ("KAZ", "KGZ", "UZB", "TJK", "TKM", "RUS", "AZE", "MNG", "IRN", "NGA", "ECU")
 
@@ -68,16 +72,23 @@ def _as_gdelt2_rows() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _independent_counts(min_width: int = 0) -> pd.DataFrame:
-    """Counts by ISO3, SQLDATE and root code (`root`), computed with pandas on the raw TSV."""
+def _raw_events(min_width: int = 0) -> pd.DataFrame:
+    """The raw TSV's mapped events: `iso3`, SQLDATE `day`, DATEADDED `added`, `root` (pandas)."""
     lines = SAMPLE.read_text(encoding="utf-8").splitlines()
     widths = pd.Series([line.count("\t") + 1 for line in lines])
     raw = pd.read_csv(SAMPLE, sep="\t", header=None, dtype=str, names=range(58), quoting=3,
                       keep_default_na=False)
     raw = raw[(widths >= min_width).to_numpy()]
-    iso3 = raw[51].map({fips: entry["iso3"] for fips, entry in FIPS.items() if entry["iso3"]})
+    iso3 = raw[51].map(ISO3_OF)
     raw = raw.assign(iso3=iso3, root=raw[28]).dropna(subset=["iso3"])
     raw["day"] = pd.to_datetime(raw[1], format="%Y%m%d").dt.date
+    raw["added"] = pd.to_datetime(raw[56], format="%Y%m%d").dt.date
+    return raw[["iso3", "day", "added", "root"]]
+
+
+def _independent_counts(min_width: int = 0) -> pd.DataFrame:
+    """Counts by ISO3, SQLDATE and root code (`root`), computed with pandas on the raw TSV."""
+    raw = _raw_events(min_width)
     return raw.groupby(["iso3", "day", "root"]).size().rename("events").reset_index()
 
 
@@ -180,12 +191,33 @@ def test_aggregation_by_sqldate_month_with_zero_fill(daily_zip: bytes) -> None:
     conflict = frame[frame["indicator"] == "conflict_events"].set_index("country")["value"]
     usa_conflict = july[(july["iso3"] == "USA") & july["root"].isin(["18", "19", "20"])]
     assert conflict["USA"] == usa_conflict["events"].sum()
-    daily = frame[frame["indicator"] == "gdelt_total_events"]
-    assert set(daily["period"]) == {pd.Timestamp("2016-07-28")}  # only the day whose file was read
-    usa_day = july[(july["iso3"] == "USA") & (july["day"] == dt.date(2016, 7, 28))]
-    assert daily.set_index("country")["value"]["USA"] == usa_day["events"].sum()
     # Events dated before the window (the 1982 re-reports) never count.
     assert frame["period"].min() >= pd.Timestamp("2016-07-01")
+
+
+def test_daily_counts_go_to_the_report_day_and_skip_retrospective_mentions(
+    daily_zip: bytes,
+) -> None:
+    counted = count_events(daily_zip, GDELT1_DAILY, "20160728")
+    window = CountWindow("daily", dt.date(2016, 7, 1), (counted,), reached_newest=True)
+    request = make_request("gdelt", countries=("USA", "IND", "ISR", "KGZ"))
+    frame = aggregate_counts(window, request.indicators, request.countries, request.now)
+
+    raw = _raw_events()
+    # The file's own rows (the sample's 2013 rows sit in it too; the fetcher cannot tell them
+    # apart, and their 1982 SQLDATEs are retrospective): SQLDATE 26–28 July.
+    recent = raw[(raw["day"] >= dt.date(2016, 7, 26)) & (raw["day"] <= dt.date(2016, 7, 28))]
+    assert len(raw[raw["day"] == dt.date(2016, 7, 21)]) > 0  # a week-old mention, left out
+    daily = frame[frame["indicator"] == "gdelt_total_events"]
+    assert set(daily["period"]) == {pd.Timestamp("2016-07-28")}  # only the day whose file was read
+    by_country = daily.set_index("country")["value"]
+    for country in ("USA", "IND", "ISR", "KGZ"):
+        assert by_country[country] == (recent["iso3"] == country).sum()
+    assert by_country["KGZ"] == 0  # covered by GDELT, no event that day: a real zero
+    protests = frame[frame["indicator"] == "protest_events_daily"].set_index("country")["value"]
+    # Root 14 includes the riot code 145 (one of Israel's two protest rows that day).
+    assert protests["ISR"] == ((recent["iso3"] == "ISR") & (recent["root"] == "14")).sum() == 2
+    assert protests["IND"] == 2 and protests["USA"] == 0
 
 
 def test_a_month_cut_short_by_the_file_limit_is_not_stored(daily_zip: bytes) -> None:
@@ -321,7 +353,8 @@ def test_15_minute_variant_discovers_files_through_lastupdate(replay_server: Rep
     kaz = expected[(expected["iso3"] == "KAZ") & (expected["day"] == dt.date(2016, 7, 28))]
     frame = result.observations
     total = frame[(frame["indicator"] == "gdelt_total_events") & (frame["country"] == "KAZ")]
-    assert list(total["value"]) == [float(kaz["events"].sum())]
+    assert total.empty  # 28 July is counted through 00:15 only: no partial day is stored
+    assert kaz["events"].sum() > 0
 
     replay_server.reset_log()
     replay_server.add("/gdeltv2/lastupdate.txt", Reply(304, b""))

@@ -39,6 +39,8 @@ CASE = FaultMatrixCase(
         make_indicator("conflict_events", "gdelt", "root:18,19,20", unit="events/month",
                        frequency="monthly"),
         make_indicator("gdelt_total_events", "gdelt", "all", unit="events", frequency="daily"),
+        make_indicator("protest_events_daily", "gdelt", "root:14", unit="events/day",
+                       frequency="daily"),
     ),
     countries=("USA", "KAZ"),
     install=install,
