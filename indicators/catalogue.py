@@ -22,7 +22,10 @@ Derivation = Literal[
     "depreciation_12m",
     "price_gap",  # % gap of a domestic price to a world reference price
     "spike",  # z-score of the latest value against the country's own trailing history
+    "daily_spike",  # z-score of a daily count against the country's own trailing N days
 ]
+# How a pillar combines its indicators: the weighted mean, or the strongest available one.
+PillarAggregation = Literal["mean", "max"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class Pillar:
     weight: float = 1.0
     factors: tuple[str, ...] = ()
     description: str = ""
+    # "max": the pillar is its strongest available indicator (views of one phenomenon at several
+    # time scales, e.g. daily and monthly protest spikes); "mean": the weighted mean.
+    aggregation: PillarAggregation = "mean"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ Definitions (also in docs/METHODOLOGY.md):
   observations (the current one excluded), needing at least `SPIKE_MIN_HISTORY` of them; the
   trailing standard deviation is floored at `SPIKE_MIN_SD` so a flat history cannot produce an
   infinite z. Adding a constant to the transformed series changes nothing.
+* `daily_spike` — z-score of a daily count (Anscombe-transformed) against the same series' previous
+  `normalisation.window` calendar days; see `indicators.daily_spike`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
+from indicators.daily_spike import daily_spike
 from indicators.observations import OBSERVATION_COLUMNS
 from indicators.pointintime import (
     PUBLISHED,
@@ -324,6 +327,7 @@ DERIVATIONS: dict[str, Derivation] = {
     "depreciation_12m": _depreciation(12),
     "price_gap": _price_gap,
     "spike": _spike,
+    "daily_spike": daily_spike,
 }
 
 

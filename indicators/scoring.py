@@ -11,7 +11,8 @@ Pipeline, vectorised over the whole panel (all dates × countries × indicators 
 4. `normalise` to 0–10; a **stale trigger scores 0** (an old shock has passed; the staleness is
    recorded), a stale structural input is still used (structures move slowly) and flagged;
    a missing input is NaN and excluded — never a zero;
-5. pillar = weighted mean of its available indicators;
+5. pillar = weighted mean of its available indicators (a pillar with `aggregation = "max"`: its
+   strongest available indicator, see `pillar_aggregation`);
    vulnerability V = weighted geometric mean of the available structural pillars (each floored at
    `PILLAR_FLOOR` so one pillar at 0 cannot zero the product);
    trigger T = the largest trigger pillar (each scaled by its weight relative to the heaviest);
@@ -42,6 +43,7 @@ from indicators.derived import (
 )
 from indicators.normalise import normalise
 from indicators.observations import WORLD
+from indicators.pillar_aggregation import keep_strongest
 from indicators.pointintime import (
     PUBLISHED,
     age_in_days,
@@ -563,6 +565,7 @@ def score_latest(
     grid["normalised"] = normalise(grid[["indicator", "value"]], catalogue)
     stale_trigger = (grid["kind"] == "trigger") & grid["stale"] & grid["value"].notna()
     grid["scored"] = grid["normalised"].mask(stale_trigger, 0.0)
+    grid["scored"] = keep_strongest(grid, catalogue)  # pillars with aggregation = "max"
 
     pillars = _pillar_scores(grid)
     vulnerability = _vulnerability(pillars, units)

@@ -73,6 +73,7 @@ class IndicatorSettings(ConfigModel):
             "depreciation_12m",
             "price_gap",
             "spike",
+            "daily_spike",
         ]
         | None
     ) = Field(default=None, description="For derived indicators: how they are computed.")
@@ -102,6 +103,11 @@ class PillarSettings(ConfigModel):
         default_factory=list, description="The report's risk factors this pillar covers."
     )
     description: str = Field(default="", description="What the pillar captures.")
+    aggregation: Literal["mean", "max"] = Field(
+        default="mean",
+        description="mean: weighted mean of the available indicators; max: the strongest "
+        "available one (indicators measuring one thing at several time scales).",
+    )
 
 
 class ModelSettings(ConfigModel):

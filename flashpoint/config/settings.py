@@ -141,6 +141,7 @@ class Settings(ConfigModel):
                 weight=pillar.weight,
                 factors=tuple(pillar.factors),
                 description=pillar.description,
+                aggregation=pillar.aggregation,
             )
             for pillar_id, pillar in self.pillars.items()
         )
