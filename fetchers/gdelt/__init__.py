@@ -24,8 +24,10 @@ keeps totals, not per-file parts, so a run that counted only the new files would
 month with a fraction of it. Each run therefore starts at the first day of the newest stored
 month (nothing stored: the previous month for daily files, the current one for 15-minute
 files) and recounts through the newest file: complete months are final, the current month is
-stored month-to-date and revised by later runs. A run with no new file makes no request at all
-(the newest file counted is kept as a cursor among the validators). Files are immutable, so no
+stored month-to-date (published, so visible to scoring, only from the month's end + lag: early in
+a month a month-to-date count would read as a quiet month) and revised by later runs. A run
+with no new file makes no request at all (the newest file counted is kept as a cursor among the
+validators). Files are immutable, so no
 conditional request is made for them; `lastupdate.txt` is fetched conditionally.
 
 Cost: up to one daily file (~5–10 MB) per day of the month so far, paced by

@@ -129,8 +129,9 @@ def aggregate_counts(
     Daily indicators get one row per country and day whose file(s) were counted (by report day,
     see the module docstring; 15-minute files: complete days only); monthly ones one row per
     country and SQLDATE month for every month of the window that is complete or, when the newest
-    file was reached, the current month to date. Both are zero-filled for requested countries
-    GDELT covers, and only for those.
+    file was reached, the current month to date (published, i.e. visible, only from the month's
+    end + the indicator's lag). Both are zero-filled for requested countries GDELT covers, and
+    only for those.
 
     Args:
         window: the counted files.
@@ -157,6 +158,7 @@ def aggregate_counts(
     daily_rows = daily_rows[daily_rows["country"].isin(wanted)].rename(columns={"day": "period"})
 
     months = [pd.Timestamp(item) for item in _months_to_store(window, last_day)]
+    complete_through = pd.Timestamp(counted_days[-1]) if counted_days else None
     days = [pd.Timestamp(item) for item in counted_days]
     outputs: list[pd.DataFrame] = []
     for indicator in indicators:
@@ -169,20 +171,39 @@ def aggregate_counts(
             [wanted, months if monthly else days], names=["country", "period"]
         )
         filled = summed.reindex(grid, fill_value=0).reset_index()
-        outputs.append(
-            pd.DataFrame(
-                {
-                    "indicator": indicator.id,
-                    "country": filled["country"],
-                    "period": filled["period"],
-                    "value": filled["events"].astype("float64"),
-                    "unit": indicator.unit,
-                    "source": SOURCE,
-                    "fetched_at": now,
-                }
-            )
+        frame = pd.DataFrame(
+            {
+                "indicator": indicator.id,
+                "country": filled["country"],
+                "period": filled["period"],
+                "value": filled["events"].astype("float64"),
+                "unit": indicator.unit,
+                "source": SOURCE,
+                "fetched_at": now,
+            }
         )
+        if monthly:
+            frame["published_at"] = _month_to_date_publication(
+                frame["period"], complete_through, indicator.publication_lag_days
+            )
+        outputs.append(frame)
     return pd.concat(outputs, ignore_index=True) if outputs else empty_observations()
+
+
+def _month_to_date_publication(
+    period: pd.Series, complete_through: pd.Timestamp | None, lag_days: int
+) -> pd.Series:
+    """`published_at` of monthly rows: the month's end + lag while the month is still running.
+
+    A month-to-date count compared with whole months would read as a quiet month (and its
+    spike as strongly negative) early in every month, so it becomes visible only when the month
+    is over, like the backfill's months; once complete, the row is estimated as usual (NaT).
+    """
+    month_end = pd.to_datetime(period) + pd.offsets.MonthEnd(0)
+    published = month_end + pd.Timedelta(days=lag_days)
+    if complete_through is None:  # no complete day counted yet: every month is still running
+        return published
+    return published.where(month_end > complete_through)
 
 
 def _complete_days(window: CountWindow) -> list[dt.date]:

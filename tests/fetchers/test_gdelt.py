@@ -381,3 +381,24 @@ def test_a_day_gdelt_never_published_does_not_stall_the_source(
     assert replay_server.requests[0].path == "/events/20160728.export.CSV.zip"
     assert result.validators["cursor:daily"] == HttpValidator("20160728", None)
     assert any("27 export file(s) missing" in note for note in result.warnings)  # 1–27 July
+
+
+def test_a_month_to_date_count_is_published_only_when_the_month_is_over(daily_zip: bytes) -> None:
+    request = make_request("gdelt", countries=("USA", "IND"))
+    lag = {item.id: item.publication_lag_days for item in request.indicators}
+    running = CountWindow("daily", dt.date(2016, 7, 1),
+                          (count_events(daily_zip, GDELT1_DAILY, "20160728"),), reached_newest=True)
+    frame = aggregate_counts(running, request.indicators, request.countries, request.now)
+    monthly = frame[frame["indicator"] == "protest_events"]
+    # Stored (the store keeps the newest count), but not visible before 31 July + the lag:
+    # 28 days compared with whole months would read as a quiet month.
+    assert set(monthly["published_at"]) == {
+        pd.Timestamp("2016-07-31") + pd.Timedelta(days=lag["protest_events"])
+    }
+    assert frame[frame["indicator"] == "protest_events_daily"]["published_at"].isna().all()
+    # The same rows in the file of 31 July: the month is complete, publication is estimated.
+    complete = CountWindow("daily", dt.date(2016, 7, 1),
+                           (count_events(daily_zip, GDELT1_DAILY, "20160731"),),
+                           reached_newest=True)
+    done = aggregate_counts(complete, request.indicators, request.countries, request.now)
+    assert done[done["indicator"] == "protest_events"]["published_at"].isna().all()
