@@ -402,3 +402,19 @@ def test_a_month_to_date_count_is_published_only_when_the_month_is_over(daily_zi
                            reached_newest=True)
     done = aggregate_counts(complete, request.indicators, request.countries, request.now)
     assert done[done["indicator"] == "protest_events"]["published_at"].isna().all()
+
+
+def test_a_15_minute_day_is_stored_once_its_2345_file_is_counted() -> None:
+    body = _zip("20160728234500.export.CSV", _as_gdelt2_rows())  # CONSTRUCTED 2.0 layout
+    request = make_request("gdelt", countries=("USA", "IND"))
+    raw = _raw_events(min_width=58)
+    recent = raw[(raw["day"] >= dt.date(2016, 7, 26)) & (raw["day"] <= dt.date(2016, 7, 28))]
+    for stamp, stored in (("20160728234500", True), ("20160728233000", False)):
+        window = CountWindow("15min", dt.date(2016, 7, 1),
+                             (count_events(body, GDELT2_15MIN, stamp),), reached_newest=True)
+        frame = aggregate_counts(window, request.indicators, request.countries, request.now)
+        daily = frame[frame["indicator"] == "protest_events_daily"].set_index("country")["value"]
+        if not stored:
+            assert daily.empty
+            continue
+        assert daily["IND"] == ((recent["iso3"] == "IND") & (recent["root"] == "14")).sum() == 2
