@@ -83,6 +83,9 @@ with tabs[1]:
             "Id": pillar.id,
             "Kind": pillar.kind,
             "Weight": pillar.weight,
+            "Combines": "strongest indicator"
+            if pillar.aggregation == "max"
+            else "weighted mean",
             "Indicators": sum(
                 1 for item in catalogue.enabled_indicators if item.pillar == pillar.id
             ),

@@ -322,3 +322,18 @@ def test_no_page_allows_raw_html() -> None:
     assert sources
     assert not any("unsafe_allow_html" in text for text in sources)
     assert not any("st.html(" in text for text in sources)
+
+
+def test_methodology_says_how_each_pillar_combines_its_indicators(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = open_app("app_pages/methodology.py")
+    tables = [element.value for element in at.dataframe]
+    pillars = next(table for table in tables if "Combines" in table.columns)
+    combines = pillars.set_index("Id")["Combines"]
+    catalogue = load_config(CONFIG).catalogue()
+    for pillar in catalogue.pillars:
+        wanted = "strongest indicator" if pillar.aggregation == "max" else "weighted mean"
+        assert combines[pillar.id] == wanted
+    assert combines["unrest_spike"] == "strongest indicator"
