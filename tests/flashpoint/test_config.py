@@ -572,6 +572,7 @@ def test_default_rules_and_channels_are_consistent(default_settings: Settings) -
     assert rules["composite_high"].threshold == 6.5 and rules["composite_high"].recovery == 6.0
     assert rules["fuel_price_shock"].target == "indicator:fuel_price_step"
     assert rules["unrest_spike"].kind == "spike"
+    assert rules["unrest_spike_daily"].target == "indicator:protest_spike_daily"
     assert rules["stale_source"].kind == "stale"
     assert rules["composite_band_rise"].kind == "band_change"
     assert list(default_settings.notifications.channels) == ["log"]

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from flashpoint.config import load_config
+from indicators.alert_rules import measure
 from indicators.catalogue import Catalogue, Indicator, Normalisation, Pillar
 from indicators.daily_spike import DAILY_SPIKE_MIN_DAYS, DAILY_SPIKE_MIN_SD
 from indicators.derived import derive_indicators
@@ -217,3 +218,21 @@ def test_the_default_catalogue_shares_the_unrest_pillar_between_both_spikes() ->
     assert (daily.derivation, daily.derived_from, daily.normalisation.window) == (
         "daily_spike", ("protest_events_daily",), 90)
     assert default.indicator("protest_events_daily").source == "gdelt"
+
+
+def test_the_default_daily_unrest_rule_fires_the_morning_after_the_burst() -> None:
+    settings = load_config(None)
+    default = settings.catalogue()
+    rule = next(item for item in settings.alerts.rules if item.id == "unrest_spike_daily")
+    rows = [("protest_events_daily", *row[1:]) for row in daily_rows("KAZ", BURST)]
+    frame = observations(rows)
+    burst_day = pd.Timestamp("2021-09-01") + pd.Timedelta(days=120)
+    values = {}
+    for as_of in (burst_day, burst_day + pd.Timedelta(days=1)):
+        panel = score_panel(frame, default, as_of=as_of, countries=["KAZ"])
+        values[as_of] = measure(rule, default, panel=panel, countries=["KAZ"])
+    assert values[burst_day]["KAZ"].value is not None
+    assert values[burst_day]["KAZ"].value < rule.threshold  # the day before the burst
+    after = values[burst_day + pd.Timedelta(days=1)]["KAZ"]
+    assert after.value is not None and after.value > rule.threshold
+    assert "protest_spike_daily" in after.detail
