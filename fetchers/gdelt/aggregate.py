@@ -154,7 +154,9 @@ def aggregate_counts(
     else:
         wanted = sorted(set(monthly_rows["country"]) | set(daily_rows["country"]))
     monthly_rows = monthly_rows[monthly_rows["country"].isin(wanted)]
-    monthly_rows["period"] = monthly_rows["day"].dt.to_period("M").dt.to_timestamp()
+    monthly_rows = monthly_rows.assign(
+        period=monthly_rows["day"].dt.to_period("M").dt.to_timestamp()
+    )
     daily_rows = daily_rows[daily_rows["country"].isin(wanted)].rename(columns={"day": "period"})
 
     months = [pd.Timestamp(item) for item in _months_to_store(window, last_day)]
