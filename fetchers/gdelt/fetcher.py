@@ -31,7 +31,7 @@ DEFAULT_MAX_FILES: Mapping[str, int] = {"daily": 62, "15min": 3000}
 
 
 class GdeltFetcher(BaseFetcher):
-    """Monthly protest/conflict counts and daily event totals from the bulk exports."""
+    """Monthly protest/conflict counts and daily protest and event totals from the bulk exports."""
 
     name: ClassVar[str] = SOURCE
 
