@@ -30,12 +30,17 @@ def keep_strongest(grid: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
     """
     scored = grid["scored"].astype("float64")
     rule = indicator_table(catalogue)["pillar_aggregation"]
-    aggregation = grid["indicator"].astype(object).map(rule)
-    in_max = (aggregation == "max").to_numpy() & scored.notna().to_numpy()
+    max_ids = [str(name) for name in rule.index[rule == "max"]]
+    if not max_ids:
+        return scored
+    in_max = grid["indicator"].isin(max_ids).to_numpy() & scored.notna().to_numpy()
     in_max &= (grid["weight"] > 0).to_numpy()
     if not in_max.any():
         return scored
-    candidates = scored.where(in_max)
-    keys = [grid["date"], grid["country"], grid["pillar"]]
-    best = candidates.groupby(keys, sort=False, observed=True).transform("max")
-    return scored.mask(in_max & (scored < best - _TIE).to_numpy())
+    chosen = grid.loc[in_max, ["date", "country", "pillar"]]
+    values = scored[in_max]
+    keys = [chosen["date"], chosen["country"], chosen["pillar"]]
+    best = values.groupby(keys, sort=False, observed=True).transform("max")
+    weaker = pd.Series(False, index=grid.index)
+    weaker[in_max] = (values < best - _TIE).to_numpy()
+    return scored.mask(weaker)
