@@ -20,6 +20,7 @@ from fetchers.gdelt import (
     aggregate_counts,
     count_events,
     covered_iso3,
+    fips_corrections,
     fips_to_iso3,
 )
 from indicators.countries import iso3_countries
@@ -65,6 +66,15 @@ def test_every_accepted_country_maps_from_some_fips_code_except_the_listed_ones(
     assert unreached == sorted(NOT_MAPPED)  # the honest exceptions, each with its reason
     assert set(NOT_MAPPED) <= accepted  # none of them is a typo
     assert all(reason.strip() for reason in NOT_MAPPED.values())
+
+
+def test_every_correction_names_an_accepted_country_and_wins_over_the_base_table() -> None:
+    accepted = set(iso3_countries())
+    corrections = fips_corrections()
+    assert {"GZ", "WE", "RB", "YI", "GK", "JE"} <= set(corrections)
+    for fips, iso3 in corrections.items():
+        assert iso3 in accepted, (fips, iso3)
+        assert fips_to_iso3()[fips] == iso3
 
 
 def test_real_rows_land_in_the_country_their_place_name_says() -> None:
