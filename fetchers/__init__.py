@@ -12,6 +12,7 @@ from fetchers.acled import AcledFetcher
 from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
 from fetchers.eia import EiaFetcher
+from fetchers.eu_oil_bulletin import EuOilBulletinFetcher
 from fetchers.fred import FredFetcher
 from fetchers.fx import FxFetcher
 from fetchers.gdelt import GdeltFetcher
@@ -29,6 +30,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     AcledFetcher,
     NbkFetcher,
     FxFetcher,
+    EuOilBulletinFetcher,
     AnalystFetcher,
 )
 

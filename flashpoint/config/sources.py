@@ -197,6 +197,19 @@ def _default_fx_currencies() -> Mapping[str, str]:
     return DEFAULT_CURRENCIES
 
 
+class EuOilBulletinSource(SourceSettings):
+    """`[sources.eu_oil_bulletin]`: European Commission Weekly Oil Bulletin (EU-27, weekly)."""
+
+    schedule: CronString = Field(default="0 9 * * tue", description="Weekly, Tuesday 09:00.")
+    base_url: str = Field(
+        default="https://energy.ec.europa.eu/document/download/"
+        "906e60ca-8b6a-44e7-8589-652854d2fd3f_en"
+        "?filename=Weekly_Oil_Bulletin_Prices_History_maticni_4web.xlsx",
+        description="The full URL of the price-history workbook (or of a raw-data CSV table).",
+    )
+    timeout_seconds: float = Field(default=120.0, gt=0, description="Per-request timeout, s.")
+
+
 class AnalystSource(SourceSettings):
     """`[sources.analyst]`: the analyst's own CSV series, re-imported on a schedule."""
 
@@ -219,6 +232,9 @@ class SourcesSettings(ConfigModel):
     acled: AcledSource = Field(default_factory=AcledSource, description="ACLED.")
     nbk: NbkSource = Field(default_factory=NbkSource, description="National Bank of Kazakhstan.")
     fx: FxSource = Field(default_factory=FxSource, description="Keyless FX rates.")
+    eu_oil_bulletin: EuOilBulletinSource = Field(
+        default_factory=EuOilBulletinSource, description="EU Weekly Oil Bulletin."
+    )
     analyst: AnalystSource = Field(default_factory=AnalystSource, description="Analyst CSVs.")
 
     def names(self) -> tuple[str, ...]:
