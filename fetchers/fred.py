@@ -179,6 +179,27 @@ def _long_frame(records: list[tuple[str, str, float]]) -> pd.DataFrame:
 # The fetcher
 # ---------------------------------------------------------------------------------------------
 
+LITRES_PER_US_GALLON = 3.785411784
+
+
+@dataclass(frozen=True)
+class CountrySeries:
+    """A FRED series stored for one country under an indicator catalogued by another source."""
+
+    indicator: str
+    country: str
+    unit: str
+    factor: float  # multiplies FRED's value into `unit`
+
+
+# FRED ids served for the generic fuel catalogue (C1), whose entries another source owns.
+# GASREGW (EIA weekly US regular gasoline, all formulations) is USD per US gallon; it is stored
+# per litre like every other country's series, so steps and levels read the same everywhere.
+COUNTRY_SERIES: Mapping[str, CountrySeries] = {
+    "GASREGW": CountrySeries("fuel_gasoline_retail", "USA", "USD/litre",
+                             1.0 / LITRES_PER_US_GALLON),
+}
+
 # Days re-fetched before the newest stored date, so a late-filled gap or a corrected last value
 # is picked up (the store records it as a revision).
 OVERLAP_DAYS = 14
@@ -212,6 +233,9 @@ class FredFetcher(BaseFetcher):
     """
 
     name: ClassVar[str] = SOURCE
+    also_serves: ClassVar[tuple[str, ...]] = tuple(
+        dict.fromkeys(item.indicator for item in COUNTRY_SERIES.values())
+    )
 
     def extract(self, request: FetchRequest, session: requests.Session) -> Extracted:
         """Download every requested series (see the class docstring).
@@ -226,7 +250,7 @@ class FredFetcher(BaseFetcher):
         Raises:
             FetchError: transport, status or payload failures, the API's own error message.
         """
-        codes = tuple(dict.fromkeys(item.source_code for item in request.indicators))
+        codes = _series_codes(request)
         if not codes:
             return Extracted(warnings=["no FRED indicators are enabled"])
         start = _incremental_start(request)
@@ -320,7 +344,12 @@ class FredFetcher(BaseFetcher):
             BadPayload: a body whose layout is not fredgraph's / the API's.
             ApiError: FRED's own error body.
         """
-        by_code = {code.upper(): item for code, item in request.indicators_by_code().items()}
+        by_code = {
+            code.upper(): (item.id, WORLD, item.unit, 1.0)
+            for code, item in request.indicators_by_code().items()
+            if item.source == SOURCE
+        }
+        by_code.update(_country_series(request))
         parts: list[pd.DataFrame] = []
         for payload in payloads:
             if isinstance(payload, FredCsvPayload):
@@ -332,33 +361,50 @@ class FredFetcher(BaseFetcher):
         if not parts:
             return empty_observations()
         rows = pd.concat(parts, ignore_index=True)
-        rows = rows[rows["series_id"].str.upper().isin(by_code)]
+        rows = rows[rows["series_id"].str.upper().isin(list(by_code))]
         if rows.empty:
             # The window always overlaps stored data, so an answer without values is wrong.
             raise BadPayload(SOURCE, "the answer has no observations for any requested series "
                              "(empty result)", kind="empty")
         # Pages of one series never overlap, but a CSV and a retried page could: keep the last.
         rows = rows.drop_duplicates(subset=["series_id", "date"], keep="last")
-        indicators = rows["series_id"].str.upper().map(lambda code: by_code[code].id)
-        units = rows["series_id"].str.upper().map(lambda code: by_code[code].unit)
+        mapped = rows["series_id"].str.upper().map(by_code)
         return pd.DataFrame(
             {
-                "indicator": indicators,
-                "country": WORLD,
+                "indicator": [target[0] for target in mapped],
+                "country": [target[1] for target in mapped],
                 "period": rows["date"],
-                "value": rows["value"],
-                "unit": units,
+                "value": rows["value"] * [target[3] for target in mapped],
+                "unit": [target[2] for target in mapped],
                 "source": SOURCE,
                 "fetched_at": request.now,
             }
         )
 
 
+def _country_series(request: FetchRequest) -> dict[str, tuple[str, str, str, float]]:
+    """FRED id → (indicator, country, unit, factor) of the requested country series."""
+    wanted = {item.id for item in request.indicators}
+    return {
+        code: (series.indicator, series.country, series.unit, series.factor)
+        for code, series in COUNTRY_SERIES.items()
+        if series.indicator in wanted
+    }
+
+
+def _series_codes(request: FetchRequest) -> tuple[str, ...]:
+    """FRED ids to ask for: the fred-catalogued indicators' codes, then the country series."""
+    own = [item.source_code for item in request.indicators if item.source == SOURCE]
+    return tuple(dict.fromkeys([*own, *_country_series(request)]))
+
+
 def _incremental_start(request: FetchRequest) -> dt.date | None:
     """First date to ask for: the oldest newest-stored date minus an overlap; None = everything."""
+    keys = [(item.id, WORLD) for item in request.indicators if item.source == SOURCE]
+    keys += [(target[0], target[1]) for target in _country_series(request).values()]
     newest: list[dt.date] = []
-    for item in request.indicators:
-        stored = request.since.get((item.id, WORLD))
+    for key in keys:
+        stored = request.since.get(key)
         if stored is None:
             return None
         newest.append(stored)
