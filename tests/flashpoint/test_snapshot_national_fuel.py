@@ -32,7 +32,7 @@ def _value(fuel: pd.DataFrame, indicator: str, country: str, day: str) -> float:
 
 def test_every_national_dataset_is_bundled_with_its_licence(fuel: pd.DataFrame) -> None:
     manifest = snapshot.snapshot_manifest()["datasets"]
-    assert NATIONAL <= set(manifest)
+    assert set(manifest) >= NATIONAL
     for name in NATIONAL:
         assert manifest[name]["licence"] and manifest[name]["origin"], name
     assert set(fuel["source"]) == {f"snapshot:{name}" for name in NATIONAL}
