@@ -17,7 +17,9 @@ from fetchers.fred import FredFetcher
 from fetchers.fx import FxFetcher
 from fetchers.gdelt import GdeltFetcher
 from fetchers.imf import ImfFetcher
+from fetchers.malaysia_fuelprice import MalaysiaFuelpriceFetcher
 from fetchers.nbk import NbkFetcher
+from fetchers.nz_mbie import NzMbieFetcher
 from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
@@ -31,6 +33,8 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     NbkFetcher,
     FxFetcher,
     EuOilBulletinFetcher,
+    NzMbieFetcher,
+    MalaysiaFuelpriceFetcher,
     AnalystFetcher,
 )
 

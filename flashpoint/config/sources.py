@@ -210,6 +210,28 @@ class EuOilBulletinSource(SourceSettings):
     timeout_seconds: float = Field(default=120.0, gt=0, description="Per-request timeout, s.")
 
 
+class NzMbieSource(SourceSettings):
+    """`[sources.nz_mbie]`: New Zealand MBIE weekly fuel price monitoring table."""
+
+    schedule: CronString = Field(default="0 9 * * sat", description="Weekly, Saturday 09:00.")
+    base_url: str = Field(
+        default="https://www.mbie.govt.nz/assets/Data-Files/Energy/"
+        "Weekly-fuel-price-monitoring/weekly-table.csv",
+        description="The full URL of MBIE's weekly-table.csv.",
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+
+
+class MalaysiaFuelpriceSource(SourceSettings):
+    """`[sources.malaysia_fuelprice]`: data.gov.my weekly fuel prices (dataset `fuelprice`)."""
+
+    schedule: CronString = Field(default="0 9 * * thu", description="Weekly, Thursday 09:00.")
+    base_url: str = Field(
+        default="https://storage.data.gov.my/commodities/fuelprice.csv",
+        description="The full URL of the `fuelprice` CSV.",
+    )
+
+
 class AnalystSource(SourceSettings):
     """`[sources.analyst]`: the analyst's own CSV series, re-imported on a schedule."""
 
@@ -234,6 +256,10 @@ class SourcesSettings(ConfigModel):
     fx: FxSource = Field(default_factory=FxSource, description="Keyless FX rates.")
     eu_oil_bulletin: EuOilBulletinSource = Field(
         default_factory=EuOilBulletinSource, description="EU Weekly Oil Bulletin."
+    )
+    nz_mbie: NzMbieSource = Field(default_factory=NzMbieSource, description="NZ MBIE fuel prices.")
+    malaysia_fuelprice: MalaysiaFuelpriceSource = Field(
+        default_factory=MalaysiaFuelpriceSource, description="data.gov.my fuel prices."
     )
     analyst: AnalystSource = Field(default_factory=AnalystSource, description="Analyst CSVs.")
 
