@@ -93,7 +93,7 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
             licence=LICENCE,
             attribution=ATTRIBUTION,
             rules=(
-                "STATIC source (the live `eu_oil_bulletin` fetcher continues it). EU-27, weekly "
+                "Continued live by the `eu_oil_bulletin` fetcher. EU-27, weekly "
                 "Mondays 2005-01-03 → 2024-07-01, prices with taxes in EUR/litre: pb95 → "
                 "fuel_gasoline_retail, diesel → fuel_diesel_retail, lpg → fuel_lpg_retail, "
                 "heating_gasoil → fuel_heating_oil_retail; heavy fuel oil (EUR/t) not bundled; "

@@ -36,7 +36,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
             licence="CC BY 4.0 (data.gov.my terms)",
             attribution="Ministry of Finance Malaysia, via data.gov.my (dataset `fuelprice`).",
             rules=(
-                "STATIC source. series_type 'level' only (the 'change_weekly' rows are "
+                "Continued live by the `malaysia_fuelprice` fetcher (same rule). series_type "
+                "'level' only (the 'change_weekly' rows are "
                 "differences): ron95 → fuel_gasoline_retail, diesel (Peninsular) → "
                 "fuel_diesel_retail for MYS, weekly 2017-03-30 → 2026-04-09, MYR/litre. RON97, "
                 "East-Malaysia diesel and the targeted BUDI95 price are not bundled."

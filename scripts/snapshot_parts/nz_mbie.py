@@ -41,7 +41,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
             licence="CC BY 4.0 (New Zealand Government open data, MBIE)",
             attribution="Ministry of Business, Innovation & Employment (NZ), weekly fuel prices.",
             rules=(
-                "STATIC source (no live fetcher yet). Variable 'Board price' (the posted pump "
+                "Continued live by the `nz_mbie` fetcher (same rule). Variable 'Board price' "
+                "(the posted pump "
                 "price; the discount-adjusted price is not bundled): 'Regular Petrol' → "
                 "fuel_gasoline_retail, 'Diesel' → fuel_diesel_retail for NZL, weekly 2004-04-23 → "
                 "2026-07-17, NZD c/L ÷ 100 = NZD/litre; Final and Provisional weeks both kept."

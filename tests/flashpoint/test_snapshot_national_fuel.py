@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 import pytest
 
+from fetchers.eu_oil_bulletin import parse_raw_table_csv
+from fetchers.malaysia_fuelprice import parse_fuelprice_csv
+from fetchers.nz_mbie import parse_weekly_table
 from flashpoint import snapshot
 
 RETAIL = ("fuel_gasoline_retail", "fuel_diesel_retail", "fuel_lpg_retail", "fuel_kerosene_retail",
@@ -82,3 +88,32 @@ def test_source_traps_are_handled(fuel: pd.DataFrame) -> None:
     # India: the six undated rows are not guessed, duplicated dates kept once.
     india = fuel[fuel["country"] == "IND"]
     assert not india.duplicated(["indicator", "period"]).any()
+
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "fuel-prices-world"
+
+
+def _series(fuel: pd.DataFrame, country: str) -> set[tuple[str, str, float]]:
+    mine = fuel[fuel["country"] == country]
+    return {(indicator, period.date().isoformat(), round(value, 6)) for indicator, period, value
+            in zip(mine["indicator"], mine["period"], mine["value"], strict=True)}
+
+
+@pytest.mark.parametrize(
+    ("country", "parse", "path"),
+    [
+        ("NZL", lambda body: [(i, d, v) for i, d, v in parse_weekly_table(body)],
+         "nz-mbie/weekly-table.csv"),
+        ("MYS", lambda body: [(i, d, v) for i, d, v in parse_fuelprice_csv(body)],
+         "malaysia-datagovmy/fuelprice.csv"),
+        ("GBR", lambda body: [(i, d, v) for c, i, d, v in parse_raw_table_csv(body)
+                              if c == "GBR"],
+         "eu-weekly-oil-bulletin/wob_full_2015-2024_converted.csv"),
+    ],
+)
+def test_live_fetchers_continue_the_bundled_series_with_the_same_rule(
+    fuel: pd.DataFrame, country: str, parse: Any, path: str
+) -> None:
+    parsed = parse((DATA / path).read_bytes())
+    live = {(indicator, day.isoformat(), round(value, 6)) for indicator, day, value in parsed}
+    assert live == _series(fuel, country)
