@@ -11,6 +11,7 @@ from __future__ import annotations
 from fetchers.acled import AcledFetcher
 from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
+from fetchers.brazil_anp import BrazilAnpFetcher
 from fetchers.eia import EiaFetcher
 from fetchers.eu_oil_bulletin import EuOilBulletinFetcher
 from fetchers.fred import FredFetcher
@@ -35,6 +36,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     EuOilBulletinFetcher,
     NzMbieFetcher,
     MalaysiaFuelpriceFetcher,
+    BrazilAnpFetcher,
     AnalystFetcher,
 )
 

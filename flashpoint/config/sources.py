@@ -232,6 +232,18 @@ class MalaysiaFuelpriceSource(SourceSettings):
     )
 
 
+class BrazilAnpSource(SourceSettings):
+    """`[sources.brazil_anp]`: ANP weekly price survey, national summary workbook."""
+
+    schedule: CronString = Field(default="0 10 * * sat", description="Weekly, Saturday 10:00.")
+    base_url: str = Field(
+        default="https://www.gov.br/anp/pt-br/assuntos/precos-e-defesa-da-concorrencia/precos/"
+        "precos-revenda-e-de-distribuicao-combustiveis/shlp/semanal/semanal-brasil-desde-2013.xlsx",
+        description="The full URL of ANP's semanal-brasil-desde-2013.xlsx.",
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+
+
 class AnalystSource(SourceSettings):
     """`[sources.analyst]`: the analyst's own CSV series, re-imported on a schedule."""
 
@@ -260,6 +272,9 @@ class SourcesSettings(ConfigModel):
     nz_mbie: NzMbieSource = Field(default_factory=NzMbieSource, description="NZ MBIE fuel prices.")
     malaysia_fuelprice: MalaysiaFuelpriceSource = Field(
         default_factory=MalaysiaFuelpriceSource, description="data.gov.my fuel prices."
+    )
+    brazil_anp: BrazilAnpSource = Field(
+        default_factory=BrazilAnpSource, description="Brazil ANP weekly prices."
     )
     analyst: AnalystSource = Field(default_factory=AnalystSource, description="Analyst CSVs.")
 

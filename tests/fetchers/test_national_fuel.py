@@ -1,4 +1,4 @@
-"""Small national fuel fetchers (NZ MBIE, Malaysia data.gov.my) against recorded real bodies."""
+"""Small national fuel fetchers (NZ MBIE, Malaysia, Brazil ANP) against recorded real bodies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import datetime as dt
 import pytest
 
 from fetchers.base import BaseFetcher, FetchRequest, HttpValidator
+from fetchers.brazil_anp import BrazilAnpFetcher
+from fetchers.brazil_anp import parse_weekly_workbook as parse_brazil
 from fetchers.errors import BadPayload
 from fetchers.malaysia_fuelprice import MalaysiaFuelpriceFetcher, parse_fuelprice_csv
 from fetchers.nz_mbie import NzMbieFetcher, parse_weekly_table
@@ -123,3 +125,43 @@ def test_malaysia_run_stores_mys_in_myr_per_litre(replay_server: ReplayServer) -
     assert set(frame["indicator"]) == {"fuel_gasoline_retail", "fuel_diesel_retail"}
     assert len(frame) == 912 and frame["period"].max() == dt.datetime(2026, 4, 9)
     assert result.validators == {"fuelprice.csv": HttpValidator('"my-1"', None)}
+
+
+# --- Brazil ANP ---------------------------------------------------------------------------
+
+ANP = FIXTURES / "brazil_anp" / "semanal-brasil-desde-2013.xlsx"
+
+
+def test_anp_weekly_averages_with_lpg_per_kg() -> None:
+    rows = parse_brazil(ANP.read_bytes())
+    by_key = {(indicator, day): (value, unit) for indicator, day, value, unit in rows}
+    # First survey week (30 Dec 2012 – 5 Jan 2013): gasoline 2.758 R$/l, GLP 40.113 R$/13 kg.
+    assert by_key[("fuel_gasoline_retail", dt.date(2013, 1, 5))] == (2.758, "BRL/litre")
+    value, unit = by_key[("fuel_lpg_retail", dt.date(2013, 1, 5))]
+    assert value == pytest.approx(40.113 / 13) and unit == "BRL/kg"
+    counts = {indicator: sum(1 for row in rows if row[0] == indicator)
+              for indicator in ("fuel_gasoline_retail", "fuel_diesel_retail", "fuel_lpg_retail")}
+    assert counts == {"fuel_gasoline_retail": 680, "fuel_diesel_retail": 680,
+                      "fuel_lpg_retail": 679}
+    assert all(value > 0 for _, _, value, _ in rows)
+
+
+def test_anp_truncated_workbook_is_a_bad_payload() -> None:
+    body = ANP.read_bytes()
+    with pytest.raises(BadPayload) as caught:
+        parse_brazil(body[: len(body) // 2])
+    assert caught.value.kind == "truncated"
+
+
+def test_anp_run_stores_bra(replay_server: ReplayServer) -> None:
+    path = "/shlp/semanal/semanal-brasil-desde-2013.xlsx"
+    replay_server.add(path, Reply.from_file(ANP, headers={"ETag": '"anp-1"'}))
+    request = _request("brazil_anp", BrazilAnpFetcher, replay_server.url + path)
+    result = BrazilAnpFetcher().fetch(request, make_test_session())
+    frame = result.observations
+    assert result.requests_made == 1 and len(frame) == 680 + 680 + 679
+    assert set(frame["country"]) == {"BRA"}
+    assert dict(frame.groupby("indicator")["unit"].first()) == {
+        "fuel_diesel_retail": "BRL/litre", "fuel_gasoline_retail": "BRL/litre",
+        "fuel_lpg_retail": "BRL/kg"}
+    assert result.validators == {"semanal-brasil-desde-2013.xlsx": HttpValidator('"anp-1"', None)}

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from fetchers.brazil_anp import parse_weekly_workbook as parse_brazil
 from fetchers.eu_oil_bulletin import parse_raw_table_csv
 from fetchers.malaysia_fuelprice import parse_fuelprice_csv
 from fetchers.nz_mbie import parse_weekly_table
@@ -106,6 +107,8 @@ def _series(fuel: pd.DataFrame, country: str) -> set[tuple[str, str, float]]:
          "nz-mbie/weekly-table.csv"),
         ("MYS", lambda body: [(i, d, v) for i, d, v in parse_fuelprice_csv(body)],
          "malaysia-datagovmy/fuelprice.csv"),
+        ("BRA", lambda body: [(i, d, v) for i, d, v, _unit in parse_brazil(body)],
+         "brazil-anp/semanal-brasil-desde-2013.xlsx"),
         ("GBR", lambda body: [(i, d, v) for c, i, d, v in parse_raw_table_csv(body)
                               if c == "GBR"],
          "eu-weekly-oil-bulletin/wob_full_2015-2024_converted.csv"),
