@@ -56,7 +56,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "survey."
             ),
             rules=(
-                "STATIC source. Weekly national average resale price (PREÇO MÉDIO REVENDA), dated "
+                "Continued live by the `brazil_anp` fetcher (same rule). Weekly national average "
+                "resale price (PREÇO MÉDIO REVENDA), dated "
                 "by the survey week's last day (DATA FINAL), 2013-01-05 → 2026-03-14: GASOLINA "
                 "COMUM → fuel_gasoline_retail, OLEO DIESEL (B S500) → fuel_diesel_retail "
                 "(BRL/litre), GLP (R$ per 13 kg cylinder) ÷ 13 → fuel_lpg_retail (BRL/kg). ANP's "
