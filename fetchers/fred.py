@@ -253,15 +253,29 @@ class FredFetcher(BaseFetcher):
         codes = _series_codes(request)
         if not codes:
             return Extracted(warnings=["no FRED indicators are enabled"])
-        start = _incremental_start(request)
         key_env = str(getattr(request.settings, "api_key_env", "") or "")
         api_key = os.environ.get(key_env, "").strip() if key_env else ""
+        # The WLD series share one start; a country series (GASREGW) has its own, so a country
+        # the refresh does not watch (no `since`) never turns the WLD fetch into a full one.
+        groups = _start_groups(request, codes)
         if api_key:
+            payloads: list[Any] = []
             try:
-                return self._extract_json(request, session, codes, start, api_key)
+                for start, group in groups:
+                    payloads.extend(
+                        self._extract_json(request, session, group, start, api_key).payloads
+                    )
             except FetchError as error:
                 raise _scrubbed(error, api_key) from None
-        return self._extract_csv(request, session, codes, start)
+            return Extracted(payloads=payloads)
+        parts = [self._extract_csv(request, session, group, start) for start, group in groups]
+        validators = {key: value for part in parts for key, value in part.validators.items()}
+        if all(part.not_modified for part in parts):
+            return Extracted(not_modified=True, validators=validators)
+        return Extracted(
+            payloads=[payload for part in parts for payload in part.payloads],
+            validators=validators,
+        )
 
     def _extract_csv(
         self,
@@ -398,10 +412,27 @@ def _series_codes(request: FetchRequest) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*own, *_country_series(request)]))
 
 
-def _incremental_start(request: FetchRequest) -> dt.date | None:
+def _start_groups(
+    request: FetchRequest, codes: tuple[str, ...]
+) -> list[tuple[dt.date | None, tuple[str, ...]]]:
+    """The requests to make: the WLD series together, the country series with their own start."""
+    country = _country_series(request)
+    world = tuple(code for code in codes if code not in country)
+    groups: list[tuple[dt.date | None, tuple[str, ...]]] = []
+    if world:
+        keys = [(item.id, WORLD) for item in request.indicators if item.source == SOURCE]
+        groups.append((_incremental_start(keys, request), world))
+    mine = tuple(code for code in codes if code in country)
+    if mine:
+        keys = [(country[code][0], country[code][1]) for code in mine]
+        groups.append((_incremental_start(keys, request), mine))
+    return groups
+
+
+def _incremental_start(
+    keys: Sequence[tuple[str, str]], request: FetchRequest
+) -> dt.date | None:
     """First date to ask for: the oldest newest-stored date minus an overlap; None = everything."""
-    keys = [(item.id, WORLD) for item in request.indicators if item.source == SOURCE]
-    keys += [(target[0], target[1]) for target in _country_series(request).values()]
     newest: list[dt.date] = []
     for key in keys:
         stored = request.since.get(key)

@@ -282,3 +282,25 @@ def test_us_gasoline_incremental_start_uses_the_usa_series(
     (logged,) = replay_server.matching("/graph/fredgraph.csv")
     assert logged.query["cosd"] == "2024-11-18"
     assert result.not_modified
+
+
+def test_an_unwatched_country_series_never_makes_the_world_fetch_a_full_one(
+    replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    path = "/graph/fredgraph.csv"
+    replay_server.add(path, Reply.from_file(GASREGW, content_type="text/csv"),
+                      query={"id": "GASREGW"})
+    replay_server.add(path, Reply(304, b""), query={"id": ",".join(CODES)})
+    since = {(indicator, "WLD"): dt.date(2019, 1, 7) for indicator in INDICATOR_OF.values()}
+    request = make_request("fred", csv_url=replay_server.url + path, since=since)
+    catalogue = load_config(None).catalogue()
+    gasoline = tuple(item for item in catalogue.indicators if item.id == "fuel_gasoline_retail")
+    request = dataclasses.replace(request, indicators=(*request.indicators, *gasoline))
+    result = FredFetcher().fetch(request, make_test_session())
+
+    logged = {item.query["id"]: item.query for item in replay_server.matching(path)}
+    assert logged[",".join(CODES)]["cosd"] == "2018-12-24"  # WLD: incremental, as before
+    assert "cosd" not in logged["GASREGW"]  # USA has nothing stored: its whole history
+    assert result.requests_made == 2 and not result.not_modified
+    assert set(result.observations["country"]) == {"USA"}
