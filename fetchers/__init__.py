@@ -11,12 +11,16 @@ from __future__ import annotations
 from fetchers.acled import AcledFetcher
 from fetchers.analyst import AnalystFetcher
 from fetchers.base import Fetcher
+from fetchers.brazil_anp import BrazilAnpFetcher
 from fetchers.eia import EiaFetcher
+from fetchers.eu_oil_bulletin import EuOilBulletinFetcher
 from fetchers.fred import FredFetcher
 from fetchers.fx import FxFetcher
 from fetchers.gdelt import GdeltFetcher
 from fetchers.imf import ImfFetcher
+from fetchers.malaysia_fuelprice import MalaysiaFuelpriceFetcher
 from fetchers.nbk import NbkFetcher
+from fetchers.nz_mbie import NzMbieFetcher
 from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
@@ -29,6 +33,10 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     AcledFetcher,
     NbkFetcher,
     FxFetcher,
+    EuOilBulletinFetcher,
+    NzMbieFetcher,
+    MalaysiaFuelpriceFetcher,
+    BrazilAnpFetcher,
     AnalystFetcher,
 )
 

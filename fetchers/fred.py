@@ -179,6 +179,27 @@ def _long_frame(records: list[tuple[str, str, float]]) -> pd.DataFrame:
 # The fetcher
 # ---------------------------------------------------------------------------------------------
 
+LITRES_PER_US_GALLON = 3.785411784
+
+
+@dataclass(frozen=True)
+class CountrySeries:
+    """A FRED series stored for one country under an indicator catalogued by another source."""
+
+    indicator: str
+    country: str
+    unit: str
+    factor: float  # multiplies FRED's value into `unit`
+
+
+# FRED ids served for the generic fuel catalogue (C1), whose entries another source owns.
+# GASREGW (EIA weekly US regular gasoline, all formulations) is USD per US gallon; it is stored
+# per litre like every other country's series, so steps and levels read the same everywhere.
+COUNTRY_SERIES: Mapping[str, CountrySeries] = {
+    "GASREGW": CountrySeries("fuel_gasoline_retail", "USA", "USD/litre",
+                             1.0 / LITRES_PER_US_GALLON),
+}
+
 # Days re-fetched before the newest stored date, so a late-filled gap or a corrected last value
 # is picked up (the store records it as a revision).
 OVERLAP_DAYS = 14
@@ -212,6 +233,9 @@ class FredFetcher(BaseFetcher):
     """
 
     name: ClassVar[str] = SOURCE
+    also_serves: ClassVar[tuple[str, ...]] = tuple(
+        dict.fromkeys(item.indicator for item in COUNTRY_SERIES.values())
+    )
 
     def extract(self, request: FetchRequest, session: requests.Session) -> Extracted:
         """Download every requested series (see the class docstring).
@@ -226,18 +250,32 @@ class FredFetcher(BaseFetcher):
         Raises:
             FetchError: transport, status or payload failures, the API's own error message.
         """
-        codes = tuple(dict.fromkeys(item.source_code for item in request.indicators))
+        codes = _series_codes(request)
         if not codes:
             return Extracted(warnings=["no FRED indicators are enabled"])
-        start = _incremental_start(request)
         key_env = str(getattr(request.settings, "api_key_env", "") or "")
         api_key = os.environ.get(key_env, "").strip() if key_env else ""
+        # The WLD series share one start; a country series (GASREGW) has its own, so a country
+        # the refresh does not watch (no `since`) never turns the WLD fetch into a full one.
+        groups = _start_groups(request, codes)
         if api_key:
+            payloads: list[Any] = []
             try:
-                return self._extract_json(request, session, codes, start, api_key)
+                for start, group in groups:
+                    payloads.extend(
+                        self._extract_json(request, session, group, start, api_key).payloads
+                    )
             except FetchError as error:
                 raise _scrubbed(error, api_key) from None
-        return self._extract_csv(request, session, codes, start)
+            return Extracted(payloads=payloads)
+        parts = [self._extract_csv(request, session, group, start) for start, group in groups]
+        validators = {key: value for part in parts for key, value in part.validators.items()}
+        if all(part.not_modified for part in parts):
+            return Extracted(not_modified=True, validators=validators)
+        return Extracted(
+            payloads=[payload for part in parts for payload in part.payloads],
+            validators=validators,
+        )
 
     def _extract_csv(
         self,
@@ -320,7 +358,12 @@ class FredFetcher(BaseFetcher):
             BadPayload: a body whose layout is not fredgraph's / the API's.
             ApiError: FRED's own error body.
         """
-        by_code = {code.upper(): item for code, item in request.indicators_by_code().items()}
+        by_code = {
+            code.upper(): (item.id, WORLD, item.unit, 1.0)
+            for code, item in request.indicators_by_code().items()
+            if item.source == SOURCE
+        }
+        by_code.update(_country_series(request))
         parts: list[pd.DataFrame] = []
         for payload in payloads:
             if isinstance(payload, FredCsvPayload):
@@ -332,33 +375,67 @@ class FredFetcher(BaseFetcher):
         if not parts:
             return empty_observations()
         rows = pd.concat(parts, ignore_index=True)
-        rows = rows[rows["series_id"].str.upper().isin(by_code)]
+        rows = rows[rows["series_id"].str.upper().isin(list(by_code))]
         if rows.empty:
             # The window always overlaps stored data, so an answer without values is wrong.
             raise BadPayload(SOURCE, "the answer has no observations for any requested series "
                              "(empty result)", kind="empty")
         # Pages of one series never overlap, but a CSV and a retried page could: keep the last.
         rows = rows.drop_duplicates(subset=["series_id", "date"], keep="last")
-        indicators = rows["series_id"].str.upper().map(lambda code: by_code[code].id)
-        units = rows["series_id"].str.upper().map(lambda code: by_code[code].unit)
+        mapped = rows["series_id"].str.upper().map(by_code)
         return pd.DataFrame(
             {
-                "indicator": indicators,
-                "country": WORLD,
+                "indicator": [target[0] for target in mapped],
+                "country": [target[1] for target in mapped],
                 "period": rows["date"],
-                "value": rows["value"],
-                "unit": units,
+                "value": rows["value"] * [target[3] for target in mapped],
+                "unit": [target[2] for target in mapped],
                 "source": SOURCE,
                 "fetched_at": request.now,
             }
         )
 
 
-def _incremental_start(request: FetchRequest) -> dt.date | None:
+def _country_series(request: FetchRequest) -> dict[str, tuple[str, str, str, float]]:
+    """FRED id → (indicator, country, unit, factor) of the requested country series."""
+    wanted = {item.id for item in request.indicators}
+    return {
+        code: (series.indicator, series.country, series.unit, series.factor)
+        for code, series in COUNTRY_SERIES.items()
+        if series.indicator in wanted
+    }
+
+
+def _series_codes(request: FetchRequest) -> tuple[str, ...]:
+    """FRED ids to ask for: the fred-catalogued indicators' codes, then the country series."""
+    own = [item.source_code for item in request.indicators if item.source == SOURCE]
+    return tuple(dict.fromkeys([*own, *_country_series(request)]))
+
+
+def _start_groups(
+    request: FetchRequest, codes: tuple[str, ...]
+) -> list[tuple[dt.date | None, tuple[str, ...]]]:
+    """The requests to make: the WLD series together, the country series with their own start."""
+    country = _country_series(request)
+    world = tuple(code for code in codes if code not in country)
+    groups: list[tuple[dt.date | None, tuple[str, ...]]] = []
+    if world:
+        keys = [(item.id, WORLD) for item in request.indicators if item.source == SOURCE]
+        groups.append((_incremental_start(keys, request), world))
+    mine = tuple(code for code in codes if code in country)
+    if mine:
+        keys = [(country[code][0], country[code][1]) for code in mine]
+        groups.append((_incremental_start(keys, request), mine))
+    return groups
+
+
+def _incremental_start(
+    keys: Sequence[tuple[str, str]], request: FetchRequest
+) -> dt.date | None:
     """First date to ask for: the oldest newest-stored date minus an overlap; None = everything."""
     newest: list[dt.date] = []
-    for item in request.indicators:
-        stored = request.since.get((item.id, WORLD))
+    for key in keys:
+        stored = request.since.get(key)
         if stored is None:
             return None
         newest.append(stored)

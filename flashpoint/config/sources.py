@@ -197,6 +197,53 @@ def _default_fx_currencies() -> Mapping[str, str]:
     return DEFAULT_CURRENCIES
 
 
+class EuOilBulletinSource(SourceSettings):
+    """`[sources.eu_oil_bulletin]`: European Commission Weekly Oil Bulletin (EU-27, weekly)."""
+
+    schedule: CronString = Field(default="0 9 * * tue", description="Weekly, Tuesday 09:00.")
+    base_url: str = Field(
+        default="https://energy.ec.europa.eu/document/download/"
+        "906e60ca-8b6a-44e7-8589-652854d2fd3f_en"
+        "?filename=Weekly_Oil_Bulletin_Prices_History_maticni_4web.xlsx",
+        description="The full URL of the price-history workbook (or of a raw-data CSV table).",
+    )
+    timeout_seconds: float = Field(default=120.0, gt=0, description="Per-request timeout, s.")
+
+
+class NzMbieSource(SourceSettings):
+    """`[sources.nz_mbie]`: New Zealand MBIE weekly fuel price monitoring table."""
+
+    schedule: CronString = Field(default="0 9 * * sat", description="Weekly, Saturday 09:00.")
+    base_url: str = Field(
+        default="https://www.mbie.govt.nz/assets/Data-Files/Energy/"
+        "Weekly-fuel-price-monitoring/weekly-table.csv",
+        description="The full URL of MBIE's weekly-table.csv.",
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+
+
+class MalaysiaFuelpriceSource(SourceSettings):
+    """`[sources.malaysia_fuelprice]`: data.gov.my weekly fuel prices (dataset `fuelprice`)."""
+
+    schedule: CronString = Field(default="0 9 * * thu", description="Weekly, Thursday 09:00.")
+    base_url: str = Field(
+        default="https://storage.data.gov.my/commodities/fuelprice.csv",
+        description="The full URL of the `fuelprice` CSV.",
+    )
+
+
+class BrazilAnpSource(SourceSettings):
+    """`[sources.brazil_anp]`: ANP weekly price survey, national summary workbook."""
+
+    schedule: CronString = Field(default="0 10 * * sat", description="Weekly, Saturday 10:00.")
+    base_url: str = Field(
+        default="https://www.gov.br/anp/pt-br/assuntos/precos-e-defesa-da-concorrencia/precos/"
+        "precos-revenda-e-de-distribuicao-combustiveis/shlp/semanal/semanal-brasil-desde-2013.xlsx",
+        description="The full URL of ANP's semanal-brasil-desde-2013.xlsx.",
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+
+
 class AnalystSource(SourceSettings):
     """`[sources.analyst]`: the analyst's own CSV series, re-imported on a schedule."""
 
@@ -219,6 +266,16 @@ class SourcesSettings(ConfigModel):
     acled: AcledSource = Field(default_factory=AcledSource, description="ACLED.")
     nbk: NbkSource = Field(default_factory=NbkSource, description="National Bank of Kazakhstan.")
     fx: FxSource = Field(default_factory=FxSource, description="Keyless FX rates.")
+    eu_oil_bulletin: EuOilBulletinSource = Field(
+        default_factory=EuOilBulletinSource, description="EU Weekly Oil Bulletin."
+    )
+    nz_mbie: NzMbieSource = Field(default_factory=NzMbieSource, description="NZ MBIE fuel prices.")
+    malaysia_fuelprice: MalaysiaFuelpriceSource = Field(
+        default_factory=MalaysiaFuelpriceSource, description="data.gov.my fuel prices."
+    )
+    brazil_anp: BrazilAnpSource = Field(
+        default_factory=BrazilAnpSource, description="Brazil ANP weekly prices."
+    )
     analyst: AnalystSource = Field(default_factory=AnalystSource, description="Analyst CSVs.")
 
     def names(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fetchers.base import HttpValidator
+from fetchers.base import FetchRequest, HttpValidator
 from fetchers.errors import ApiError, BadPayload, FetchError
 from fetchers.fred import (
     FredFetcher,
@@ -17,6 +18,7 @@ from fetchers.fred import (
     parse_observations_json,
     redact_api_key,
 )
+from flashpoint.config import load_config
 from tests.fetchers.conftest import FIXTURES
 from tests.fetchers.request_builder import make_request, make_test_session
 from tests.support.replay_server import ReplayServer, Reply, html_page, reset
@@ -231,3 +233,74 @@ def test_keyed_run_with_no_observations_at_all_is_an_empty_result(
         FredFetcher().fetch(request, make_test_session())
     assert caught.value.kind == "empty"
     assert replay_server.count("/fred/series/observations") == 4  # one per series, no paging
+
+
+GASREGW = FIXTURES / "fred" / "GASREGW_weekly_1990-2024.REAL.csv"
+
+
+def _gasoline_request(url: str) -> FetchRequest:
+    """A request for the US gasoline series alone (the generic id is catalogued elsewhere)."""
+    request = make_request("fred", csv_url=url)
+    catalogue = load_config(None).catalogue()
+    served = tuple(item for item in catalogue.indicators if item.id in FredFetcher.also_serves)
+    return dataclasses.replace(request, indicators=served)
+
+
+def test_us_gasoline_is_stored_for_usa_in_usd_per_litre(
+    replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    replay_server.add("/graph/fredgraph.csv", Reply.from_file(GASREGW, content_type="text/csv"))
+    request = _gasoline_request(replay_server.url + "/graph/fredgraph.csv")
+    result = FredFetcher().fetch(request, make_test_session())
+
+    (logged,) = replay_server.matching("/graph/fredgraph.csv")
+    assert logged.query["id"] == "GASREGW" and "cosd" not in logged.query
+    frame = result.observations
+    assert set(frame["indicator"]) == {"fuel_gasoline_retail"}
+    assert set(frame["country"]) == {"USA"} and set(frame["unit"]) == {"USD/litre"}
+    lines = GASREGW.read_text().splitlines()[1:]
+    filled = {day: float(value) for day, value in (line.split(",") for line in lines)
+              if value != "."}
+    assert len(frame) == len(filled) == 1790 - 6  # the six "." weeks have no row, never zero
+    by_day = dict(zip(frame["period"].dt.strftime("%Y-%m-%d"), frame["value"], strict=True))
+    # 3.034 USD per US gallon on 2 Dec 2024 = 0.8015 USD per litre.
+    assert by_day["2024-12-02"] == pytest.approx(3.034 / 3.785411784)
+    assert by_day == pytest.approx({day: value / 3.785411784 for day, value in filled.items()})
+
+
+def test_us_gasoline_incremental_start_uses_the_usa_series(
+    replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    replay_server.add("/graph/fredgraph.csv", Reply(304, b""))
+    request = dataclasses.replace(
+        _gasoline_request(replay_server.url + "/graph/fredgraph.csv"),
+        since={("fuel_gasoline_retail", "USA"): dt.date(2024, 12, 2)},
+    )
+    result = FredFetcher().fetch(request, make_test_session())
+    (logged,) = replay_server.matching("/graph/fredgraph.csv")
+    assert logged.query["cosd"] == "2024-11-18"
+    assert result.not_modified
+
+
+def test_an_unwatched_country_series_never_makes_the_world_fetch_a_full_one(
+    replay_server: ReplayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    path = "/graph/fredgraph.csv"
+    replay_server.add(path, Reply.from_file(GASREGW, content_type="text/csv"),
+                      query={"id": "GASREGW"})
+    replay_server.add(path, Reply(304, b""), query={"id": ",".join(CODES)})
+    since = {(indicator, "WLD"): dt.date(2019, 1, 7) for indicator in INDICATOR_OF.values()}
+    request = make_request("fred", csv_url=replay_server.url + path, since=since)
+    catalogue = load_config(None).catalogue()
+    gasoline = tuple(item for item in catalogue.indicators if item.id == "fuel_gasoline_retail")
+    request = dataclasses.replace(request, indicators=(*request.indicators, *gasoline))
+    result = FredFetcher().fetch(request, make_test_session())
+
+    logged = {item.query["id"]: item.query for item in replay_server.matching(path)}
+    assert logged[",".join(CODES)]["cosd"] == "2018-12-24"  # WLD: incremental, as before
+    assert "cosd" not in logged["GASREGW"]  # USA has nothing stored: its whole history
+    assert result.requests_made == 2 and not result.not_modified
+    assert set(result.observations["country"]) == {"USA"}

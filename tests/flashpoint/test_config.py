@@ -38,7 +38,7 @@ ARCHITECTURE_INDICATORS = {
     "wgi_rule_of_law", "wgi_voice_accountability", "ti_cpi", "wgi_political_stability",
     "protest_events", "conflict_events", "gdelt_total_events", "ucdp_fatalities",
     "homicide_rate", "acled_protest_events", "acled_fatalities", "resource_rents",
-    "fuel_exports_share",
+    "fuel_exports_share", "fuel_heating_oil_retail",
 }  # fmt: skip
 ARCHITECTURE_PILLARS = {
     "fuel_shock", "unrest_spike", "macro", "inequality", "governance", "security", "resources",

@@ -1,0 +1,151 @@
+"""Malaysia weekly pump prices from data.gov.my (dataset `fuelprice`), MYR per litre.
+
+data.gov.my publishes the whole weekly series as one CSV (`storage.data.gov.my/commodities/
+fuelprice.csv`, the catalogue's download of dataset `fuelprice`), so a refresh is one conditional
+GET. Columns `series_type, date, ron95, ron97, diesel, diesel_eastmsia, ron95_budi95`; only
+`series_type = level` rows are prices (`change_weekly` rows are week-on-week differences). Stored:
+ron95 → fuel_gasoline_retail, diesel (Peninsular) → fuel_diesel_retail, for MYS. The bundled
+snapshot (scripts/snapshot_parts/malaysia_fuelprice.py) applies the same rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import pandas as pd
+import requests
+
+from fetchers import http
+from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
+from fetchers.errors import BadPayload
+from indicators.observations import empty_observations
+
+SOURCE = "malaysia_fuelprice"
+DEFAULT_URL = "https://storage.data.gov.my/commodities/fuelprice.csv"
+COUNTRY = "MYS"
+UNIT = "MYR/litre"
+LEVEL = "level"
+COLUMNS: Mapping[str, str] = {"ron95": "fuel_gasoline_retail", "diesel": "fuel_diesel_retail"}
+
+
+def parse_fuelprice_csv(body: bytes) -> list[tuple[str, dt.date, float]]:
+    """Parse the `fuelprice` CSV into price levels.
+
+    Args:
+        body: the raw CSV.
+
+    Returns:
+        `(indicator id, date, MYR per litre)` of the `level` rows; an empty cell has no row.
+
+    Raises:
+        BadPayload: an empty body, a body cut mid-line, missing columns or an unparsable date
+            (changed schema).
+    """
+    text = body.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise BadPayload(SOURCE, "fuelprice.csv came back empty", kind="empty")
+    if not text.endswith("\n"):
+        raise BadPayload(SOURCE, "fuelprice.csv stops mid-line (truncated)", kind="truncated")
+    reader = csv.reader(io.StringIO(text))
+    header = [name.strip() for name in next(reader, [])]
+    missing = [name for name in ("series_type", "date", *COLUMNS) if name not in header]
+    if missing:
+        raise BadPayload(SOURCE, f"fuelprice.csv is missing the column(s) {', '.join(missing)} "
+                                 "(schema changed?)", kind="schema")
+    position = {name: header.index(name) for name in ("series_type", "date", *COLUMNS)}
+    rows: list[tuple[str, dt.date, float]] = []
+    for line_number, cells in enumerate(reader, start=2):
+        if not cells:
+            continue
+        if len(cells) != len(header):
+            raise BadPayload(SOURCE, f"line {line_number} has {len(cells)} fields, expected "
+                                     f"{len(header)} (truncated?)", kind="truncated")
+        if cells[position["series_type"]].strip() != LEVEL:
+            continue
+        try:
+            day = dt.date.fromisoformat(cells[position["date"]].strip())
+        except ValueError as error:
+            raise BadPayload(SOURCE, f"line {line_number}: date {cells[position['date']]!r} is "
+                                     "not YYYY-MM-DD (schema changed?)", kind="schema") from error
+        for column, indicator in COLUMNS.items():
+            value = _price(cells[position[column]])
+            if value is not None:
+                rows.append((indicator, day, value))
+    return rows
+
+
+def _price(raw: str) -> float | None:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+class MalaysiaFuelpriceFetcher(BaseFetcher):
+    """Weekly RON95 and diesel pump prices in Malaysia (Peninsular)."""
+
+    name: ClassVar[str] = SOURCE
+    also_serves: ClassVar[tuple[str, ...]] = tuple(COLUMNS.values())
+
+    def extract(self, request: FetchRequest, session: requests.Session) -> Extracted:
+        """One conditional GET of the CSV (`base_url` is the full URL).
+
+        Args:
+            request: settings and the stored validator.
+            session: the injected session.
+
+        Returns:
+            The body, or `not_modified` on HTTP 304.
+
+        Raises:
+            FetchError: transport, status or HTML-page failures.
+        """
+        url = str(request.settings.base_url).strip() or DEFAULT_URL
+        key = "fuelprice.csv"
+        response = http.get(
+            session, url, source=SOURCE, expect="bytes", validator=request.validators.get(key),
+            timeout=request.settings.timeout_seconds,
+        )
+        validators = {key: response.validator} if any(response.validator) else {}
+        if response.not_modified:
+            return Extracted(not_modified=True, validators=validators)
+        return Extracted(payloads=[response.content], validators=validators)
+
+    def transform(self, payloads: Sequence[Any], request: FetchRequest) -> Transformed:
+        """MYS observations of the requested fuel indicators.
+
+        Args:
+            payloads: raw bodies (bytes).
+            request: indicators and `now`.
+
+        Returns:
+            Weekly prices in MYR/litre.
+
+        Raises:
+            BadPayload: see `parse_fuelprice_csv`; a file without any level row is empty.
+        """
+        wanted = {item.id for item in request.indicators} & set(COLUMNS.values())
+        rows: list[tuple[str, dt.date, float]] = []
+        for payload in payloads:
+            if not isinstance(payload, bytes):
+                raise BadPayload(SOURCE, f"unexpected payload {type(payload).__name__}")
+            rows.extend(row for row in parse_fuelprice_csv(payload) if row[0] in wanted)
+        if not payloads:
+            return Transformed(empty_observations())
+        if not rows:
+            raise BadPayload(SOURCE, "fuelprice.csv has no price level of a requested fuel "
+                                     "(empty result)", kind="empty")
+        frame = pd.DataFrame.from_records(rows, columns=["indicator", "period", "value"])
+        frame = frame.drop_duplicates(["indicator", "period"], keep="last")
+        frame["period"] = pd.to_datetime(frame["period"])
+        frame["country"] = COUNTRY
+        frame["unit"] = UNIT
+        frame["source"] = SOURCE
+        frame["fetched_at"] = request.now
+        return Transformed(frame.reset_index(drop=True))
