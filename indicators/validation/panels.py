@@ -25,6 +25,7 @@ import pandas as pd
 from indicators.alert_rules import AlertRule, RuleState, step
 from indicators.alert_rules.parsing import effective_threshold
 from indicators.catalogue import Catalogue
+from indicators.countries import iso3_countries
 from indicators.derived import derive_indicators, standardise_zscore_indicators
 from indicators.observations import WORLD
 from indicators.pointintime import PUBLISHED, concat_compact, with_publication
@@ -57,7 +58,10 @@ def prepare(
     base = base[~base["is_forecast"].to_numpy(dtype=bool)]
     base = base[base[PUBLISHED] < until + pd.Timedelta(days=1)]
     rows = standardise_zscore_indicators(concat_compact([base, derived]), catalogue)
-    countries = tuple(sorted(set(observations["country"].astype(str).unique()) - {WORLD}))
+    # Countries only: World Bank aggregates (ARB, ECS …) and the world are never scored.
+    known = iso3_countries()
+    present = {str(code) for code in observations["country"].astype(str).unique()}
+    countries = tuple(sorted(code for code in present if code in known and code != WORLD))
     return PreparedPool(rows, countries)
 
 
