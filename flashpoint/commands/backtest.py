@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     from flashpoint.validation import (
         _default_rules,
         alert_load_lines,
+        calibration_lines,
+        calibration_table,
         discrimination_table,
         episode_table,
         hit_summary,
@@ -141,6 +143,10 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(discrimination_table(result), digits=3))
         print("\nAlert load")
         for line in alert_load_lines(result):
+            print(f"  {line}")
+        print("\nCalibration of the aggregation (train years only; mean train AUC)")
+        print(format_table(calibration_table(result), digits=3))
+        for line in calibration_lines(result):
             print(f"  {line}")
     progress("done")
     return 0

@@ -30,6 +30,13 @@ import pandas as pd
 
 from indicators.alert_rules import AlertRule
 from indicators.catalogue import Catalogue
+from indicators.validation.calibration import (
+    CURRENT,
+    CalibrationResult,
+    Candidate,
+    calibrate,
+    candidate_scores,
+)
 from indicators.validation.labels import (
     LabelFamily,
     conflict_family,
@@ -57,7 +64,6 @@ REPORT_YEARS = (2016, 2024)
 FIRST_YEAR = 1997
 EPISODE_WINDOW_DAYS = 30
 POLITICAL_STABILITY = "wgi_political_stability"
-PREDICTORS = ("V", "PV.EST (negated)", "last year's unrest", "base rate")
 
 Progress = Callable[[str], None]
 
@@ -158,6 +164,7 @@ class BacktestResult:
     discrimination: tuple[DiscriminationRow, ...]
     alert_load: AlertLoad
     families: tuple[dict[str, object], ...]
+    calibration: CalibrationResult | None = None
     settings: dict[str, object] = field(default_factory=dict)
 
     def hit_rate(self, kind: str, *, domestic_only: bool = False) -> tuple[int, int]:
@@ -186,6 +193,7 @@ class BacktestResult:
             },
             "discrimination": [row.to_dict() for row in self.discrimination],
             "alert_load": self.alert_load.to_dict(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
         }
 
 
@@ -277,8 +285,14 @@ def study_episode(
 
 def year_end_scores(
     pool: PreparedPool, catalogue: Catalogue, years: Sequence[int]
-) -> pd.DataFrame:
-    """V and PV.EST as of 31 Dec Y−1 for every country: columns `country, year, V, pv`."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores as of 31 Dec Y−1 for every country.
+
+    Returns:
+        (`country, year, V, pv` — V and the PV.EST value visible then;
+        `country, year, pillar, score, weight` — the structural pillars V aggregates, for the
+        countries with a V).
+    """
     dates = pd.DatetimeIndex([pd.Timestamp(f"{year - 1}-12-31") for year in years])
     frames = score_dates(pool, catalogue, dates, list(pool.countries))
     countries = frames.countries[["date", "country", "vulnerability"]].copy()
@@ -287,7 +301,27 @@ def year_end_scores(
     keys = pd.MultiIndex.from_frame(countries[["date", "country"]])
     countries["pv"] = pv.reindex(keys).to_numpy()
     countries["year"] = pd.DatetimeIndex(countries["date"]).year + 1
-    return countries.rename(columns={"vulnerability": "V"})[["country", "year", "V", "pv"]]
+    scores = countries.rename(columns={"vulnerability": "V"})[["country", "year", "V", "pv"]]
+    weights = {p.id: p.weight for p in catalogue.pillars if p.kind == "structural"}
+    pillars = frames.pillars
+    pillars = pillars[
+        pillars["pillar"].astype(str).isin([k for k, w in weights.items() if w > 0])
+        & pillars["score"].notna()
+    ]
+    structural = pd.DataFrame(
+        {
+            "country": pillars["country"].astype(str).to_numpy(),
+            "year": pd.DatetimeIndex(pillars["date"]).year.to_numpy() + 1,
+            "pillar": pillars["pillar"].astype(str).to_numpy(),
+            "score": pillars["score"].to_numpy(dtype="float64"),
+        }
+    )
+    structural["weight"] = structural["pillar"].map(weights).astype("float64")
+    with_v = pd.MultiIndex.from_frame(scores.loc[scores["V"].notna(), ["country", "year"]])
+    structural = structural[
+        pd.MultiIndex.from_frame(structural[["country", "year"]]).isin(with_v)
+    ].reset_index(drop=True)
+    return scores, structural
 
 
 def unrest_last_year(protest_monthly: pd.DataFrame) -> pd.DataFrame:
@@ -315,9 +349,17 @@ def family_rows(family: LabelFamily, scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def discriminate(
-    rows: pd.DataFrame, family: str, *, replicates: int, seed: int
+    rows: pd.DataFrame,
+    family: str,
+    *,
+    replicates: int,
+    seed: int,
+    extra: dict[str, pd.Series] | None = None,
 ) -> list[DiscriminationRow]:
-    """AUC and AUPRC of V and the three baselines on the train and report splits of `rows`."""
+    """AUC and AUPRC of V and the three baselines on the train and report splits of `rows`.
+
+    `extra` adds predictors given per (country, year) (e.g. the calibrated V), on the same rows.
+    """
     out = []
     splits = {
         f"train ≤{TRAIN_LAST_YEAR}": rows[rows["year"] <= TRAIN_LAST_YEAR],
@@ -332,6 +374,9 @@ def discriminate(
             "last year's unrest": part["unrest"],
             "base rate": pd.Series(0.0, index=part.index),
         }
+        keys = pd.MultiIndex.from_frame(part[["country", "year"]])
+        for name, series in (extra or {}).items():
+            predictors[name] = pd.Series(series.reindex(keys).to_numpy(), index=part.index)
         for name, score in predictors.items():
             auc, auprc = bootstrap(score, part["label"], replicates=replicates, seed=seed)
             out.append(
@@ -423,7 +468,7 @@ def run_backtest(
     )
     progress("structural discrimination: year-end scores")
     years = list(range(FIRST_YEAR, REPORT_YEARS[1] + 1))
-    scores = year_end_scores(pool, catalogue, years)
+    scores, pillars = year_end_scores(pool, catalogue, years)
     indicator = observations["indicator"].astype(str)
     protests = observations[indicator == "protest_events"]
     scores = scores.merge(unrest_last_year(protests), on=["country", "year"], how="left")
@@ -433,11 +478,28 @@ def run_backtest(
         protest_surge_family(protests),
         episode_family(episodes),
     )
+    labelled = {family.name: family_rows(family, scores) for family in families}
+    progress("calibration of the aggregation on the train years")
+    candidates = candidate_scores(pillars)
+    calibration = calibrate(
+        labelled,
+        candidates,
+        train_last_year=TRAIN_LAST_YEAR,
+        current=Candidate(*CURRENT).name,
+    )
+    calibrated = {f"V calibrated ({calibration.chosen})": candidates[calibration.chosen]}
     rows: list[DiscriminationRow] = []
     for family in families:
         progress(f"discrimination: {family.name}")
-        labelled = family_rows(family, scores)
-        rows.extend(discriminate(labelled, family.name, replicates=replicates, seed=seed))
+        rows.extend(
+            discriminate(
+                labelled[family.name],
+                family.name,
+                replicates=replicates,
+                seed=seed,
+                extra=calibrated,
+            )
+        )
     progress("alert load: month ends of the report years")
     load = alert_load(pool, catalogue, rules, episodes)
     return BacktestResult(
@@ -445,6 +507,7 @@ def run_backtest(
         discrimination=tuple(rows),
         alert_load=load,
         families=tuple(family.to_dict() for family in families),
+        calibration=calibration,
         settings={
             "offsets": list(OFFSETS),
             "hit_window": list(HIT_WINDOW),

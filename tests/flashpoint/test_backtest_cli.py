@@ -72,7 +72,8 @@ def test_discrimination_has_every_family_split_and_baseline(
     rows = document["discrimination"]
     families = {r["family"] for r in rows}
     assert families == {"coups", "conflict", "protest_surge", "episodes"}
-    assert len(rows) == 4 * 2 * 4
+    # V, three baselines and the calibrated V, per family and split.
+    assert len(rows) == 4 * 2 * 5
     for row in rows:
         auc = row["auc"]
         assert auc["low"] <= auc["value"] <= auc["high"]
@@ -108,3 +109,16 @@ def test_a_bad_episodes_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
         status = main(["backtest", "--episodes", str(bad)])
     assert status == 2
     assert err.getvalue().count("\n") == 1 and "missing column" in err.getvalue()
+
+
+def test_calibration_is_chosen_on_train_years_and_reported(
+    run: tuple[dict[str, Any], str, str],
+) -> None:
+    document, written, _ = run
+    calibration = document["calibration"]
+    best = max(calibration["candidates"], key=lambda row: row["mean"])
+    assert calibration["chosen"] == best["name"]
+    assert calibration["current"] == "p=0 floor=0.1"
+    predictors = {row["predictor"] for row in document["discrimination"]}
+    assert f"V calibrated ({calibration['chosen']})" in predictors
+    assert "Calibration of the aggregation (chosen on the train years only)" in written
