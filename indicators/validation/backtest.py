@@ -30,6 +30,7 @@ import pandas as pd
 
 from indicators.alert_rules import AlertRule
 from indicators.catalogue import Catalogue
+from indicators.scoring import ScoreFrames
 from indicators.validation.calibration import (
     CURRENT,
     CalibrationResult,
@@ -45,7 +46,7 @@ from indicators.validation.labels import (
     protest_surge_family,
     surge_months,
 )
-from indicators.validation.metrics import Estimate, bootstrap
+from indicators.validation.metrics import Estimate, bootstrap_paired
 from indicators.validation.panels import (
     PreparedPool,
     alert_firings,
@@ -53,6 +54,7 @@ from indicators.validation.panels import (
     prepare,
     replayable,
     score_dates,
+    subset_frames,
 )
 
 OFFSETS = (-30, -7, -1, 0, 1, 7)
@@ -218,20 +220,58 @@ def _days(day: pd.Timestamp | None, origin: pd.Timestamp | None) -> int | None:
     return int((day - origin).days)
 
 
-def study_episode(
-    episode: dict[str, object],
+def episode_dates(reference: object) -> pd.DatetimeIndex:
+    """The replay days of an episode: T−`REPLAY_BEFORE` … T+`REPLAY_AFTER`."""
+    t = pd.Timestamp(reference)  # type: ignore[arg-type]
+    return pd.date_range(t - pd.Timedelta(days=REPLAY_BEFORE), t + pd.Timedelta(days=REPLAY_AFTER))
+
+
+# Episodes scored per call of the scoring core: each call has a fixed cost and a cost per
+# (date, country) unit of its grid (dates ∪ × countries ∪), so small groups are cheapest.
+EPISODES_PER_BATCH = 4
+
+
+def study_episodes(
+    episodes: pd.DataFrame,
     pool: PreparedPool,
     catalogue: Catalogue,
     rules: Sequence[AlertRule],
     observations: pd.DataFrame,
+) -> tuple[EpisodeOutcome, ...]:
+    """The event study of every episode, scoring them in small batches ordered by T."""
+    records = [
+        {str(k): v for k, v in row.items()}
+        for row in episodes.sort_values("reference", kind="mergesort").to_dict("records")
+    ]
+    outcomes: dict[str, EpisodeOutcome] = {}
+    for start in range(0, len(records), EPISODES_PER_BATCH):
+        batch = records[start : start + EPISODES_PER_BATCH]
+        dates = pd.DatetimeIndex(
+            sorted(set().union(*(episode_dates(e["reference"]) for e in batch)))
+        )
+        countries = sorted({str(e["country"]) for e in batch})
+        frames = score_dates(pool, catalogue, dates, countries)
+        for episode in batch:
+            window = episode_dates(episode["reference"])
+            own = subset_frames(frames, str(episode["country"]), window)
+            outcome = study_episode(episode, own, catalogue, rules, observations)
+            outcomes[str(episode["id"])] = outcome
+    return tuple(outcomes[str(ident)] for ident in episodes["id"])
+
+
+def study_episode(
+    episode: dict[str, object],
+    frames: ScoreFrames,
+    catalogue: Catalogue,
+    rules: Sequence[AlertRule],
+    observations: pd.DataFrame,
 ) -> EpisodeOutcome:
-    """Replay one episode's country around T and read off the event-study figures."""
+    """Read off the event-study figures of one episode from its country's replay around T."""
     country = str(episode["country"])
     t = pd.Timestamp(episode["reference"])  # type: ignore[arg-type]
     onset = pd.Timestamp(episode["onset"])  # type: ignore[arg-type]
     onset_day = None if pd.isna(onset) else onset
-    dates = pd.date_range(t - pd.Timedelta(days=REPLAY_BEFORE), t + pd.Timedelta(days=REPLAY_AFTER))
-    frames = score_dates(pool, catalogue, dates, [country])
+    dates = episode_dates(t)
     table = frames.countries.set_index("date").sort_index()
     table.index = pd.DatetimeIndex(table.index)
     table = table.reindex(dates)
@@ -377,13 +417,17 @@ def discriminate(
         keys = pd.MultiIndex.from_frame(part[["country", "year"]])
         for name, series in (extra or {}).items():
             predictors[name] = pd.Series(series.reindex(keys).to_numpy(), index=part.index)
-        for name, score in predictors.items():
-            auc, auprc = bootstrap(score, part["label"], replicates=replicates, seed=seed)
-            out.append(
-                DiscriminationRow(
-                    family, split, name, len(part), int(part["label"].sum()), auc, auprc
-                )
-            )
+        # Every predictor on the same rows: a row missing any of them leaves for all.
+        table = pd.DataFrame(predictors).assign(label=part["label"]).dropna()
+        estimates = bootstrap_paired(
+            {name: table[name].to_numpy() for name in predictors},
+            table["label"].to_numpy(),
+            replicates=replicates,
+            seed=seed,
+        )
+        positives = int(table["label"].sum())
+        for name, (auc, auprc) in estimates.items():
+            out.append(DiscriminationRow(family, split, name, len(table), positives, auc, auprc))
     return out
 
 
@@ -462,10 +506,7 @@ def run_backtest(
     progress("preparing the point-in-time pool")
     pool = prepare(observations, catalogue, until=last_day)
     progress(f"event study: {len(episodes)} episodes")
-    outcomes = tuple(
-        study_episode({str(k): v for k, v in row.items()}, pool, catalogue, rules, observations)
-        for row in episodes.to_dict("records")
-    )
+    outcomes = study_episodes(episodes, pool, catalogue, rules, observations)
     progress("structural discrimination: year-end scores")
     years = list(range(FIRST_YEAR, REPORT_YEARS[1] + 1))
     scores, pillars = year_end_scores(pool, catalogue, years)

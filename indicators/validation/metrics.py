@@ -9,6 +9,7 @@ drawn): all replicates are evaluated in one matrix pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,6 +105,14 @@ def average_precision(scores: object, labels: object) -> float:
     return float(_average_precision(pos, neg)[0])
 
 
+def _draw_counts(rng: np.random.Generator, replicates: int, size: int) -> np.ndarray:
+    """How often each of `size` rows is drawn in each replicate of `size` draws with replacement."""
+    draws = rng.integers(0, size, size=(replicates, size))
+    flat = (draws + (np.arange(replicates) * size)[:, None]).ravel()
+    counts: np.ndarray = np.bincount(flat, minlength=replicates * size).reshape(replicates, size)
+    return counts
+
+
 def bootstrap(
     scores: object, labels: object, *, replicates: int = 1000, seed: int = 12
 ) -> tuple[Estimate, Estimate]:
@@ -121,21 +130,59 @@ def bootstrap(
     Returns:
         (AUC, AP) estimates: the point value on the data, the 2.5 and 97.5 percentiles.
     """
-    s, y = _clean(scores, labels)
-    point_pos, point_neg = _grouped(s, y, np.ones((1, s.size)))
-    auc = float(_auc(point_pos, point_neg)[0])
-    ap = float(_average_precision(point_pos, point_neg)[0])
+    return bootstrap_paired({"score": scores}, labels, replicates=replicates, seed=seed)["score"]
+
+
+def bootstrap_paired(
+    predictors: Mapping[str, object],
+    labels: object,
+    *,
+    replicates: int = 1000,
+    seed: int = 12,
+) -> dict[str, tuple[Estimate, Estimate]]:
+    """`bootstrap` of several predictors on the same rows with the **same** resamples (paired).
+
+    Rows where any predictor or the label is missing are dropped for all of them, so every
+    predictor is scored on the same rows; sharing the resamples makes the intervals comparable.
+
+    Args:
+        predictors: name → scores (aligned with `labels`).
+        labels: binary labels.
+        replicates: number of bootstrap replicates.
+        seed: random seed.
+
+    Returns:
+        name → (AUC, AP) estimates.
+    """
+    y_all = np.asarray(labels, dtype="float64")
+    arrays = {name: np.asarray(values, dtype="float64") for name, values in predictors.items()}
+    for name, values in arrays.items():
+        if values.shape != y_all.shape:
+            raise ValueError(f"{name}: scores and labels differ in length")
+    keep = np.isfinite(y_all)
+    for values in arrays.values():
+        keep &= np.isfinite(values)
+    y = y_all[keep] > 0
     n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0 or replicates < 1:
-        return Estimate(auc, np.nan, np.nan), Estimate(ap, np.nan, np.nan)
-    rng = np.random.default_rng(seed)
-    weights = np.zeros((replicates, s.size))
-    positives, negatives = np.flatnonzero(y), np.flatnonzero(~y)
-    weights[:, positives] = rng.multinomial(n_pos, np.full(n_pos, 1.0 / n_pos), size=replicates)
-    weights[:, negatives] = rng.multinomial(n_neg, np.full(n_neg, 1.0 / n_neg), size=replicates)
-    pos, neg = _grouped(s, y, weights)
-    aucs, aps = _auc(pos, neg), _average_precision(pos, neg)
-    return (
-        Estimate(auc, *np.nanpercentile(aucs, [2.5, 97.5]).tolist()),
-        Estimate(ap, *np.nanpercentile(aps, [2.5, 97.5]).tolist()),
-    )
+    weights = None
+    if n_pos > 0 and n_neg > 0 and replicates >= 1:
+        rng = np.random.default_rng(seed)
+        weights = np.zeros((replicates, y.size), dtype="float32")
+        weights[:, np.flatnonzero(y)] = _draw_counts(rng, replicates, n_pos)
+        weights[:, np.flatnonzero(~y)] = _draw_counts(rng, replicates, n_neg)
+    out: dict[str, tuple[Estimate, Estimate]] = {}
+    for name, values in arrays.items():
+        s = values[keep]
+        point_pos, point_neg = _grouped(s, y, np.ones((1, s.size)))
+        auc = float(_auc(point_pos, point_neg)[0])
+        ap = float(_average_precision(point_pos, point_neg)[0])
+        if weights is None:
+            out[name] = (Estimate(auc, np.nan, np.nan), Estimate(ap, np.nan, np.nan))
+            continue
+        pos, neg = _grouped(s, y, weights)
+        aucs, aps = _auc(pos, neg), _average_precision(pos, neg)
+        out[name] = (
+            Estimate(auc, *np.nanpercentile(aucs, [2.5, 97.5]).tolist()),
+            Estimate(ap, *np.nanpercentile(aps, [2.5, 97.5]).tolist()),
+        )
+    return out

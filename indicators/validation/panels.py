@@ -78,6 +78,21 @@ def score_dates(
     return score_latest(latest, catalogue, dates=dates, countries=list(countries))
 
 
+def subset_frames(frames: ScoreFrames, country: str, dates: pd.DatetimeIndex) -> ScoreFrames:
+    """The rows of one country on `dates` (frames scored for several countries and windows)."""
+
+    def cut(frame: pd.DataFrame) -> pd.DataFrame:
+        keep = (frame["country"].astype(str) == country) & frame["date"].isin(dates)
+        return frame[keep.to_numpy()].reset_index(drop=True)
+
+    return ScoreFrames(
+        countries=cut(frames.countries),
+        pillars=cut(frames.pillars),
+        contributions=cut(frames.contributions),
+        latest=cut(frames.latest),
+    )
+
+
 def indicator_values(
     frames: ScoreFrames, indicator_id: str, *, include_stale: bool = False
 ) -> pd.Series:

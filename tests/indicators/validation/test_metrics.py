@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from indicators.validation.metrics import average_precision, bootstrap, roc_auc
+from indicators.validation.metrics import average_precision, bootstrap, bootstrap_paired, roc_auc
 
 
 def _pairwise_auc(scores: list[float], labels: list[int]) -> float:
@@ -98,3 +98,15 @@ def test_more_data_narrows_the_interval() -> None:
         auc, _ = bootstrap(scores, labels, replicates=300)
         widths.append(auc.high - auc.low)
     assert widths[1] < widths[0] / 2
+
+
+def test_paired_bootstrap_shares_rows_and_resamples() -> None:
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 200).astype(float)
+    good = labels + rng.normal(0, 1, 200)
+    gappy = good.copy()
+    gappy[:10] = np.nan
+    paired = bootstrap_paired({"a": good, "b": gappy}, labels, replicates=200, seed=9)
+    # Both were scored on the 190 rows where every predictor is present, with the same draws.
+    assert paired["a"] == paired["b"]
+    assert paired["a"][0].value == pytest.approx(roc_auc(good[10:], labels[10:]))
