@@ -268,6 +268,15 @@ def validation_markdown(result: BacktestResult) -> str:
             for text, found, met in targets
         ],
         "",
+        *(
+            [
+                f"After calibration (aggregation {result.calibration.chosen}, chosen on the train "
+                "years): " + "; ".join(calibration_lines(result)) + ".",
+                "",
+            ]
+            if result.calibration is not None
+            else []
+        ),
         "## Definitions",
         "",
         f"* **Event study.** Per episode the score is replayed daily from T−{bt.REPLAY_BEFORE} to "
