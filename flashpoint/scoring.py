@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from flashpoint import store
 from flashpoint.config import Settings, iso3_countries
 from indicators.catalogue import Catalogue
+from indicators.methodology import METHODOLOGY_VERSION
 from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
 from indicators.scoring import PanelScore, ScoreFrames, score_panel
@@ -158,6 +159,7 @@ def score_detail(panel: PanelScore, country: str, *, top: int = 5) -> dict[str, 
     contributions = panel.contributions[panel.contributions["country"] == country]
     leaders = contributions[contributions["contribution"].notna()].nlargest(top, "contribution")
     return {
+        "methodology_version": METHODOLOGY_VERSION,
         "vulnerability": _number(row["vulnerability"]),
         "trigger": _number(row["trigger"]),
         "confidence": str(row["confidence"]),

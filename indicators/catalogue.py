@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from indicators.releases import ReleaseCalendars, bundled_release_calendars
+
 Frequency = Literal["daily", "weekly", "monthly", "quarterly", "annual"]
 NormalisationMethod = Literal["goalposts", "zscore", "step"]
 PillarKind = Literal["structural", "trigger", "context"]
@@ -72,6 +74,9 @@ class Indicator:
     derived_from: tuple[str, ...] = ()
     window_days: int = 31  # trailing window for step changes
     description: str = ""
+    # Name of a release calendar (`Catalogue.releases`) giving each data year's first-release day;
+    # "" = none (publication date = published_at, else period end + publication_lag_days).
+    release_calendar: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class Catalogue:
     pillars: tuple[Pillar, ...]
     bands: tuple[Band, ...] = DEFAULT_BANDS
     model: ModelParameters = field(default_factory=ModelParameters)
+    releases: ReleaseCalendars = field(default_factory=bundled_release_calendars)
 
     def indicator(self, indicator_id: str) -> Indicator:
         """Return the indicator with this id (KeyError if unknown)."""

@@ -12,6 +12,12 @@ The rule (also in docs/METHODOLOGY.md, "Point in time"):
   never delays visibility.
 * `as_of` is a calendar day and means "as seen at the end of that day": a row is visible when its
   publication date falls on or before `as_of`.
+* **Release calendars** (`indicators.releases`): for an indicator whose catalogue entry names a
+  `release_calendar` (vintage-less annual sources: WGI, TI CPI, WDI, UCDP GED), the rows of the
+  oldest vintage held are visible from their data year's first release —
+  `min(calendar day, published_at, fetched_at)` — so a replay of 2012 sees WGI 2010 (out Sept
+  2011), not nothing (the bundled file is the 2020 release) and not WGI 2011 (Sept 2012). Newer
+  vintages keep their own publication date.
 * Forecasts (`is_forecast`) are never visible to scoring.
 * A series is (indicator, country, vintage). For each (indicator, country) only the **newest
   vintage that has any visible row** is kept — newest meaning the vintage whose latest visible
@@ -112,7 +118,70 @@ def publication_dates(observations: pd.DataFrame, catalogue: Catalogue) -> pd.Se
     fetched = pd.to_datetime(observations["fetched_at"])
     estimated = estimated.where(fetched.isna() | (fetched >= estimated), fetched)
     published = pd.to_datetime(observations["published_at"])
-    return published.where(published.notna(), estimated).astype("datetime64[ns]")
+    result = published.where(published.notna(), estimated).astype("datetime64[ns]")
+    calendar_of = table["release_calendar"].reindex(categories).fillna("").to_numpy(dtype=object)
+    if not any(calendar_of):
+        return result
+    return _apply_release_calendars(
+        observations, result, calendar_of[codes], published, fetched, catalogue
+    )
+
+
+def _apply_release_calendars(
+    observations: pd.DataFrame,
+    published: pd.Series,
+    calendar: np.ndarray,
+    recorded: pd.Series,
+    fetched: pd.Series,
+    catalogue: Catalogue,
+) -> pd.Series:
+    """Re-date the oldest held vintage of calendar indicators to each data year's first release.
+
+    The oldest vintage Flashpoint holds stands in for every release before it (their values are
+    not held; the revision is the approximation, documented in METHODOLOGY.md): its rows are
+    visible from the calendar's day, or from their recorded `published_at` when that is earlier
+    (the source said so), or from the fetch when that is earlier still. Newer vintages keep their
+    own publication date: a later release's revision becomes visible only from that release.
+    A data year the calendar does not list keeps the date computed without it.
+    """
+    rows = np.flatnonzero(calendar != "")
+    if rows.size == 0:
+        return published
+    part = pd.DataFrame(
+        {
+            "indicator": observations["indicator"].to_numpy()[rows],
+            "country": observations["country"].to_numpy()[rows],
+            "vintage": observations["vintage"].fillna("").astype(str).to_numpy()[rows],
+            "calendar": calendar[rows].astype(str),
+            "data_year": pd.to_datetime(observations["period"]).dt.year.to_numpy()[rows],
+            "published": published.to_numpy()[rows],
+        }
+    )
+    # Oldest vintage per series = earliest own publication date (ties: the smaller label).
+    vintage_dates = (
+        part.groupby(["indicator", "country", "vintage"], sort=False)["published"]
+        .max()
+        .reset_index()
+        .sort_values(["indicator", "country", "published", "vintage"])
+        .drop_duplicates(["indicator", "country"], keep="first")
+    )
+    oldest = pd.MultiIndex.from_frame(vintage_dates[["indicator", "country", "vintage"]])
+    is_oldest = pd.MultiIndex.from_frame(part[["indicator", "country", "vintage"]]).isin(oldest)
+    releases = catalogue.releases.table().set_index(["calendar", "data_year"])["first_release"]
+    first = releases.reindex(
+        pd.MultiIndex.from_arrays([part["calendar"], part["data_year"].astype("int64")])
+    ).to_numpy()
+    use = is_oldest & ~pd.isna(first)
+    if not use.any():
+        return published
+    dated = pd.Series(first, dtype="datetime64[ns]")
+    # A recorded publication or a fetch before the calendar's day: public by then at the latest.
+    for earlier in (recorded, fetched):
+        known = pd.Series(pd.to_datetime(earlier).to_numpy()[rows], dtype="datetime64[ns]")
+        dated = dated.where(known.isna() | (known >= dated), known)
+    values = published.to_numpy().copy()
+    values[rows[use]] = dated.to_numpy()[use]
+    return pd.Series(values, index=published.index, dtype="datetime64[ns]")
 
 
 # Text columns held as categoricals while scoring: every take, sort, map and group-by on them then

@@ -30,6 +30,7 @@ INDICATOR_TABLE_COLUMNS: tuple[str, ...] = (
     "derivation",
     "enabled",
     "unit",
+    "release_calendar",
 )
 
 
@@ -72,6 +73,7 @@ def indicator_table(catalogue: Catalogue) -> pd.DataFrame:
                 "derivation": item.derivation or "",
                 "enabled": bool(item.enabled),
                 "unit": item.unit,
+                "release_calendar": item.release_calendar,
             }
         )
     if not rows:

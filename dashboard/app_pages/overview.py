@@ -15,6 +15,7 @@ from dashboard.formatting import (
     format_value,
     trend_arrow,
 )
+from indicators.methodology import METHODOLOGY_VERSION
 
 # The case the product must get right, one click away.
 REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date(2022, 2, 15)}
@@ -83,7 +84,7 @@ def headline() -> None:
     )
     st.caption(
         f"Stability risk as of {panel.now.as_of:%d %B %Y} · change since "
-        f"{escape_markdown(panel.previous_label)}"
+        f"{escape_markdown(panel.previous_label)} · methodology v{METHODOLOGY_VERSION}"
     )
     tiles = st.columns([1.25, 1, 1, 1])
     with tiles[0].container(border=True, height=178):

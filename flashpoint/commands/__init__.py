@@ -14,6 +14,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "refresh",
     "score",
     "replay",
+    "backtest",
     "alerts",
     "serve",
 )

@@ -12,6 +12,7 @@ import pandas as pd
 
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
+from indicators.methodology import METHODOLOGY_VERSION
 
 TOP_CONTRIBUTORS = 5
 
@@ -156,7 +157,11 @@ def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]
         ]
         row["top_contributors"] = _contributors(panel, country, top)["indicator"].tolist()
         out.append(row)
-    return {"as_of": panel.as_of.strftime("%Y-%m-%d"), "countries": out}
+    return {
+        "as_of": panel.as_of.strftime("%Y-%m-%d"),
+        "methodology_version": METHODOLOGY_VERSION,
+        "countries": out,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -202,7 +207,9 @@ def run(args: argparse.Namespace) -> int:
         "reason",
     ]
     if args.format == "csv":
-        table[columns].to_csv(sys.stdout, index=False)
+        table[columns].assign(methodology_version=METHODOLOGY_VERSION).to_csv(
+            sys.stdout, index=False
+        )
         return 0
     print(f"Flashpoint score as of {panel.as_of:%Y-%m-%d} (data published by the end of that day)")
     print()

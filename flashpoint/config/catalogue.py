@@ -58,6 +58,12 @@ class IndicatorSettings(ConfigModel):
         description="Days after the period's end when a value typically becomes public "
         "(used for point-in-time replay when the source gives no publication date).",
     )
+    release_calendar: str = Field(
+        default="",
+        description="Release calendar giving each data year's first-release day for point-in-time "
+        "replay (`wgi`, `ti_cpi`, `wdi`, `wdi_survey`, `ucdp_ged`; see "
+        "indicators/data/release_calendar.csv); empty = published_at or period end + lag.",
+    )
     licence: str = Field(default="", description="Licence of the data.")
     source_url: str = Field(default="", description="Where a human can read about the series.")
     enabled: bool = Field(
@@ -174,6 +180,7 @@ def _to_indicator(item: IndicatorSettings) -> Indicator:
         derived_from=tuple(item.derived_from),
         window_days=item.window_days,
         description=item.description,
+        release_calendar=item.release_calendar,
     )
 
 

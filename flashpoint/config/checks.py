@@ -14,6 +14,7 @@ from flashpoint.config.alerting import (
 from flashpoint.config.catalogue import IndicatorSettings
 from flashpoint.config.settings import Settings
 from flashpoint.config.sources import NON_FETCHER_SOURCES
+from indicators.releases import bundled_release_calendars
 
 Problem = tuple[str, str]
 
@@ -66,6 +67,7 @@ def _check_indicators(settings: Settings) -> list[Problem]:
     ids = [item.id for item in settings.indicators]
     known_ids = set(ids)
     known_sources = set(settings.sources.names()) | set(NON_FETCHER_SOURCES)
+    calendars = bundled_release_calendars().names
     for index, duplicate in _duplicates(ids):
         problems.append((f"indicators[{index}].id", f"duplicate indicator id {duplicate!r}"))
     for index, item in enumerate(settings.indicators):
@@ -103,6 +105,14 @@ def _check_indicators(settings: Settings) -> list[Problem]:
         if item.source != "derived" and item.derivation is not None:
             problems.append(
                 (f"{where}.derivation", 'only `source = "derived"` indicators have a derivation')
+            )
+        if item.release_calendar and item.release_calendar not in calendars:
+            problems.append(
+                (
+                    f"{where}.release_calendar",
+                    f"unknown release calendar {item.release_calendar!r} "
+                    f"(known: {', '.join(sorted(calendars))})",
+                )
             )
         problems.extend(_check_normalisation(settings, where, item))
     return problems

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from flashpoint import store
 from flashpoint.config import iso3_countries, load_config
+from indicators.methodology import METHODOLOGY_VERSION
 from indicators.replay import replay
 from indicators.scoring import PanelScore, score_panel
 from tests.dashboard.conftest import (
@@ -122,6 +123,7 @@ def test_overview_headline_is_the_scored_composite(
     )
     assert metric(at, "Trigger") == f"{row['trigger']:.1f}"
     assert any(str(row["band"]).upper() in item.value for item in at.markdown), "band pill"
+    assert any(f"methodology v{METHODOLOGY_VERSION}" in item.value for item in at.caption)
     pillars = figures(at)[0]["data"][0]
     kaz = expected.pillars[expected.pillars["country"] == "KAZ"].set_index("pillar")
     catalogue = load_config(CONFIG).catalogue()

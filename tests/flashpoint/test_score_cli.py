@@ -14,6 +14,7 @@ import pytest
 
 from flashpoint import store
 from flashpoint.cli import main
+from indicators.methodology import METHODOLOGY_VERSION
 from indicators.observations import conform_observations
 
 
@@ -92,6 +93,7 @@ def test_score_json_as_of_the_eve(
         ],
     )
     assert eve["as_of"] == "2021-12-31"
+    assert eve["methodology_version"] == METHODOLOGY_VERSION
     kaz_eve = eve["countries"][0]  # type: ignore[index]
     kaz_day = day["countries"][0]  # type: ignore[index]
     assert kaz_eve["country"] == "KAZ"
@@ -159,6 +161,8 @@ def test_score_csv_and_bad_arguments(
     assert main(["score", "--config", str(config), "--as-of", "2021-12-31", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("country,composite,band,vulnerability,trigger")
+    assert lines[0].endswith(",methodology_version")
+    assert all(line.endswith(f",{METHODOLOGY_VERSION}") for line in lines[1:])
     assert len(lines) == 1 + 11  # the default config watches 11 countries
     assert main(["score", "--config", str(config), "--country", "XXX"]) == 2
     assert "--country: unknown ISO3 code(s): XXX" in capsys.readouterr().err

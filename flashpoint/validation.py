@@ -1,0 +1,347 @@
+"""Backtest results as tables and as docs/VALIDATION.md: the CLI and the docs render one object.
+
+`read_coups` and `_default_rules` supply the packaged coup labels and the configured default
+rules the pure backtest needs; `episode_table`,
+`discrimination_table` and `alert_load_lines` are the CLI's tables; `validation_markdown` is the
+document, byte-for-byte reproducible from the bundled data (no timings, no run dates).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from flashpoint.config import Settings
+from indicators.methodology import METHODOLOGY_VERSION
+from indicators.validation import backtest as bt
+from indicators.validation import labels
+from indicators.validation.backtest import BacktestResult, DiscriminationRow
+from indicators.validation.episodes import BUNDLED_EPISODES
+
+COUPS_FILE = BUNDLED_EPISODES.parent / "powell_thyne_coups_country_month_1985-2025.csv"
+
+# Fixed before any weight was moved (issue 12 §3); never edited to fit a result.
+PRE_REGISTERED_TARGETS: tuple[tuple[str, str], ...] = (
+    ("auc", "V's ROC AUC above the PV.EST-alone AUC on every label family (report years)"),
+    (
+        "hit_rate",
+        "event-study hit rate ≥ 70 % on episodes whose country has a domestic price or daily "
+        "unrest series",
+    ),
+    ("alert_load", "at most 1 default-rule alert per country-year outside episode windows"),
+)
+
+
+def read_coups(path: Path = COUPS_FILE) -> pd.DataFrame:
+    """The Powell & Thyne country-month coup file packaged with Flashpoint."""
+    return pd.read_csv(path, dtype={"country_iso3": str, "year_month": str})
+
+
+def _default_rules(settings: Settings) -> list[Any]:
+    from flashpoint.alerts.rules import config_rules
+
+    return list(config_rules(settings))
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}f}"
+
+
+def episode_table(result: BacktestResult) -> pd.DataFrame:
+    """One row per episode: scores around T, first band rise / alert, hit."""
+    rows = []
+    for e in result.episodes:
+        row: dict[str, Any] = {
+            "id": e.id,
+            "kind": e.kind,
+            "T": e.reference,
+            "T from": e.reference_basis,
+        }
+        for offset in bt.OFFSETS:
+            row[f"C{offset:+d}"] = e.composite[offset]
+        row["V@T"] = e.vulnerability[0]
+        row["trig@T"] = e.trigger[0]
+        row["band@T-1"] = e.band[-1] or "–"
+        row["band@T+7"] = e.band[7] or "–"
+        row["band↑ d(T)"] = e.first_band_rise_from_t
+        row["alert d(T)"] = e.first_alert_from_t
+        row["alert d(onset)"] = e.first_alert_from_onset
+        row["rule"] = e.first_alert_rule or "–"
+        row["rise"] = e.rise
+        row["hit"] = "–" if e.hit is None else ("yes" if e.hit else "no")
+        row["domestic"] = "yes" if e.domestic_series else ""
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    for name in ("band↑ d(T)", "alert d(T)", "alert d(onset)"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def discrimination_table(result: BacktestResult) -> pd.DataFrame:
+    """Long table: family, split, predictor, rows, positives, AUC and AUPRC with their CIs."""
+    rows = []
+    for r in result.discrimination:
+        rows.append(
+            {
+                "family": r.family,
+                "split": r.split,
+                "predictor": r.predictor,
+                "rows": r.rows,
+                "positives": r.positives,
+                "AUC": r.auc.value,
+                "AUC low": r.auc.low,
+                "AUC high": r.auc.high,
+                "AUPRC": r.auprc.value,
+                "AUPRC low": r.auprc.low,
+                "AUPRC high": r.auprc.high,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def hit_summary(result: BacktestResult) -> list[str]:
+    """Hit-rate lines for events and controls (all, and those with a domestic series)."""
+    lines = []
+    for kind, label in (("event", "events"), ("control", "controls (a hit = a false alarm)")):
+        for domestic in (False, True):
+            hits, total = result.hit_rate(kind, domestic_only=domestic)
+            share = f"{100 * hits / total:.0f} %" if total else "n/a"
+            scope = " with a domestic price series" if domestic else ""
+            lines.append(f"{label}{scope}: {hits} of {total} hit ({share})")
+    return lines
+
+
+def alert_load_lines(result: BacktestResult) -> list[str]:
+    """The alert load in words."""
+    load = result.alert_load
+    rules = ", ".join(f"{name} {count}" for name, count in load.by_rule.items()) or "none"
+    return [
+        f"{load.firings} default-rule alerts outside episode windows over {load.country_years} "
+        f"country-years ({load.countries} countries, {load.years[0]}–{load.years[1]}, month-end "
+        f"evaluation): {_fmt(load.per_country_year)} per country-year",
+        f"by rule: {rules}",
+        f"not replayed: {', '.join(load.not_replayed) or 'none'}",
+    ]
+
+
+def _report_rows(result: BacktestResult) -> dict[str, dict[str, DiscriminationRow]]:
+    out: dict[str, dict[str, DiscriminationRow]] = {}
+    for r in result.discrimination:
+        if r.split.startswith("report"):
+            out.setdefault(r.family, {})[r.predictor] = r
+    return out
+
+
+def target_outcomes(result: BacktestResult) -> list[tuple[str, str, bool | None]]:
+    """Each pre-registered target with what was found and whether it was met (None: untestable)."""
+    outcomes: list[tuple[str, str, bool | None]] = []
+    report = _report_rows(result)
+    parts, met = [], True
+    for family, by_predictor in report.items():
+        v, pv = by_predictor["V"].auc.value, by_predictor["PV.EST (negated)"].auc.value
+        parts.append(f"{family} V {_fmt(v)} vs PV.EST {_fmt(pv)}")
+        met = met and bool(v > pv)
+    outcomes.append((PRE_REGISTERED_TARGETS[0][1], "; ".join(parts), met if report else None))
+    hits, total = result.hit_rate("event", domestic_only=True)
+    outcomes.append(
+        (
+            PRE_REGISTERED_TARGETS[1][1],
+            f"{hits} of {total} episodes with a domestic series hit"
+            + (" (too few to conclude)" if 0 < total < 10 else ""),
+            None if total == 0 else hits / total >= 0.7,
+        )
+    )
+    load = result.alert_load.per_country_year
+    outcomes.append(
+        (
+            PRE_REGISTERED_TARGETS[2][1],
+            f"{_fmt(load)} per country-year",
+            None if load is None else load <= 1.0,
+        )
+    )
+    return outcomes
+
+
+def calibration_table(result: BacktestResult) -> pd.DataFrame:
+    """Train-year AUC per family of every aggregation candidate (the choice's evidence)."""
+    if result.calibration is None:
+        return pd.DataFrame()
+    frame = pd.DataFrame(list(result.calibration.candidates))
+    marks = {result.calibration.chosen: "chosen", result.calibration.current: "configured"}
+    if result.calibration.chosen == result.calibration.current:
+        marks = {result.calibration.chosen: "configured, chosen"}
+    frame.insert(1, "", frame["name"].map(marks).fillna(""))
+    return frame.rename(columns={"name": "candidate", "mean": "mean train AUC"})
+
+
+def calibration_lines(result: BacktestResult) -> list[str]:
+    """Report-year AUC of V before and after calibration next to PV.EST, per family."""
+    if result.calibration is None:
+        return []
+    chosen = f"V calibrated ({result.calibration.chosen})"
+    lines = []
+    for family, by_predictor in _report_rows(result).items():
+        before = by_predictor["V"].auc
+        after = by_predictor[chosen].auc
+        pv = by_predictor["PV.EST (negated)"].auc
+        lines.append(
+            f"{family}: V {_fmt(before.value, 3)} before → {_fmt(after.value, 3)} after "
+            f"{_ci(after.low, after.high)}; PV.EST {_fmt(pv.value, 3)}"
+        )
+    return lines
+
+
+def _markdown_table(frame: pd.DataFrame, digits: int = 2) -> str:
+    def cell(value: Any) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return "–"
+        if isinstance(value, float):
+            return f"{value:.{digits}f}"
+        return str(value).replace("|", "\\|")
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *body])
+
+
+def _ci(low: float, high: float) -> str:
+    return f"[{_fmt(low)}, {_fmt(high)}]"
+
+
+def validation_markdown(result: BacktestResult) -> str:
+    """docs/VALIDATION.md from a backtest of the bundled data (deterministic)."""
+    settings: dict[str, Any] = dict(result.settings)
+    disc = pd.DataFrame(
+        [
+            {
+                "family": r.family,
+                "split": r.split,
+                "predictor": r.predictor,
+                "rows": r.rows,
+                "onsets": r.positives,
+                "AUC": r.auc.value,
+                "AUC 95 % CI": _ci(r.auc.low, r.auc.high),
+                "AUPRC": r.auprc.value,
+                "AUPRC 95 % CI": _ci(r.auprc.low, r.auprc.high),
+            }
+            for r in result.discrimination
+        ]
+    )
+    targets = target_outcomes(result)
+    lines = [
+        "# Validation — does the score see what happened?",
+        "",
+        "<!-- Generated by `flashpoint backtest --write-docs docs/VALIDATION.md` from the bundled "
+        "data; do not edit by hand. tests/flashpoint/test_backtest_cli.py fails when it is "
+        "stale. -->",
+        "",
+        f"Methodology version **{METHODOLOGY_VERSION}**. Data: the bundled snapshot "
+        "(`flashpoint/snapshot_data/`), the verified training episodes and the Powell & Thyne "
+        "coups packaged in `indicators/data/labels/`. Every score below is point in time "
+        "(docs/METHODOLOGY.md §2, with the release calendars of issue 12 §1).",
+        "",
+        "## Pre-registered targets (fixed before any weight moves)",
+        "",
+        "Stated here before calibration and never changed to fit a result (issue 12 §3):",
+        "",
+        *[f"{i}. {text}" for i, (_, text) in enumerate(PRE_REGISTERED_TARGETS, start=1)],
+        "",
+        f"**Split.** Choices (weights, transforms, aggregation) may be tuned only on the train "
+        f"years (Y ≤ {settings['train_last_year']}); figures are reported on "
+        f"{settings['report_years'][0]}–{settings['report_years'][1]}.",
+        "",
+        "**Calibration status.** The scores below use the configured weights, transforms and "
+        "aggregation (geometric mean of the structural pillars, each floored at 0.1) — the "
+        "figures **before calibration**. The calibration section chooses an aggregation on the "
+        "train years only and reports it on the report years as **after calibration**; it is "
+        "not adopted into `config.toml` yet (weights and transforms were not calibrated).",
+        "",
+        "## Outcome against the targets (report years, before calibration)",
+        "",
+        "| target | found | met |",
+        "|---|---|---|",
+        *[
+            f"| {text} | {found} | {'–' if met is None else ('yes' if met else '**no**')} |"
+            for text, found, met in targets
+        ],
+        "",
+        *(
+            [
+                f"After calibration (aggregation {result.calibration.chosen}, chosen on the train "
+                "years): " + "; ".join(calibration_lines(result)) + ".",
+                "",
+            ]
+            if result.calibration is not None
+            else []
+        ),
+        "## Definitions",
+        "",
+        f"* **Event study.** Per episode the score is replayed daily from T−{bt.REPLAY_BEFORE} to "
+        f"T+{bt.REPLAY_AFTER} (T: `effective`, or `announced` when unrest began before the price "
+        "applied; without `effective` `announced`, else `onset`). A **hit**: the composite rose "
+        f"at least {bt.RISE_POINTS} points above its T−8 value on some day in "
+        f"[T{bt.HIT_WINDOW[0]:+d}, T{bt.HIT_WINDOW[1]:+d}], or a default-rule alert fired in that "
+        "window. Controls are scored the same way; a control hit is a false alarm. *Domestic* = "
+        "a domestic retail fuel price (`fuel_*_retail`) observed for the country in the year "
+        "before T.",
+        "* **Structural discrimination.** For each country-year Y with a score: V as of 31 Dec "
+        "Y−1 against the onset label of Y; baselines on the same rows: WGI Political Stability "
+        "(PV.EST, the value visible on 31 Dec Y−1, negated), last year's unrest (the country's "
+        "share of the world's GDELT protest events in Y−1) and the base rate (a constant). "
+        f"Bootstrap: {settings['replicates']} replicates stratified by class, seed "
+        f"{settings['seed']}, percentile 95 % CI.",
+        *[f"* **{f['title']}** (`{f['name']}`): {f['rule']}." for f in result.families],
+        f"  GDELT surge constants: ratio {labels.SURGE_RATIO:g}, at least "
+        f"{labels.SURGE_MIN_EVENTS:g} events, {labels.SURGE_HISTORY_MONTHS}-month history "
+        f"(at least {labels.SURGE_MIN_HISTORY}); UCDP onset at {labels.CONFLICT_DEATHS:g} deaths.",
+        "* **Alert load.** The configured default rules stepped with the real state machine at "
+        "month ends of the report years for every scored country; alerts within "
+        f"{bt.EPISODE_WINDOW_DAYS} days of any episode's T are left out.",
+        "",
+        "## Event study",
+        "",
+        *[f"* {line}" for line in hit_summary(result)],
+        "",
+        _markdown_table(episode_table(result)),
+        "",
+        "## Structural discrimination",
+        "",
+        _markdown_table(disc, digits=3),
+        "",
+        "## Alert load",
+        "",
+        *[f"* {line}" for line in alert_load_lines(result)],
+        "",
+        "## Calibration of the aggregation (chosen on the train years only)",
+        "",
+        "Candidates: weighted power means of the structural pillar scores, each pillar floored "
+        "first (p = 0 geometric, 1 arithmetic, ∞ the worst pillar); the floor is the answer to "
+        "\"one near-zero pillar hides several terrible ones\". Chosen: the highest mean train "
+        f"AUC (Y ≤ {settings['train_last_year']}) over the label families; the reported years "
+        "played no part in the choice.",
+        "",
+        _markdown_table(calibration_table(result), digits=3),
+        "",
+        "Report years, before → after calibration (ROC AUC, 95 % CI of the calibrated V):",
+        "",
+        *[f"* {line}" for line in calibration_lines(result)],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = [
+    "PRE_REGISTERED_TARGETS",
+    "alert_load_lines",
+    "calibration_lines",
+    "calibration_table",
+    "discrimination_table",
+    "episode_table",
+    "hit_summary",
+    "read_coups",
+    "target_outcomes",
+    "validation_markdown",
+]

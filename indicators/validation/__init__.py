@@ -1,0 +1,1 @@
+"""Validation of the score against what happened: metrics, labels, event study, discrimination."""
