@@ -110,6 +110,7 @@ class ModelSettings(ConfigModel):
     trigger_amplification: float = Field(
         default=ModelParameters.trigger_amplification,
         ge=0,
+        le=10,
         description="How strongly a full trigger (10) lifts the composite above vulnerability.",
     )
     vulnerability_pivot: float = Field(
