@@ -114,6 +114,9 @@ def test_a_huge_retry_after_is_capped_and_429_reported(replay_server: ReplayServ
     assert caught.value.status == 429
     assert "429" in str(caught.value)
     assert replay_server.count("/limited") == 3
+    # Reported: the message says the wait was capped, and each capped wait is recorded.
+    assert "server asked to wait 3600 s; Flashpoint waits at most 0.05 s" in str(caught.value)
+    assert session.attempt_log.capped_waits == [3600.0, 3600.0]
 
 
 def test_a_timeout_is_retried_then_reported(replay_server: ReplayServer) -> None:
