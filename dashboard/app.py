@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import components, data
 from dashboard.formatting import escape_markdown
+from fetchers.redact import redact
 from flashpoint.errors import FlashpointError
 
 HERE = Path(__file__).resolve().parent
@@ -26,7 +27,11 @@ try:
     data.begin_run()
 except FlashpointError as error:
     # A bad config.toml or an unreachable store: one clear line, never a traceback.
-    st.error(f"**Flashpoint cannot start.** {escape_markdown(error)}", icon=":material/error:")
+    # Shown to every visitor: redacted (a `?password=` in the store URL, an echoed key).
+    st.error(
+        f"**Flashpoint cannot start.** {escape_markdown(redact(str(error)))}",
+        icon=":material/error:",
+    )
     st.stop()
 
 
