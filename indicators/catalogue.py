@@ -69,6 +69,9 @@ class Indicator:
     derived_from: tuple[str, ...] = ()
     window_days: int = 31  # trailing window for step changes
     description: str = ""
+    # Plausible raw values (imports refuse values outside); None = no bound on that side.
+    valid_min: float | None = None
+    valid_max: float | None = None
 
 
 @dataclass(frozen=True)
