@@ -443,7 +443,7 @@ def parse_json(content: bytes, *, source: str, where: str) -> Any:
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as error:
-        if _ends_inside_document(stripped):
+        if _is_cut_off(stripped, error):
             raise BadPayload(
                 source,
                 f"{where} sent truncated JSON (the body stops after {len(content)} bytes)",
@@ -481,6 +481,20 @@ def _looks_like_html(content: bytes) -> bool:
         return True
     # XHTML error pages (the World Bank's 400 page) open with an XML declaration.
     return head.startswith("<?xml") and ("<!doctype html" in head or "<html" in head)
+
+
+def _is_cut_off(text: str, error: json.JSONDecodeError) -> bool:
+    """True when invalid JSON is a document cut off at its end, not one that is wrong inside.
+
+    A body whose layout changed (an unexpected token halfway, an unquoted placeholder) also
+    "ends inside the document" when it is also cut off or unbalanced; only an error at the very
+    end (or a string left open) means the body was cut off.
+    """
+    if not _ends_inside_document(text):
+        return False
+    if error.msg.startswith("Unterminated string"):
+        return True
+    return error.pos >= len(text) - 1
 
 
 def _ends_inside_document(text: str) -> bool:
