@@ -182,3 +182,34 @@ def test_a_real_process_never_shows_a_traceback(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert_one_line(result.stderr)
+
+
+def test_status_never_prints_nan(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One source failed (error text), one succeeded (NULL error), one is still running."""
+    from flashpoint.store import finish_fetch_run, make_engine, start_fetch_run
+
+    assert cli.main(["init", "--config", str(config_file)]) == 0
+    url = f"sqlite:///{config_file.parent / 'data' / 'flashpoint.db'}"
+    engine = make_engine(url)
+    try:
+        failed = start_fetch_run(engine, "fred")
+        finish_fetch_run(engine, failed, status="error", requests=1, counts=None,
+                         error="fred: api.example/fred answered HTTP 503\nsecond line")
+        good = start_fetch_run(engine, "imf")
+        finish_fetch_run(engine, good, status="ok", requests=1, counts=None)
+        start_fetch_run(engine, "worldbank")  # still running: no finished_at, no error
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+
+    assert cli.main(["status", "--config", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    sources = out.split("Sources:")[1]
+    assert "nan" not in sources.lower().replace("never", "")
+    assert "NaT" not in sources
+    fred = next(line for line in sources.splitlines() if line.startswith("fred"))
+    assert "answered HTTP 503 second line" in fred
+    worldbank = next(line for line in sources.splitlines() if line.startswith("worldbank"))
+    assert "running" in worldbank
