@@ -56,6 +56,7 @@ __all__ = [
     "LoginThrottle",
     "attempt_login",
     "check_password",
+    "client_address",
     "current_admin",
     "issue_token",
     "oidc_admin",
@@ -265,6 +266,22 @@ class LoginResult:
     identity: str = ""
     token: str | None = None
     wait_seconds: float = 0.0
+
+
+def client_address(direct: str | None, forwarded_for: str | None) -> str | None:
+    """The address failed logins are counted under.
+
+    Streamlit reports no address for a loopback connection, which is what a reverse proxy on the
+    same host makes; then the LAST `X-Forwarded-For` entry is used: the one the proxy itself
+    appended (`$proxy_add_x_forwarded_for` in deploy/nginx), which a client cannot forge. Earlier
+    entries come from the client and are ignored.
+    """
+    if direct:
+        return direct
+    if forwarded_for:
+        last = forwarded_for.split(",")[-1].strip()
+        return last or None
+    return None
 
 
 def admin_identity(settings: Settings) -> str:

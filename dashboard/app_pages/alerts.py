@@ -74,10 +74,11 @@ def _session_id() -> str | None:
 
 def _client_address() -> str | None:
     try:
-        address = st.context.ip_address
+        direct = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # no request context (bare mode)
         return None
-    return str(address) if address else None
+    return auth.client_address(direct, forwarded)
 
 
 def _audit_login(actor: str, action: str, details: dict[str, Any]) -> None:

@@ -163,3 +163,19 @@ def test_unknown_session_and_address_still_log_in(
 ) -> None:
     assert attempt(PASSWORD, settings, throttle, session=None, address=None).ok
     assert not attempt("guess", settings, throttle, session=None, address=None).ok
+
+
+@pytest.mark.parametrize(
+    ("direct", "forwarded", "expected"),
+    [
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # a direct client: its own address
+        (None, "198.51.100.1", "198.51.100.1"),  # behind the loopback proxy
+        (None, "10.9.9.9, 198.51.100.1", "198.51.100.1"),  # a forged first entry is ignored
+        (None, None, None),
+        (None, " , ", None),
+    ],
+)
+def test_the_address_behind_a_proxy_is_the_one_the_proxy_added(
+    direct: str | None, forwarded: str | None, expected: str | None
+) -> None:
+    assert auth.client_address(direct, forwarded) == expected
