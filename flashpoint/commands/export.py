@@ -174,7 +174,7 @@ def _check_output(output: str) -> None:
                 raise FlashpointError(f"--output {output}: {parent} is not a directory")
             break
     resolved = path.resolve()
-    if resolved.parts[1:2] in (("proc",), ("sys",), ("dev",)):
+    if resolved.parts[1:2] in (("proc",), ("sys",)):  # kernel interfaces, never a file
         raise FlashpointError(
             f"--output {output}: cannot write an export under /{resolved.parts[1]}"
         )
