@@ -11,6 +11,7 @@ from dashboard import components, data
 from dashboard.formatting import escape_markdown
 from fetchers.redact import redact
 from flashpoint.errors import FlashpointError
+from flashpoint.logs import ensure_logging
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "app_pages"
@@ -24,6 +25,8 @@ st.set_page_config(
 
 try:
     settings = data.get_settings()
+    # Flashpoint's own log lines (logins, store retries) as redacted key=value lines on stderr.
+    ensure_logging(settings.general.log_level)
     data.begin_run()
 except FlashpointError as error:
     # A bad config.toml or an unreachable store: one clear line, never a traceback.

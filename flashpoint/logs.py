@@ -72,6 +72,18 @@ def configure_logging(level: str | None = None) -> None:
     aps.propagate = False
 
 
+_configured_level: str | None = None
+
+
+def ensure_logging(level: str | None = None) -> None:
+    """`configure_logging` once per process (the dashboard calls it on every rerun)."""
+    global _configured_level
+    chosen = (os.environ.get("FLASHPOINT_LOG_LEVEL") or level or "INFO").upper()
+    if _configured_level != chosen:
+        configure_logging(chosen)
+        _configured_level = chosen
+
+
 CRASH_DIR_ENV = "FLASHPOINT_CRASH_DIR"
 
 
