@@ -179,3 +179,35 @@ def test_the_address_behind_a_proxy_is_the_one_the_proxy_added(
     direct: str | None, forwarded: str | None, expected: str | None
 ) -> None:
     assert auth.client_address(direct, forwarded) == expected
+
+
+class FakeUser:
+    """Stands in for `st.user` after an OIDC login (no identity provider is run here)."""
+
+    def __init__(self, email: str, *, logged_in: bool = True) -> None:
+        self.email = email
+        self.is_logged_in = logged_in
+
+
+class BrokenUser:
+    @property
+    def is_logged_in(self) -> bool:
+        raise RuntimeError("auth half-configured")
+
+
+def test_an_oidc_admin_acts_as_their_email(settings: Settings) -> None:
+    env = {auth.ADMIN_EMAILS_ENV: "ops@example.org, Lead@Example.org"}
+    user = FakeUser("lead@example.org")
+    assert auth.current_admin({}, settings, user=user, auth_configured=True,
+                              environ=env) == "lead@example.org"
+    # Not listed, not logged in, auth not configured, a broken user object: a viewer.
+    assert auth.current_admin({}, settings, user=FakeUser("x@example.org"),
+                              auth_configured=True, environ=env) is None
+    assert auth.current_admin({}, settings, user=FakeUser("ops@example.org", logged_in=False),
+                              auth_configured=True, environ=env) is None
+    assert auth.current_admin({}, settings, user=user, auth_configured=False,
+                              environ=env) is None
+    assert auth.current_admin({}, settings, user=BrokenUser(), auth_configured=True,
+                              environ=env) is None
+    # No list at all: nobody is an admin through OIDC.
+    assert auth.current_admin({}, settings, user=user, auth_configured=True, environ={}) is None
