@@ -357,3 +357,18 @@ def test_the_log_formatter_redacts() -> None:
 )
 def test_credential_shapes_are_masked(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+@pytest.mark.parametrize("userinfo", [True, False], ids=["user-info", "query"])
+def test_the_store_url_shown_on_pages_has_no_password(
+    userinfo: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import data
+    from flashpoint.config import Settings, StoreSettings
+
+    url = pg_url(5432, userinfo=userinfo)
+    settings = Settings(store=StoreSettings(url=url))
+    monkeypatch.setattr(data, "get_settings", lambda: settings)
+    shown = data.store_url_for_display()
+    assert "127.0.0.1:5432/flashpoint" in shown
+    assert_clean(shown, "store URL on the Health page")
