@@ -9,7 +9,9 @@ import streamlit as st
 
 from dashboard import components, data
 from dashboard.formatting import escape_markdown
+from fetchers.redact import redact
 from flashpoint.errors import FlashpointError
+from flashpoint.logs import ensure_logging
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "app_pages"
@@ -23,10 +25,16 @@ st.set_page_config(
 
 try:
     settings = data.get_settings()
+    # Flashpoint's own log lines (logins, store retries) as redacted key=value lines on stderr.
+    ensure_logging(settings.general.log_level)
     data.begin_run()
 except FlashpointError as error:
     # A bad config.toml or an unreachable store: one clear line, never a traceback.
-    st.error(f"**Flashpoint cannot start.** {escape_markdown(error)}", icon=":material/error:")
+    # Shown to every visitor: redacted (a `?password=` in the store URL, an echoed key).
+    st.error(
+        f"**Flashpoint cannot start.** {escape_markdown(redact(str(error)))}",
+        icon=":material/error:",
+    )
     st.stop()
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from fetchers.redact import redact
 from flashpoint import store
 from flashpoint.config import (
     CONFIG_ENV,
@@ -172,8 +173,8 @@ def fresh_version_for_fragment(rendered: str) -> str:
 
 
 def store_url_for_display() -> str:
-    """The store URL with any password masked."""
-    return store.mask_url(get_settings().database_url)
+    """The store URL with any password masked (`user:pw@` and `?password=` alike)."""
+    return redact(store.mask_url(get_settings().database_url))
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
+from fetchers.redact import redact
+
 # Characters markdown (CommonMark + Streamlit's extensions) gives a meaning to.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^])")
 
@@ -122,7 +124,8 @@ def period_label(period: object, frequency: str) -> str:
 
 
 def plain_error(error: object) -> str:
-    """A recorded fetch error in plain words: the first line, without a Python traceback."""
+    """A recorded fetch error in plain words: the first line, without a Python traceback, and
+    redacted (rows written before redaction existed may hold a credential)."""
     if error is None or (isinstance(error, float) and math.isnan(error)):
         return ""
     text = str(error).strip()
@@ -131,5 +134,5 @@ def plain_error(error: object) -> str:
     if "Traceback (most recent call last)" in text:
         lines = [line for line in text.splitlines() if line.strip()]
         text = lines[-1] if lines else text
-    first = text.splitlines()[0]
+    first = redact(text.splitlines()[0])
     return first if len(first) <= 240 else first[:239] + "…"

@@ -35,7 +35,7 @@ from urllib.parse import urljoin
 import pandas as pd
 import requests
 
-from fetchers import http
+from fetchers import http, redact
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import (
     ApiError,
@@ -122,6 +122,9 @@ def parse_token(payload: Any, issued_at: float) -> _Token:
         DEFAULT_TOKEN_SECONDS
     )
     refresh = payload.get("refresh_token")
+    # Tokens this process holds are secrets: no output channel may show them.
+    redact.register_secret(payload["access_token"])
+    redact.register_secret(refresh if isinstance(refresh, str) else None)
     return _Token(payload["access_token"], refresh if isinstance(refresh, str) else None,
                   issued_at + seconds)
 
@@ -347,12 +350,15 @@ class AcledFetcher(BaseFetcher):
         """
         username, password = self._credentials(request)
         secrets = (username, password)
+        redact.register_secret(username)
+        redact.register_secret(password)
         try:
             return self._extract(request, session, username, password)
         except FetchError as error:
             message = error.message
             for secret in secrets:
                 message = message.replace(secret, "***")
+            message = redact.redact(message)
             error.message = message
             error.args = (f"{error.source}: {message}",)
             raise error from None

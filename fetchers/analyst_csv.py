@@ -11,8 +11,14 @@ Two layouts are accepted (the header decides):
   for global series); `period` `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (stored as the start of the
   indicator's period: an annual value for 2021 → 2021-01-01, a monthly one → the 1st); `value` a
   number (`.` decimal point); `unit` the catalogue unit of the indicator (empty = that unit);
-  `vintage` optional (empty = the source's single vintage). `note` and `source_url` document the
-  row in your file and are not stored.
+  `vintage` optional (empty = the source's single vintage); `is_forecast` optional (`true` for a
+  projection: only forecasts may have a period after today, and they stay flagged). `note` and
+  `source_url` document the row in your file and are not stored.
+
+  Plausibility: numbers and dates are ASCII digits only (no `1_3_0`, no Arabic-Indic digits); a
+  value must lie in the indicator's catalogue range (`valid_min`/`valid_max`; without them prices
+  must be > 0 and counts >= 0, judged by the unit); a period may not start after today unless the
+  row is a forecast.
 
 * **The Kazakhstan fuel-price points file** (`kz_fuel_price_points_from_reports.csv`)::
 
@@ -32,6 +38,7 @@ Every problem names the file, the row and the column; nothing is written unless 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import re
@@ -47,7 +54,7 @@ from indicators.countries import iso3_countries
 from indicators.observations import OBSERVATION_KEY, conform_observations
 
 IMPORT_COLUMNS: tuple[str, ...] = ("indicator", "country", "period", "value", "unit")
-OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = ("vintage", "note", "source_url")
+OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = ("vintage", "is_forecast", "note", "source_url")
 FUEL_POINT_COLUMNS: tuple[str, ...] = (
     "date",
     "region",
@@ -135,7 +142,11 @@ class ParsedFile:
 
 
 def read_analyst_csv(
-    path: Path | str, settings: CatalogueLike, *, source: str = DEFAULT_SOURCE_NAME
+    path: Path | str,
+    settings: CatalogueLike,
+    *,
+    source: str = DEFAULT_SOURCE_NAME,
+    today: dt.date | None = None,
 ) -> ParsedFile:
     """Read and validate one CSV file.
 
@@ -143,6 +154,7 @@ def read_analyst_csv(
         path: the file (UTF-8, with or without a byte-order mark).
         settings: the catalogue whose indicators rows may name.
         source: the `source` stamped on every observation.
+        today: the date periods may not be after (the current UTC date when None).
 
     Returns:
         The validated file (see `parse_analyst_csv`).
@@ -163,14 +175,36 @@ def read_analyst_csv(
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        row = before.count(b"\n") + 1
+        column = _column_at(raw, before[before.rfind(b"\n") + 1 :])
         raise ImportFileError(
-            f"{shown}: not UTF-8 text (byte {error.start}); save the file as CSV UTF-8"
+            f"{shown}: row {row}, column {column}: byte 0x{raw[error.start]:02x} is not UTF-8 "
+            "text (Latin-1 or Windows-1252?); save the file as CSV UTF-8 (nothing was imported)"
         ) from None
-    return parse_analyst_csv(text, settings, file=shown, source=source)
+    return parse_analyst_csv(text, settings, file=shown, source=source, today=today)
+
+
+def _column_at(raw: bytes, line_start: bytes) -> str:
+    """The header name (else the 1-based position) of the cell whose line begins `line_start`.
+
+    Counts commas, so a quoted comma before the bad byte can shift it: good enough to find it.
+    """
+    position = line_start.count(b",") + 1
+    header_line = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    names = [name.strip().strip('"') for name in header_line.split(",")]
+    return names[position - 1] if 0 < position <= len(names) and names[position - 1] else str(
+        position
+    )
 
 
 def parse_analyst_csv(
-    text: str, settings: CatalogueLike, *, file: str, source: str = DEFAULT_SOURCE_NAME
+    text: str,
+    settings: CatalogueLike,
+    *,
+    file: str,
+    source: str = DEFAULT_SOURCE_NAME,
+    today: dt.date | None = None,
 ) -> ParsedFile:
     """Validate CSV text in either accepted layout and return canonical observations.
 
@@ -179,6 +213,7 @@ def parse_analyst_csv(
         settings: the catalogue whose indicators rows may name.
         file: the name messages show.
         source: the `source` stamped on every observation (`acled` is refused).
+        today: the date periods may not be after (the current UTC date when None).
 
     Returns:
         The observations, the layout read, the rows read and the skipped rows by reason.
@@ -221,10 +256,11 @@ def parse_analyst_csv(
             problems.append(
                 RowProblem(number, "", f"{len(record)} cells but the header has {len(header)}")
             )
+    day = today if today is not None else dt.datetime.now(dt.UTC).date()
     if layout == "import":
-        frame, skipped = _parse_import_rows(cells, settings, problems)
+        frame, skipped = _parse_import_rows(cells, settings, problems, day)
     else:
-        frame, skipped = _parse_fuel_rows(cells, settings, problems)
+        frame, skipped = _parse_fuel_rows(cells, settings, problems, day)
     if problems:
         _raise(file, problems)
     frame["source"] = source
@@ -290,7 +326,7 @@ def parse_period(text: str, frequency: str) -> pd.Timestamp | None:
     Returns:
         The period's first day, or None when the text is not a date.
     """
-    match = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
+    match = re.fullmatch(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?", text)
     if not match:
         return None
     year = int(match.group(1))
@@ -311,16 +347,56 @@ def parse_period(text: str, frequency: str) -> pd.Timestamp | None:
     return stamp
 
 
+# A plain decimal number in ASCII: float() alone also takes `1_3_0`, Arabic-Indic digits,
+# "nan" and "infinity".
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_PRICE_UNIT = re.compile(r"^[A-Z]{3}/|^[A-Z]{3} per |^LCU per |per USD$")
+_COUNT_UNIT = re.compile(r"^(events|deaths)\b|^per 100k$")
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"", "false", "no", "0"})
+
+
 def _parse_number(text: str) -> float | None:
-    try:
-        number = float(text)
-    except ValueError:
+    if not _NUMBER.fullmatch(text):
         return None
+    number = float(text)
     return number if math.isfinite(number) else None
 
 
+def plausible_range(indicator: object) -> tuple[float | None, bool, float | None]:
+    """(lowest, whether the lowest itself is allowed, highest) for an indicator's raw values.
+
+    The catalogue's `valid_min`/`valid_max` when given; otherwise judged by the unit: prices
+    (`KZT/litre`, `USD/bbl`, `LCU per USD`) must be > 0, counts (`events/month`) >= 0.
+    """
+    low = getattr(indicator, "valid_min", None)
+    high = getattr(indicator, "valid_max", None)
+    if low is not None or high is not None:
+        return low, True, high
+    unit = str(getattr(indicator, "unit", ""))
+    if _PRICE_UNIT.search(unit):
+        return 0.0, False, None
+    if _COUNT_UNIT.search(unit):
+        return 0.0, True, None
+    return None, True, None
+
+
+def _implausible(value: float, indicator: object) -> str:
+    low, low_allowed, high = plausible_range(indicator)
+    name = getattr(indicator, "id", "")
+    if low is not None and (value < low or (value == low and not low_allowed)):
+        bound = f">= {low:g}" if low_allowed else f"> {low:g}"
+        return f"{value:g} is not plausible for {name} (values must be {bound})"
+    if high is not None and value > high:
+        return f"{value:g} is not plausible for {name} (values must be <= {high:g})"
+    return ""
+
+
 def _parse_import_rows(
-    rows: Sequence[tuple[int, dict[str, str]]], settings: CatalogueLike, problems: list[RowProblem]
+    rows: Sequence[tuple[int, dict[str, str]]],
+    settings: CatalogueLike,
+    problems: list[RowProblem],
+    today: dt.date,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     indicators = {item.id: item for item in settings.indicators}
     countries = iso3_countries()
@@ -357,9 +433,24 @@ def _parse_import_rows(
                 f"{cells['period']!r} is not a date (use YYYY-MM-DD; YYYY or YYYY-MM for "
                 "annual and monthly series)",
             )
+        forecast_text = cells.get("is_forecast", "").lower()
+        is_forecast = forecast_text in _TRUE
+        if forecast_text not in _TRUE | _FALSE:
+            bad("is_forecast", f"{cells['is_forecast']!r} is not true or false")
+        elif period is not None and period.date() > today and not is_forecast:
+            bad(
+                "period",
+                f"{cells['period']!r} is after today ({today.isoformat()}); only a forecast "
+                "(is_forecast = true) may be in the future",
+            )
         value = _parse_number(cells["value"])
         if value is None:
-            bad("value", f"{cells['value']!r} is not a number (use . as the decimal point)")
+            bad(
+                "value",
+                f"{cells['value']!r} is not a number (ASCII digits, . as the decimal point)",
+            )
+        elif indicator is not None and _implausible(value, indicator):
+            bad("value", _implausible(value, indicator))
         unit = cells["unit"] or (indicator.unit if indicator is not None else "")
         if indicator is not None and unit != indicator.unit:
             bad("unit", f"{unit!r} is not the unit of {indicator_id} ({indicator.unit!r})")
@@ -383,13 +474,17 @@ def _parse_import_rows(
                 "value": value,
                 "unit": unit,
                 "vintage": vintage,
+                "is_forecast": is_forecast,
             }
         )
     return _frame(out), {}
 
 
 def _parse_fuel_rows(
-    rows: Sequence[tuple[int, dict[str, str]]], settings: CatalogueLike, problems: list[RowProblem]
+    rows: Sequence[tuple[int, dict[str, str]]],
+    settings: CatalogueLike,
+    problems: list[RowProblem],
+    today: dt.date,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     indicators = {item.id: item for item in settings.indicators}
     skipped: dict[str, int] = {}
@@ -401,6 +496,10 @@ def _parse_fuel_rows(
             problems.append(
                 RowProblem(number, "date", f"{cells['date']!r} is not a YYYY-MM-DD date")
             )
+        elif period.date() > today:
+            problems.append(
+                RowProblem(number, "date", f"{cells['date']!r} is after today ({today})")
+            )
         low = _parse_number(cells["value_min"])
         high = _parse_number(cells["value_max"])
         if low is None:
@@ -411,6 +510,11 @@ def _parse_fuel_rows(
             problems.append(
                 RowProblem(number, "value_max", f"{cells['value_max']!r} is not a number")
             )
+        for column, number_value in (("value_min", low), ("value_max", high)):
+            if number_value is not None and number_value <= 0:
+                problems.append(
+                    RowProblem(number, column, f"{number_value:g} is not a plausible price (> 0)")
+                )
         if low is not None and high is not None and high < low:
             problems.append(
                 RowProblem(number, "value_max", f"{high:g} is below value_min ({low:g})")
@@ -451,6 +555,7 @@ def _parse_fuel_rows(
             "value": -negative_midpoint,
             "unit": indicators[indicator_id].unit,
             "vintage": "",
+            "is_forecast": False,
         }
         for (indicator_id, period), (_priority, negative_midpoint, _row) in sorted(best.items())
     ]
@@ -458,8 +563,9 @@ def _parse_fuel_rows(
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    columns = ["indicator", "country", "period", "value", "unit", "vintage"]
+    columns = ["indicator", "country", "period", "value", "unit", "vintage", "is_forecast"]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["is_forecast"] = frame["is_forecast"].fillna(False).astype(bool)
     # The key is unique by construction; this documents it for the single upsert that follows.
     assert not frame.duplicated(subset=list(OBSERVATION_KEY)).any()
     return frame

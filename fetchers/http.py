@@ -14,6 +14,7 @@ truncated bodies before a parser ever sees them.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -45,6 +46,8 @@ def _installed_version() -> str:
     except metadata.PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
 
+
+_log = logging.getLogger("fetchers.http")
 
 PROJECT_URL = "https://github.com/flashpoint-risk/flashpoint"
 USER_AGENT = f"Flashpoint/{_installed_version()} (+{PROJECT_URL})"
@@ -104,6 +107,8 @@ class AttemptLog:
     """Failed HTTP attempts seen by the session's retry policy (shared by its Retry copies)."""
 
     failed: int = 0
+    # The Retry-After values (seconds) a server asked for beyond the cap; each was cut to it.
+    capped_waits: list[float] = field(default_factory=list)
 
 
 class CountingRetry(Retry):
@@ -122,6 +127,16 @@ class CountingRetry(Retry):
         self.attempt_log.failed += 1
         return super().increment(*args, **kwargs)
 
+    def sleep_for_retry(self, response: Any) -> bool:
+        asked = parse_retry_after(response.headers.get("Retry-After"))
+        if asked is not None and asked > self.retry_after_max:
+            self.attempt_log.capped_waits.append(asked)
+            _log.warning(
+                "Retry-After capped",
+                extra={"asked_s": asked, "waited_s": float(self.retry_after_max)},
+            )
+        return bool(super().sleep_for_retry(response))
+
 
 class FlashpointSession(requests.Session):
     """`requests.Session` with a default timeout, a rate limiter and an attempt counter."""
@@ -138,6 +153,7 @@ class FlashpointSession(requests.Session):
         self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter(0.0)
         self.attempt_log = attempt_log if attempt_log is not None else AttemptLog()
         self.requests_made = 0
+        self.retry_after_cap: float | None = None
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
@@ -216,6 +232,7 @@ def make_session(
         rate_limiter=RateLimiter(min_interval_seconds, clock=clock, sleep=sleep),
         attempt_log=attempt_log,
     )
+    session.retry_after_cap = retry_after_cap
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -313,7 +330,8 @@ def get(
             break
         attempt += 1
     return _check(response, url=url, source=source, expect=expect,
-                  error_body_statuses=error_body_statuses)
+                  error_body_statuses=error_body_statuses,
+                  retry_after_cap=getattr(session, "retry_after_cap", None))
 
 
 def _send(
@@ -354,7 +372,8 @@ def _send(
 
 
 def _check(response: requests.Response, *, url: str, source: str, expect: Expect,
-           error_body_statuses: Collection[int] = ()) -> HttpResponse:
+           error_body_statuses: Collection[int] = (),
+           retry_after_cap: float | None = None) -> HttpResponse:
     where = describe_url(url)
     status = response.status_code
     try:
@@ -370,6 +389,12 @@ def _check(response: requests.Response, *, url: str, source: str, expect: Expect
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         hint = f" (server asked to wait {retry_after:g} s)" if retry_after is not None else ""
+        capped = retry_after_cap is not None and (retry_after or 0.0) > retry_after_cap
+        if retry_after is not None and capped:
+            hint = (
+                f" (server asked to wait {retry_after:g} s; Flashpoint waits at most "
+                f"{retry_after_cap:g} s between retries)"
+            )
         raise RateLimited(
             source, f"rate limited by {where}: HTTP 429 Too Many Requests{hint}",
             retry_after=retry_after,
@@ -418,7 +443,7 @@ def parse_json(content: bytes, *, source: str, where: str) -> Any:
     try:
         return json.loads(stripped)
     except json.JSONDecodeError as error:
-        if _ends_inside_document(stripped):
+        if _is_cut_off(stripped, error):
             raise BadPayload(
                 source,
                 f"{where} sent truncated JSON (the body stops after {len(content)} bytes)",
@@ -456,6 +481,20 @@ def _looks_like_html(content: bytes) -> bool:
         return True
     # XHTML error pages (the World Bank's 400 page) open with an XML declaration.
     return head.startswith("<?xml") and ("<!doctype html" in head or "<html" in head)
+
+
+def _is_cut_off(text: str, error: json.JSONDecodeError) -> bool:
+    """True when invalid JSON is a document cut off at its end, not one that is wrong inside.
+
+    A body whose layout changed (an unexpected token halfway, an unquoted placeholder) also
+    "ends inside the document" when it is also cut off or unbalanced; only an error at the very
+    end (or a string left open) means the body was cut off.
+    """
+    if not _ends_inside_document(text):
+        return False
+    if error.msg.startswith("Unterminated string"):
+        return True
+    return error.pos >= len(text) - 1
 
 
 def _ends_inside_document(text: str) -> bool:

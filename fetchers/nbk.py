@@ -160,7 +160,7 @@ class NbkFetcher(BaseFetcher):
         url = request.base_url + "/get_rates.cfm"
         payloads: list[Any] = []
         validators: dict[str, HttpValidator] = {}
-        for day in dates:
+        for position, day in enumerate(dates, start=1):
             fdate = day.strftime("%d.%m.%Y")
             key = f"get_rates.cfm?fdate={fdate}"
             response = http.get(
@@ -176,6 +176,17 @@ class NbkFetcher(BaseFetcher):
                 # Only the newest date is asked again next time; keep one validator, not one a day.
                 validators[key] = response.validator
             if not response.not_modified:
+                # A bad body fails the whole run (see transform): stop here instead of spending
+                # one request per remaining backfill day on a bank that serves nonsense.
+                try:
+                    parse_rates_xml(response.content)
+                except BadPayload as error:
+                    raise BadPayload(
+                        SOURCE,
+                        f"{error.message} (for {day.isoformat()}; stopped after {position} of "
+                        f"{len(dates)} request(s))",
+                        kind=error.kind,
+                    ) from error
                 payloads.append(NbkPayload(day, response.content))
         not_modified = bool(dates) and not payloads
         return Extracted(payloads=payloads, not_modified=not_modified, validators=validators)

@@ -14,6 +14,17 @@ per-process key that never leaves the server. Every write re-checks it with `cur
 (and re-checks that the password is still configured), so only a session that went through
 `check_password` in this process can write; a restart logs everyone out.
 
+Throttling: `attempt_login` is the only way the dashboard checks a password. Failures are
+counted per session and per client address (`LoginThrottle`): after `FREE_FAILURES` failures
+each further attempt must wait an exponentially growing delay (capped at `MAX_DELAY_SECONDS`),
+and after `LOCKOUT_AFTER` failures the session and the address are locked out for
+`LOCKOUT_SECONDS`. A refused attempt is answered before any scrypt work, so guessing costs the
+server nothing. Every attempt is logged (`flashpoint.auth`: outcome, identity, address), and
+a lockout is also written to the audit log (through the `audit` callback).
+
+Identity: a password login acts as `[dashboard] admin_name` (the password is shared, so the name
+is configured, never typed at login); an OIDC login acts as the identity provider's e-mail.
+
 OIDC (optional): when Streamlit's `[auth]` section is configured in `.streamlit/secrets.toml`
 (see Streamlit's `st.login` documentation), a user logged in through the identity provider whose
 e-mail is listed in `$FLASHPOINT_ADMIN_EMAILS` (comma-separated) is an admin. With no list,
@@ -24,9 +35,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -35,8 +50,13 @@ from flashpoint.config import Settings
 __all__ = [
     "ADMIN_EMAILS_ENV",
     "ADMIN_TOKEN_KEY",
+    "THROTTLE",
     "TOKEN_LIFETIME",
+    "LoginResult",
+    "LoginThrottle",
+    "attempt_login",
     "check_password",
+    "client_address",
     "current_admin",
     "issue_token",
     "oidc_admin",
@@ -47,6 +67,13 @@ __all__ = [
 ADMIN_TOKEN_KEY: Final = "flashpoint_admin_token"
 ADMIN_EMAILS_ENV: Final = "FLASHPOINT_ADMIN_EMAILS"
 TOKEN_LIFETIME: Final = timedelta(hours=8)
+FREE_FAILURES: Final = 3
+BASE_DELAY_SECONDS: Final = 2.0
+MAX_DELAY_SECONDS: Final = 120.0
+LOCKOUT_AFTER: Final = 10
+LOCKOUT_SECONDS: Final = 900.0
+
+log = logging.getLogger("flashpoint.auth")
 
 # Both secrets live only in this process's memory.
 _SALT: Final = secrets.token_bytes(16)
@@ -153,3 +180,172 @@ def current_admin(
         if actor is not None:
             return actor
     return oidc_admin(user, auth_configured=auth_configured, environ=env)
+
+
+@dataclass
+class _Failures:
+    count: int = 0
+    last_at: float = 0.0
+    locked_until: float = 0.0
+
+
+@dataclass
+class LoginThrottle:
+    """Failed-login bookkeeping per key (`session:<id>`, `address:<ip>`), in process memory."""
+
+    free_failures: int = FREE_FAILURES
+    base_delay: float = BASE_DELAY_SECONDS
+    max_delay: float = MAX_DELAY_SECONDS
+    lockout_after: int = LOCKOUT_AFTER
+    lockout_seconds: float = LOCKOUT_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[str, _Failures] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def wait_seconds(self, keys: Iterable[str]) -> tuple[float, bool]:
+        """How long these keys must wait before the next attempt, and whether it is a lockout."""
+        now = self.clock()
+        wait, locked = 0.0, False
+        with self._lock:
+            for key in keys:
+                entry = self._failures.get(key)
+                if entry is None:
+                    continue
+                if entry.locked_until > now:
+                    wait, locked = max(wait, entry.locked_until - now), True
+                    continue
+                if entry.count >= self.lockout_after:  # the lockout has run out: start afresh
+                    del self._failures[key]
+                    continue
+                if entry.count >= self.free_failures:
+                    delay = min(
+                        self.max_delay,
+                        self.base_delay * 2 ** (entry.count - self.free_failures),
+                    )
+                    wait = max(wait, entry.last_at + delay - now)
+        return max(0.0, wait), locked
+
+    def record(self, keys: Iterable[str], *, success: bool) -> bool:
+        """Record an attempt's outcome; True when this failure started a lockout."""
+        now = self.clock()
+        started_lockout = False
+        with self._lock:
+            for key in keys:
+                if success:
+                    self._failures.pop(key, None)
+                    continue
+                entry = self._failures.setdefault(key, _Failures())
+                entry.count += 1
+                entry.last_at = now
+                if entry.count >= self.lockout_after and entry.locked_until <= now:
+                    entry.locked_until = now + self.lockout_seconds
+                    started_lockout = True
+        return started_lockout
+
+    def reset(self) -> None:
+        """Forget every failure (tests; an operator restarting the dashboard does the same)."""
+        with self._lock:
+            self._failures.clear()
+
+    def failures(self, key: str) -> int:
+        """Failures recorded for `key` (0 when none)."""
+        with self._lock:
+            entry = self._failures.get(key)
+            return entry.count if entry is not None else 0
+
+
+THROTTLE: Final = LoginThrottle()
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """The outcome of one login attempt; `token` is set only when it succeeded."""
+
+    ok: bool
+    message: str
+    identity: str = ""
+    token: str | None = None
+    wait_seconds: float = 0.0
+
+
+def client_address(direct: str | None, forwarded_for: str | None) -> str | None:
+    """The address failed logins are counted under.
+
+    Streamlit reports no address for a loopback connection, which is what a reverse proxy on the
+    same host makes; then the LAST `X-Forwarded-For` entry is used: the one the proxy itself
+    appended (`$proxy_add_x_forwarded_for` in deploy/nginx), which a client cannot forge. Earlier
+    entries come from the client and are ignored.
+    """
+    if direct:
+        return direct
+    if forwarded_for:
+        last = forwarded_for.split(",")[-1].strip()
+        return last or None
+    return None
+
+
+def admin_identity(settings: Settings) -> str:
+    """Who a password login acts as in the audit log: `[dashboard] admin_name`."""
+    return settings.dashboard.admin_name.replace("|", "/").strip() or "admin"
+
+
+def attempt_login(
+    candidate: str,
+    settings: Settings,
+    *,
+    session_id: str | None,
+    address: str | None,
+    throttle: LoginThrottle = THROTTLE,
+    environ: Mapping[str, str] | None = None,
+    audit: Callable[[str, str, dict[str, Any]], None] | None = None,
+) -> LoginResult:
+    """One password login attempt, throttled per session and per address, logged and audited.
+
+    Args:
+        candidate: the password typed.
+        settings: the config (admin password variable and admin name).
+        session_id: the browser session's id (None when unknown).
+        address: the client's IP address (None when unknown).
+        throttle: the failure bookkeeping (the process-wide one by default).
+        environ: the environment (default `os.environ`).
+        audit: called as `audit(actor, action, details)` when a failure starts a lockout (the
+            dashboard writes it to the store's audit log).
+    """
+    keys = [f"session:{session_id}"] if session_id else []
+    if address:
+        keys.append(f"address:{address}")
+    identity = admin_identity(settings)
+    where = {"identity": identity, "address": address or "unknown"}
+    wait, locked = throttle.wait_seconds(keys)
+    if wait > 0:
+        outcome = "locked_out" if locked else "throttled"
+        log.warning("login refused", extra={"event": "login", "outcome": outcome, **where,
+                                            "wait_s": wait})
+        what = "Too many failed logins: locked out" if locked else "Too many failed logins"
+        return LoginResult(
+            False, f"{what}; try again in {_seconds(wait)}.", identity, wait_seconds=wait
+        )
+    if check_password(candidate, settings, environ=environ):
+        throttle.record(keys, success=True)
+        log.info("login", extra={"event": "login", "outcome": "ok", **where})
+        return LoginResult(True, f"Signed in as {identity}.", identity, issue_token(identity))
+    started_lockout = throttle.record(keys, success=False)
+    failures = max((throttle.failures(key) for key in keys), default=0)
+    log.warning("login failed", extra={"event": "login", "outcome": "wrong_password", **where,
+                                       "failures": failures})
+    if started_lockout:
+        log.warning("login locked out", extra={"event": "login", "outcome": "lockout", **where,
+                                               "failures": failures})
+        if audit is not None:
+            audit(identity, "login_lockout", {"address": address or "unknown",
+                                              "failures": failures})
+    next_wait, _ = throttle.wait_seconds(keys)
+    message = "Wrong password."
+    if next_wait > 0:
+        message += f" Wait {_seconds(next_wait)} before trying again."
+    return LoginResult(False, message, identity, wait_seconds=next_wait)
+
+
+def _seconds(value: float) -> str:
+    whole = max(1, int(value + 0.999))
+    return f"{whole} s" if whole < 120 else f"{(whole + 59) // 60} min"

@@ -11,6 +11,12 @@ from collections.abc import Sequence
 from flashpoint import __version__
 from flashpoint.commands import COMMAND_MODULES
 from flashpoint.errors import FlashpointError, ImportFileError
+from flashpoint.logs import (
+    RedactingStream,
+    describe_os_error,
+    one_line,
+    write_crash_log,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,19 +41,48 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit status.
 
-    Known errors (bad config, bad CSV, unreachable store) print one clear line to stderr and
-    exit non-zero, never a traceback.
+    Nothing reaches the user as a traceback, and nothing leaves unredacted: stdout and stderr
+    pass through `fetchers.redact` while the command runs. Exit statuses:
+
+        0   success
+        1   a runtime error: an unreachable store, a failed source, any OS error (a missing
+            directory, a path that is a directory, a full disk, permission denied)
+        2   bad input: the config, a CSV file, a command-line value
+        3   another scheduler holds the store's lock
+        70  an internal error: one line here, the redacted traceback in a crash log file
+        130 interrupted
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = RedactingStream(stdout), RedactingStream(stderr)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _say(message: str) -> None:
+    print(one_line(f"flashpoint: error: {message}"), file=sys.stderr)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         status: int = args.handler(args)
     except (FlashpointError, ImportFileError) as error:
-        print(f"flashpoint: error: {error}", file=sys.stderr)
+        _say(str(error))
         return error.exit_code
     except KeyboardInterrupt:
         logging.getLogger("flashpoint").warning("interrupted")
         return 130
+    except OSError as error:
+        _say(describe_os_error(error))
+        return 1
+    except Exception as error:  # the last resort: one line and a crash log, never a traceback
+        crash_log = write_crash_log(error)
+        where = f"; details in {crash_log}" if crash_log is not None else ""
+        _say(f"internal error ({type(error).__name__}: {error}){where}")
+        return 70
     return status
 
 

@@ -77,6 +77,9 @@ class Indicator:
     # Name of a release calendar (`Catalogue.releases`) giving each data year's first-release day;
     # "" = none (publication date = published_at, else period end + publication_lag_days).
     release_calendar: str = ""
+    # Plausible raw values (imports refuse values outside); None = no bound on that side.
+    valid_min: float | None = None
+    valid_max: float | None = None
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,24 @@ def store_engine(store_url: str) -> Iterator[Engine]:
     init_schema(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _restore_flashpoint_logging() -> Iterator[None]:
+    """Commands and the dashboard configure the `flashpoint` logger (own handler, no propagation);
+    restore it after each test so a later test's `caplog` still sees flashpoint's records."""
+    import logging
+
+    from flashpoint import logs
+
+    saved = []
+    for name in ("flashpoint", "apscheduler"):
+        logger = logging.getLogger(name)
+        saved.append((logger, list(logger.handlers), logger.propagate, logger.level))
+    configured = logs._configured_level
+    yield
+    for logger, handlers, propagate, level in saved:
+        logger.handlers[:] = handlers
+        logger.propagate = propagate
+        logger.setLevel(level)
+    logs._configured_level = configured

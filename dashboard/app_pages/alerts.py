@@ -65,6 +65,28 @@ def _user() -> Any:
         return None
 
 
+def _session_id() -> str | None:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return context.session_id if context is not None else None
+
+
+def _client_address() -> str | None:
+    try:
+        direct = st.context.ip_address
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # no request context (bare mode)
+        return None
+    return auth.client_address(direct, forwarded)
+
+
+def _audit_login(actor: str, action: str, details: dict[str, Any]) -> None:
+    from flashpoint import store
+
+    store.write_audit(engine, actor=actor, action=action, obj="dashboard", old=None, new=details)
+
+
 def current_admin() -> str | None:
     """The admin acting in this session, checked server-side (call right before every write)."""
     return auth.current_admin(
@@ -100,15 +122,23 @@ def _admin_panel(admin: str | None) -> None:
             return
         if auth.password_login_available(settings):
             with st.form("admin_login", clear_on_submit=True):
-                name = st.text_input("Your name (for the audit log)", key="admin_login_name")
+                st.caption(
+                    f"Signs in as **{escape_markdown(auth.admin_identity(settings))}** "
+                    "(`[dashboard] admin_name`)."
+                )
                 password = st.text_input("Admin password", type="password", key="admin_password")
                 if st.form_submit_button("Log in"):
-                    if auth.check_password(password, settings):
-                        st.session_state[auth.ADMIN_TOKEN_KEY] = auth.issue_token(
-                            name.strip() or "admin"
-                        )
+                    result = auth.attempt_login(
+                        password,
+                        settings,
+                        session_id=_session_id(),
+                        address=_client_address(),
+                        audit=_audit_login,
+                    )
+                    if result.ok and result.token is not None:
+                        st.session_state[auth.ADMIN_TOKEN_KEY] = result.token
                         st.rerun()
-                    st.error("Wrong password.", icon=":material/lock:")
+                    st.error(result.message, icon=":material/lock:")  # our own words only
         if _auth_configured() and st.button("Log in with single sign-on", key="admin_sso"):
             st.login()
         if not auth.password_login_available(settings) and not _auth_configured():

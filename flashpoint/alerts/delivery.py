@@ -12,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from fetchers.redact import redact
 from flashpoint import store
 from flashpoint.alerts.clock import _naive, _utcnow
 from flashpoint.alerts.rules import effective_rules
@@ -212,7 +213,8 @@ def deliver_pending(
                 .values(
                     status=result.status,
                     attempts=result.attempts,
-                    error=result.error,
+                    # An SMTP server or webhook can echo credentials: redacted like every table.
+                    error=redact(result.error) if result.error is not None else None,
                     at=_utcnow() if now is None else moment,
                 )
             )

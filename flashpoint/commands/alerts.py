@@ -17,6 +17,7 @@ from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$")
+_MAX_SILENCE_HOURS = 10 * 366 * 24
 
 
 class AlertsCommandError(FlashpointError):
@@ -71,14 +72,21 @@ def _parse_until(text: str, now: datetime) -> datetime:
     if match:
         amount, unit = float(match.group(1)), match.group(2)
         hours = {"h": 1, "d": 24, "w": 168}[unit] * amount
+        if hours > _MAX_SILENCE_HOURS:
+            raise AlertsCommandError(
+                f"--until {text!r}: a silence lasts at most 10 years; give a shorter duration "
+                "or a date"
+            )
         return now + timedelta(hours=hours)
     try:
         stamp = pd.Timestamp(text)
-    except ValueError:
+    except (ValueError, OverflowError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
         raise AlertsCommandError(
             f"--until {text!r}: give a date/time (2026-01-31, 2026-01-31T18:00) or a duration "
             "(12h, 3d, 2w)"
-        ) from None
+        )
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
     return stamp.to_pydatetime()

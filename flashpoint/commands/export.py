@@ -161,8 +161,28 @@ def _write(frame: pd.DataFrame, output: str, file_format: str) -> None:
     frame.to_parquet(Path(output).expanduser(), index=False)
 
 
+def _check_output(output: str) -> None:
+    """Refuse an --output that can never be written, before the store is read."""
+    if output == "-":
+        return
+    path = Path(output).expanduser()
+    if path.is_dir():
+        raise FlashpointError(f"--output {output}: is a directory; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise FlashpointError(f"--output {output}: {parent} is not a directory")
+            break
+    resolved = path.resolve()
+    if resolved.parts[1:2] in (("proc",), ("sys",)):  # kernel interfaces, never a file
+        raise FlashpointError(
+            f"--output {output}: cannot write an export under /{resolved.parts[1]}"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Write the export; prints how many rows went out and how many were withheld."""
+    _check_output(args.output)
     settings = settings_from_args(args)
     engine = make_engine(settings.database_url)
     try:
@@ -176,7 +196,12 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         engine.dispose()
-    _write(frame, args.output, args.format)
+    try:
+        _write(frame, args.output, args.format)
+    except OSError as error:
+        raise FlashpointError(
+            f"--output {args.output}: cannot write: {error.strerror or error}"
+        ) from None
     message = f"Exported {len(frame)} {args.what} row(s) to {args.output} ({args.format})."
     if withheld:
         message += f" Withheld {withheld} ACLED row(s): ACLED's terms forbid redistribution."

@@ -105,14 +105,29 @@ def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
                 ),
                 "last_run": ""
                 if run is None
-                else _stamp(run["finished_at"] or run["started_at"], True),
+                else _stamp(
+                    run["finished_at"] if not _missing(run["finished_at"]) else run["started_at"],
+                    True,
+                ),
                 "last_status": "never run" if run is None else str(run["status"]),
                 "rows_new": "" if run is None else _int_text(run["rows_new"]),
                 "rows_changed": "" if run is None else _int_text(run["rows_changed"]),
-                "error": "" if run is None or run["error"] is None else str(run["error"])[:80],
+                "error": "" if run is None else _error_text(run["error"]),
             }
         )
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+
+
+def _missing(value: Any) -> bool:
+    """None, NaN or NaT: a missing cell (pandas turns a NULL into NaN in an object column)."""
+    return value is None or bool(pd.isna(value))
+
+
+def _error_text(value: Any) -> str:
+    """A recorded error as one short line; "" when there is none (never "nan")."""
+    if _missing(value):
+        return ""
+    return " ".join(str(value).split())[:80]
 
 
 def _int_text(value: Any) -> str:

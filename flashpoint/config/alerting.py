@@ -8,6 +8,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from flashpoint.config.base import (
+    MAX_TIMEOUT_SECONDS,
     WATCHED,
     ConfigModel,
     EnvName,
@@ -133,7 +134,9 @@ class EmailChannel(ChannelBase):
     password_env: EnvName = Field(
         default="", description="Environment variable with the SMTP password."
     )
-    timeout_seconds: float = Field(default=30.0, gt=0, description="SMTP timeout, seconds.")
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="SMTP timeout, seconds."
+    )
 
 
 class WebhookChannel(ChannelBase):
@@ -145,7 +148,9 @@ class WebhookChannel(ChannelBase):
         default="", description="Environment variable holding the URL (Slack webhooks are secret)."
     )
     format: Literal["json", "slack"] = Field(default="json", description="Body format.")
-    timeout_seconds: float = Field(default=10.0, gt=0, description="HTTP timeout, seconds.")
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="HTTP timeout, seconds."
+    )
 
 
 Channel = Annotated[Union[LogChannel, EmailChannel, WebhookChannel], Field(discriminator="type")]  # noqa: UP007

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from indicators.countries import iso3_countries
 
 WATCHED = "watched"
+
+# No number in a config means anything beyond this magnitude (the largest meaningful values are
+# alert thresholds on raw indicator values). Fields with a natural limit carry a tighter bound.
+MAX_MAGNITUDE = 1e12
+MAX_TIMEOUT_SECONDS = 3600.0  # one hour: a longer wait for one request is a mistake
+MAX_RETRIES = 10
 
 
 def _custom_error(message: str) -> PydanticCustomError:
@@ -87,7 +93,25 @@ HexColour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
 class ConfigModel(BaseModel):
-    """Base of every config table: unknown keys are refused, TOML types are taken as they are."""
+    """Base of every config table: unknown keys are refused, TOML types are taken as they are.
+
+    No number may be NaN or infinite (TOML allows `nan` and `inf`; none of them can be meant),
+    and none may exceed `MAX_MAGNITUDE` in size.
+    """
 
     # strict: TOML is typed, so `timeout_seconds = "30"` is a mistake worth reporting.
-    model_config = ConfigDict(extra="forbid", strict=True, validate_default=False)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, validate_default=False, allow_inf_nan=False
+    )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_absurd_numbers(cls, value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        if abs(value) > MAX_MAGNITUDE:
+            raise _custom_error(
+                f"{value:g} is absurdly large (no setting means a number beyond "
+                f"{MAX_MAGNITUDE:g})"
+            )
+        return value

@@ -90,6 +90,14 @@ class IndicatorSettings(ConfigModel):
         default=31, ge=1, description="Trailing window (days) for step changes."
     )
     description: str = Field(default="", description="What the indicator measures and why.")
+    valid_min: float | None = Field(
+        default=None,
+        description="Smallest plausible raw value: imports refuse anything below (e.g. 0 for a "
+        "share). Absent: prices must be > 0 and counts >= 0, judged by the unit.",
+    )
+    valid_max: float | None = Field(
+        default=None, description="Largest plausible raw value (e.g. 100 for a share in %)."
+    )
     normalisation: NormalisationSettings = Field(
         default_factory=NormalisationSettings, description="Normalisation to 0–10."
     )
@@ -122,6 +130,7 @@ class ModelSettings(ConfigModel):
     trigger_amplification: float = Field(
         default=ModelParameters.trigger_amplification,
         ge=0,
+        le=10,
         description="How strongly a full trigger (10) lifts the composite above vulnerability.",
     )
     vulnerability_pivot: float = Field(
@@ -181,6 +190,8 @@ def _to_indicator(item: IndicatorSettings) -> Indicator:
         window_days=item.window_days,
         description=item.description,
         release_calendar=item.release_calendar,
+        valid_min=item.valid_min,
+        valid_max=item.valid_max,
     )
 
 

@@ -114,6 +114,14 @@ def _check_indicators(settings: Settings) -> list[Problem]:
                     f"(known: {', '.join(sorted(calendars))})",
                 )
             )
+        low, high = item.valid_min, item.valid_max
+        if low is not None and high is not None and low >= high:
+            problems.append(
+                (
+                    f"{where}.valid_max",
+                    f"valid_max ({high:g}) must be greater than valid_min ({low:g})",
+                )
+            )
         problems.extend(_check_normalisation(settings, where, item))
     return problems
 

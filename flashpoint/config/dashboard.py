@@ -24,6 +24,13 @@ class DashboardSettings(ConfigModel):
         description="Environment variable with the admin password (editing alert rules); unset: "
         "editing is disabled.",
     )
+    admin_name: str = Field(
+        default="admin",
+        min_length=1,
+        max_length=80,
+        description="The identity a password login acts as in the audit log (the password is "
+        "shared, so the name is configured, never typed at login).",
+    )
     refresh_seconds: int = Field(
         default=300, ge=0, description="How often open pages re-read the store; 0 = never."
     )

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from flashpoint.config.checks import check_references
 from flashpoint.config.defaults import default_config_path
 from flashpoint.config.messages import _toml_syntax_error, _validation_error
-from flashpoint.config.settings import Settings
+from flashpoint.config.secrets import register_config_secrets
+from flashpoint.config.settings import Settings, store_url_problem
 from flashpoint.errors import ConfigError
 
 CONFIG_ENV = "FLASHPOINT_CONFIG"
@@ -58,6 +59,8 @@ def load_config(path: Path | str | None = None) -> Settings:
         raise ConfigError(shown, "", f"cannot read: {error.strerror or error}") from None
     except tomllib.TOMLDecodeError as error:
         raise _toml_syntax_error(shown, error) from None
+    except UnicodeDecodeError as error:
+        raise _encoding_error(shown, config_path, error) from None
 
     try:
         settings = Settings.model_validate(document)
@@ -65,6 +68,7 @@ def load_config(path: Path | str | None = None) -> Settings:
         raise _validation_error(shown, document, error) from None
     settings = settings.model_copy(update={"config_path": config_path.resolve()})
     _resolve_analyst_files(settings)
+    _check_data_dir(shown, settings)
 
     problems = check_references(settings)
     if problems:
@@ -73,9 +77,44 @@ def load_config(path: Path | str | None = None) -> Settings:
         raise ConfigError(shown, key_path, problem + more)
 
     database_url = os.environ.get(DATABASE_URL_ENV, "")
+    # Before anything can echo them: the secrets this config names never reach an output.
+    register_config_secrets(settings, extra_urls=(database_url,))
     if database_url:
+        problem = store_url_problem(database_url)
+        if problem:
+            raise ConfigError(f"${DATABASE_URL_ENV}", "", problem)
         settings.store = settings.store.model_copy(update={"url": database_url})
     return settings
+
+
+def _encoding_error(shown: str, path: Path, error: UnicodeDecodeError) -> ConfigError:
+    """Name the line and column of the first byte that is not UTF-8 (TOML files are UTF-8)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return ConfigError(shown, "", "is not valid UTF-8 text (TOML files must be UTF-8)")
+    before = raw[: error.start]
+    line = before.count(b"\n") + 1
+    column = error.start - (before.rfind(b"\n") + 1) + 1
+    return ConfigError(
+        shown,
+        f"line {line}, column {column}",
+        f"byte 0x{raw[error.start]:02x} is not valid UTF-8 (TOML files must be UTF-8; "
+        "re-save the file as UTF-8)",
+    )
+
+
+def _check_data_dir(shown: str, settings: Settings) -> None:
+    """A data directory that exists as a file (or under a file) can never hold the store."""
+    path = settings.data_path
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                what = "is a file" if candidate == path else f"is under {candidate}, a file"
+                raise ConfigError(
+                    shown, "general.data_dir", f"{str(path)!r} {what}, not a directory"
+                )
+            return
 
 
 def _resolve_analyst_files(settings: Settings) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from flashpoint.config.alerting import AlertsSettings, NotificationsSettings
-from flashpoint.config.base import ConfigModel, Iso3
+from flashpoint.config.base import ConfigModel, Iso3, _custom_error
 from flashpoint.config.catalogue import (
     BandSettings,
     IndicatorSettings,
@@ -47,10 +48,35 @@ class GeneralSettings(ConfigModel):
     )
 
 
+def store_url_problem(url: str) -> str:
+    """Why `url` is not a usable SQLAlchemy URL ("" when it is). Never repeats the URL: it can
+    hold a password."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return (
+            "not a database URL (expected e.g. `sqlite:///path/flashpoint.db` or "
+            "`postgresql+psycopg://user@host/flashpoint`)"
+        )
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        return (
+            f"unsupported database {parsed.get_backend_name()!r} (Flashpoint stores data in "
+            "SQLite or PostgreSQL)"
+        )
+    return ""
+
+
+def _check_store_url(value: str) -> str:
+    problem = store_url_problem(value) if value else ""
+    if problem:
+        raise _custom_error(problem)
+    return value
+
+
 class StoreSettings(ConfigModel):
     """`[store]`: the database URL (overridden by $FLASHPOINT_DATABASE_URL)."""
 
-    url: str = Field(
+    url: Annotated[str, AfterValidator(_check_store_url)] = Field(
         default="",
         description="SQLAlchemy URL, e.g. `postgresql+psycopg://user@host/flashpoint`. Empty: "
         "a SQLite file `<data_dir>/flashpoint.db`. Passwords belong in the environment "

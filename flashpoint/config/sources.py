@@ -11,7 +11,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from flashpoint.config.base import ConfigModel, CronString, EnvName
+from flashpoint.config.base import (
+    MAX_RETRIES,
+    MAX_TIMEOUT_SECONDS,
+    ConfigModel,
+    CronString,
+    EnvName,
+)
 
 # Indicator `source` values that are not fetchers configured under [sources.*].
 NON_FETCHER_SOURCES = ("derived", "snapshot")
@@ -28,13 +34,18 @@ class SourceSettings(ConfigModel):
     )
     base_url: str = Field(default="", description="Root URL of the source's API.")
     timeout_seconds: float = Field(
-        default=30.0, gt=0, description="Timeout of one HTTP request, seconds."
+        default=30.0, gt=0, le=MAX_TIMEOUT_SECONDS,
+        description="Timeout of one HTTP request, seconds."
     )
     max_retries: int = Field(
-        default=3, ge=0, description="Retries of a failed request (timeouts, 429, 5xx)."
+        default=3,
+        ge=0,
+        le=MAX_RETRIES,
+        description="Retries of a failed request (timeouts, 429, 5xx); at most 10.",
     )
     min_interval_seconds: float = Field(
-        default=0.0, ge=0, description="Minimum pause between two requests (rate limit), seconds."
+        default=0.0, ge=0, le=MAX_TIMEOUT_SECONDS,
+        description="Minimum pause between two requests (rate limit), seconds."
     )
 
 
@@ -52,7 +63,9 @@ class WorldBankSource(SourceSettings):
     wgi_source: int = Field(
         default=3, ge=1, description="World Bank source id of the WGI (codes ending in `.EST`)."
     )
-    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+    timeout_seconds: float = Field(
+        default=60.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="Per-request timeout, s."
+    )
 
 
 class ImfSource(SourceSettings):
@@ -62,8 +75,12 @@ class ImfSource(SourceSettings):
     base_url: str = Field(
         default="https://www.imf.org/external/datamapper/api/v1", description="DataMapper root."
     )
-    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
-    min_interval_seconds: float = Field(default=1.0, ge=0, description="Pause between requests.")
+    timeout_seconds: float = Field(
+        default=60.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="Per-request timeout, s."
+    )
+    min_interval_seconds: float = Field(
+        default=1.0, ge=0, le=MAX_TIMEOUT_SECONDS, description="Pause between requests."
+    )
 
 
 class FredSource(SourceSettings):
@@ -81,7 +98,8 @@ class FredSource(SourceSettings):
         default="FRED_API_KEY", description="Environment variable holding the FRED API key."
     )
     min_interval_seconds: float = Field(
-        default=0.5, ge=0, description="FRED allows 120 requests/minute per key."
+        default=0.5, ge=0, le=MAX_TIMEOUT_SECONDS,
+        description="FRED allows 120 requests/minute per key."
     )
 
 
@@ -100,7 +118,8 @@ class EiaSource(SourceSettings):
         default=5000, ge=1, le=5000, description="Rows per JSON page (EIA's maximum is 5000)."
     )
     min_interval_seconds: float = Field(
-        default=0.25, ge=0, description="EIA asks for at most 5 requests per second."
+        default=0.25, ge=0, le=MAX_TIMEOUT_SECONDS,
+        description="EIA asks for at most 5 requests per second."
     )
 
 
@@ -128,9 +147,12 @@ class GdeltSource(SourceSettings):
         "or 96 15-minute files); the rest follow in later runs.",
     )
     min_interval_seconds: float = Field(
-        default=5.0, ge=0, description="GDELT allows one request every 5 seconds."
+        default=5.0, ge=0, le=MAX_TIMEOUT_SECONDS,
+        description="GDELT allows one request every 5 seconds."
     )
-    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
+    timeout_seconds: float = Field(
+        default=60.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="Per-request timeout, s."
+    )
 
 
 class AcledSource(SourceSettings):
@@ -153,8 +175,12 @@ class AcledSource(SourceSettings):
         default="ACLED_PASSWORD", description="Environment variable holding the password."
     )
     page_limit: int = Field(default=5000, ge=1, description="Rows per page (`limit=`).")
-    timeout_seconds: float = Field(default=60.0, gt=0, description="Per-request timeout, s.")
-    min_interval_seconds: float = Field(default=1.0, ge=0, description="Pause between requests.")
+    timeout_seconds: float = Field(
+        default=60.0, gt=0, le=MAX_TIMEOUT_SECONDS, description="Per-request timeout, s."
+    )
+    min_interval_seconds: float = Field(
+        default=1.0, ge=0, le=MAX_TIMEOUT_SECONDS, description="Pause between requests."
+    )
 
 
 class NbkSource(SourceSettings):
@@ -171,7 +197,9 @@ class NbkSource(SourceSettings):
         "rate; older history comes from the snapshot.",
     )
     currency: str = Field(default="USD", description="Currency quoted in KZT per unit.")
-    min_interval_seconds: float = Field(default=0.5, ge=0, description="Pause between requests.")
+    min_interval_seconds: float = Field(
+        default=0.5, ge=0, le=MAX_TIMEOUT_SECONDS, description="Pause between requests."
+    )
 
 
 class FxSource(SourceSettings):
@@ -182,7 +210,9 @@ class FxSource(SourceSettings):
         default="https://open.er-api.com/v6/latest/USD",
         description="Latest rates per USD (open.er-api.com; attribution per its terms).",
     )
-    min_interval_seconds: float = Field(default=1.0, ge=0, description="Pause between requests.")
+    min_interval_seconds: float = Field(
+        default=1.0, ge=0, le=MAX_TIMEOUT_SECONDS, description="Pause between requests."
+    )
     currencies: dict[str, str] = Field(
         default_factory=lambda: dict(_default_fx_currencies()),
         description="ISO3 country → ISO 4217 currency. Countries missing here (KAZ: NBK; ECU: "

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from fetchers.redact import redact, redact_value
 from flashpoint.errors import StoreError
 from flashpoint.store.engine import _reading, _utcnow, _writing
 from flashpoint.store.frames import UpsertCounts, _as_datetime, _frame, _read_newest
@@ -60,8 +61,9 @@ def finish_fetch_run(
                 rows_new=counts.new,
                 rows_changed=counts.changed,
                 rows_unchanged=counts.unchanged,
-                error=error,
-                detail=dict(detail) if detail is not None else None,
+                # Upstream text can echo a request: nothing reaches the table unredacted.
+                error=redact(error) if error is not None else None,
+                detail=redact_value(dict(detail)) if detail is not None else None,
             )
         )
         if updated.rowcount == 0:

@@ -38,6 +38,9 @@ channels = ["log"]
 
 [notifications.channels.log]
 type = "log"
+
+[dashboard]
+admin_name = "Alice"
 """
 
 
@@ -46,7 +49,9 @@ def fresh_caches() -> Iterator[None]:
     # Streamlit caches are process-global: a previous test's engine or settings must not leak.
     st.cache_data.clear()
     st.cache_resource.clear()
+    auth.THROTTLE.reset()  # failed logins of one test must not throttle the next
     yield
+    auth.THROTTLE.reset()
     st.cache_data.clear()
     st.cache_resource.clear()
 
@@ -179,11 +184,28 @@ def test_wrong_password_does_not_log_in(store_url: str) -> None:
     assert at.text_input(key=key("threshold")).disabled
 
 
-def login(at: AppTest, name: str = "Alice") -> None:
-    at.text_input(key="admin_login_name").set_value(name)
+def login(at: AppTest) -> None:
+    # No name to type: a password login acts as `[dashboard] admin_name` ("Alice" here).
+    assert "admin_login_name" not in [widget.key for widget in at.text_input]
     at.text_input(key="admin_password").set_value(PASSWORD)
     next(button for button in at.button if button.label == "Log in").click().run()
     assert not at.exception
+
+
+def test_ten_wrong_passwords_trigger_the_backoff(store_url: str) -> None:
+    at = page().run()
+    answers = []
+    for _ in range(10):
+        at.text_input(key="admin_password").set_value("guess")
+        next(button for button in at.button if button.label == "Log in").click().run()
+        answers.append(messages(at))
+    assert "Wrong password." in answers[0]
+    assert any("Too many failed logins" in answer for answer in answers)
+    # Even the right password is refused while the backoff runs.
+    at.text_input(key="admin_password").set_value(PASSWORD)
+    next(button for button in at.button if button.label == "Log in").click().run()
+    assert "Too many failed logins" in messages(at)
+    assert auth.ADMIN_TOKEN_KEY not in at.session_state
 
 
 def save(at: AppTest) -> None:
@@ -216,7 +238,7 @@ def test_admin_bad_values_name_the_field_and_save_nothing(
 
 def test_admin_edit_is_saved_audited_and_can_be_reset(store_url: str) -> None:
     at = page().run()
-    login(at, "Alice")
+    login(at)
     at.text_input(key=key("threshold")).set_value("40")
     at.text_input(key=key("recovery")).set_value("20")
     save(at)

@@ -15,6 +15,7 @@ from fetchers.http import (
     RateLimiter,
     get,
     make_session,
+    parse_json,
     parse_retry_after,
 )
 from flashpoint import __version__
@@ -114,6 +115,9 @@ def test_a_huge_retry_after_is_capped_and_429_reported(replay_server: ReplayServ
     assert caught.value.status == 429
     assert "429" in str(caught.value)
     assert replay_server.count("/limited") == 3
+    # Reported: the message says the wait was capped, and each capped wait is recorded.
+    assert "server asked to wait 3600 s; Flashpoint waits at most 0.05 s" in str(caught.value)
+    assert session.attempt_log.capped_waits == [3600.0, 3600.0]
 
 
 def test_a_timeout_is_retried_then_reported(replay_server: ReplayServer) -> None:
@@ -265,3 +269,19 @@ def test_parse_retry_after_accepts_seconds_and_http_dates() -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     seconds = parse_retry_after(later)
     assert seconds is not None and 25 <= seconds <= 31
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"values": {"PCPIPCH": {"KAZ": {"2021": 8.0, "2022": 15', "truncated"),
+        (b'[{"page": 1}, [{"value": "abc', "truncated"),
+        # Synthetic: a changed layout, wrong in the middle (and unbalanced), is not "truncated".
+        (b'{"values": {"PCPIPCH": ..., "KAZ": [1, 2, 3]', "not_json"),
+        (b'{"data": [1, 2, 3], oops: {"x": 1}', "not_json"),
+    ],
+)
+def test_truncation_is_told_apart_from_a_body_wrong_inside(body: bytes, kind: str) -> None:
+    with pytest.raises(BadPayload) as caught:
+        parse_json(body, source="test", where="h/p")
+    assert caught.value.kind == kind

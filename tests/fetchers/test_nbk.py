@@ -169,3 +169,17 @@ def test_a_bad_body_fails_the_whole_run(replay_server: ReplayServer, reply: Repl
     with pytest.raises(BadPayload) as caught:
         NbkFetcher().fetch(request, make_test_session())
     assert str(caught.value).startswith("nbk: ")
+
+
+def test_a_persistently_bad_body_stops_at_the_first_date(replay_server: ReplayServer) -> None:
+    # Every date answers a cut-off copy of a recorded document (a synthetic fault); a 45-day
+    # backfill must not cost 45 requests.
+    replay_server.add("/rss/get_rates.cfm", truncated(AUG_01.read_bytes(), content_type="text/xml"))
+    request = make_request(
+        "nbk", base_url=replay_server.url + "/rss", since={}, now=dt.datetime(2026, 8, 1, 7),
+    )
+    with pytest.raises(BadPayload) as caught:
+        NbkFetcher().fetch(request, make_test_session())
+    assert replay_server.count("/rss/get_rates.cfm") == 1
+    assert "stopped after 1 of 45 request(s)" in str(caught.value)
+    assert caught.value.kind == "truncated"
