@@ -17,6 +17,7 @@ from fetchers.fx import FxFetcher
 from fetchers.gdelt import GdeltFetcher
 from fetchers.imf import ImfFetcher
 from fetchers.nbk import NbkFetcher
+from fetchers.wfp import WfpFetcher
 from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
@@ -30,6 +31,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     NbkFetcher,
     FxFetcher,
     AnalystFetcher,
+    WfpFetcher,
 )
 
 REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}

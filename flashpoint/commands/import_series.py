@@ -15,7 +15,8 @@ CSV columns (header row required, UTF-8):
   country     ISO3 code, e.g. KAZ (WLD for global series)
   period      YYYY-MM-DD (YYYY or YYYY-MM for annual and monthly series)
   value       a number, with . as the decimal point
-  unit        the indicator's unit, e.g. KZT/litre (empty = the catalogue unit)
+  unit        the indicator's unit (empty = the catalogue unit); a price catalogued in local
+              currency (LCU/litre) takes the country's own code: KZT/litre, IRR/litre, EUR/litre
   vintage     optional release label (empty = none)
   note, source_url   optional; documentation for your file, not stored
 
