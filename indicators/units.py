@@ -67,3 +67,12 @@ def unit_hint(catalogue_unit: str) -> str:
         head, _, rest = item.partition("/")
         examples.append(f"IRR/{rest}" if head == LOCAL_CURRENCY and rest else item)
     return " or ".join(examples)
+
+
+def shown_unit(catalogue_unit: str, row_unit: object) -> str:
+    """The unit to print beside a value: the row's own (`PKR/litre`) for a local-currency
+    indicator when the row names one, else the catalogue's."""
+    text = "" if row_unit is None else str(row_unit).strip()
+    if text and text.lower() != "nan" and is_local_currency_unit(catalogue_unit):
+        return text
+    return catalogue_unit

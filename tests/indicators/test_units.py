@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indicators.units import is_local_currency_unit, unit_accepts, unit_hint
+from indicators.units import is_local_currency_unit, shown_unit, unit_accepts, unit_hint
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,17 @@ def test_unit_accepts(catalogue: str, unit: str, accepted: bool) -> None:
 def test_hints_and_pattern_detection() -> None:
     assert unit_hint("LCU/kg or LCU/litre") == "IRR/kg or IRR/litre"
     assert is_local_currency_unit("LCU/litre") and not is_local_currency_unit("USD/bbl")
+
+
+@pytest.mark.parametrize(
+    ("catalogue", "row", "shown"),
+    [
+        ("LCU/litre", "PKR/litre", "PKR/litre"),
+        ("LCU/kg or LCU/litre", "BDT/kg", "BDT/kg"),
+        ("LCU/litre", None, "LCU/litre"),
+        ("LCU/litre", float("nan"), "LCU/litre"),
+        ("USD/bbl", "something else", "USD/bbl"),  # fixed units always show the catalogue's
+    ],
+)
+def test_the_unit_shown_beside_a_value(catalogue: str, row: object, shown: str) -> None:
+    assert shown_unit(catalogue, row) == shown
