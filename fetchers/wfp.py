@@ -40,6 +40,7 @@ from fetchers.wfp_layouts import (
     FIRST_VALID_MONTH,
     FUEL_INDICATORS,
     SOURCE,
+    check_body,
     indicator_for,
     parse_market_prices,
     unit_size,
@@ -262,6 +263,14 @@ class WfpFetcher(BaseFetcher):
                 failures.append(error)
                 warnings.append(f"{country}: {error.message}")
                 continue
+            if not response.not_modified:
+                try:
+                    check_body(response.content, country=country)
+                except BadPayload as error:
+                    # Its ETag is not kept: the next refresh asks for the whole file again.
+                    failures.append(error)
+                    warnings.append(error.message)
+                    continue
             if any(response.validator):
                 validators[key] = response.validator
             if response.not_modified:

@@ -136,6 +136,33 @@ def unit_size(unit: str) -> tuple[float, str] | None:
     return count * measure[0], measure[1]
 
 
+def check_body(body: bytes, *, country: str) -> None:
+    """A quick look at a served file before its validators are kept: header, not cut off.
+
+    A file that fails here must not have its ETag remembered, or the next refresh would be
+    answered 304 and the good file never fetched.
+
+    Raises:
+        BadPayload: an empty body, a header without the required columns, a body cut off
+            mid-row, or no data row after the header (and HXL row).
+    """
+    if not body.strip():
+        raise BadPayload(SOURCE, f"{country}: empty body instead of the prices CSV", kind="empty")
+    text = body.decode("utf-8-sig", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    vam = ";" in lines[0] and "mp_price" in lines[0]
+    delimiter = ";" if vam else ","
+    header = [cell.strip() for cell in next(csv.reader([lines[0]], delimiter=delimiter))]
+    _missing(pd.DataFrame(columns=header), _VAM_REQUIRED if vam else _HDX_REQUIRED, country)
+    if _last_row_cut(text, delimiter):
+        raise BadPayload(SOURCE, f"{country}: the prices CSV is truncated (its last row is cut "
+                                 "off)", kind="truncated")
+    data = [line for line in lines[1:] if not line.lstrip(",0").startswith("#")]
+    if not data:
+        raise BadPayload(SOURCE, f"{country}: the prices CSV has no data rows (empty result)",
+                         kind="empty")
+
+
 def parse_market_prices(body: bytes, *, country: str) -> pd.DataFrame:
     """Read one WFP file (HDX 14/16 columns, HXL row or not, or the VAM export).
 

@@ -346,6 +346,23 @@ def test_one_failing_country_is_a_warning_and_the_others_carry_on(
     assert any(note.startswith("TUR:") and "503" in note for note in result.warnings)
 
 
+def test_a_cut_off_file_keeps_no_etag_so_the_next_refresh_fetches_it_whole(
+    replay_server: ReplayServer,
+) -> None:
+    body = PAK.read_bytes()
+    replay_server.add(f"/{PAK.name}", Reply(200, body, {"ETag": '"pak-1"'}, "text/csv"))
+    # A proxy cuts the Kenyan file short (SYNTHETIC cut of the real body), with an ETag.
+    kenya = KEN.read_bytes()
+    replay_server.add("/wfp_food_prices_ken.csv",
+                      Reply(200, kenya[: len(kenya) // 2], {"ETag": '"ken-cut"'}, "text/csv"))
+    result = WfpFetcher().fetch(wfp_request(replay_server.url, ["PAK", "KEN"]),
+                                make_test_session())
+    assert set(result.observations["country"]) == {"PAK"}
+    assert any(note.startswith("KEN:") and "truncated" in note for note in result.warnings)
+    assert validator_key("KEN") not in result.validators
+    assert validator_key("PAK") in result.validators
+
+
 def test_every_country_failing_is_an_error(replay_server: ReplayServer) -> None:
     replay_server.add("/wfp_food_prices_pak.csv", server_error(500))
     with pytest.raises(HTTPStatusError, match="500"):
