@@ -20,13 +20,15 @@ From a file's market prices (`fetchers.wfp_layouts`) to one national monthly val
 WFP's `actual` and `aggregate` rows are different series (market mix and method change at the
 switch: Afghanistan 9 → 34 markets in 2020-05): they are stored as vintages `wfp` and
 `wfp:aggregate`, so scoring, which uses the newest vintage per (indicator, country), never
-computes a step across the break. Periods are the first day of the month; `published_at` is the
-month's end plus `publication_lag_days` (the file records no publication date).
+computes a step across the break. Periods: the month's first day for monthly indicators (the
+food prices), its last day for the price-in-force fuel series (catalogued daily: a month's median
+is the price as the month ends, so its age counts from then); `published_at` is the month's end
+plus `publication_lag_days` (the file records no publication date).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -109,6 +111,7 @@ def national_series(
     country: str,
     wanted: Mapping[str, str],
     publication_lag_days: int = DEFAULT_PUBLICATION_LAG_DAYS,
+    dated_at_month_end: Collection[str] = (),
 ) -> NationalSeries:
     """One national value per (indicator, vintage, month) from one file's market prices.
 
@@ -118,6 +121,9 @@ def national_series(
         wanted: indicator id → catalogue unit (`LCU/litre`, `LCU/kg or LCU/litre`) of the
             indicators to produce.
         publication_lag_days: days after the month's end when a value counts as published.
+        dated_at_month_end: indicators whose period is the month's last day (price-in-force
+            series catalogued daily, like the fuel prices); the others (monthly indicators) are
+            dated the month's first day, the store's convention for monthly periods.
 
     Returns:
         Canonical observation columns (indicator, country, period, value, unit, source, vintage,
@@ -186,7 +192,8 @@ def national_series(
     observations = pd.DataFrame({
         "indicator": national["indicator"],
         "country": country,
-        "period": national["month"],
+        "period": national["month"].where(~national["indicator"].isin(list(dated_at_month_end)),
+                                          month_end),
         "value": national["value"],
         "unit": national["row_unit"],
         "source": SOURCE,
@@ -305,6 +312,7 @@ class WfpFetcher(BaseFetcher):
             BadPayload: no file could be read, or none had a row for a requested indicator.
         """
         wanted = {item.id: item.unit for item in request.indicators}
+        month_end = {item.id for item in request.indicators if item.frequency != "monthly"}
         lag = int(getattr(request.settings, "publication_lag_days", DEFAULT_PUBLICATION_LAG_DAYS))
         frames: list[pd.DataFrame] = []
         warnings: list[str] = []
@@ -319,7 +327,7 @@ class WfpFetcher(BaseFetcher):
                 warnings.append(error.message)
                 continue
             series = national_series(prices, country=payload.country, wanted=wanted,
-                                     publication_lag_days=lag)
+                                     publication_lag_days=lag, dated_at_month_end=month_end)
             warnings.extend(series.warnings)
             if series.observations.empty:
                 warnings.append(f"{payload.country}: no rows for any requested indicator")

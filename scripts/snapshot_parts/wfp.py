@@ -25,23 +25,26 @@ VAM_FILES = {"LBN": "fuel-prices-world/wfp-vam/wfpvam_foodprices_LBN_2016-2021.c
 FILES = {**HDX_FILES, **VAM_FILES}
 
 
-def _catalogue_units(repo_root: Path) -> dict[str, str]:
-    """Indicator id → catalogue unit of what the wfp source serves, from the default config."""
+def _served(repo_root: Path) -> tuple[dict[str, str], set[str]]:
+    """What the wfp source serves in the default config: id → catalogue unit, and the ids that
+    are not monthly (dated at the month's end, as the fetcher does)."""
     from flashpoint.config import load_config
 
     catalogue = load_config(repo_root / "config.toml").catalogue()
     serves = set(WfpFetcher.also_serves)
-    return {item.id: item.unit for item in catalogue.indicators
-            if item.source == "wfp" or item.id in serves}
+    served = [item for item in catalogue.indicators if item.source == "wfp" or item.id in serves]
+    return ({item.id: item.unit for item in served},
+            {item.id for item in served if item.frequency != "monthly"})
 
 
 def _build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
-    wanted = _catalogue_units(kit.REPO_ROOT)
+    wanted, month_end = _served(kit.REPO_ROOT)
     parts: list[pd.DataFrame] = []
     for country, relative in sorted(FILES.items()):
         prices = parse_market_prices((data_dir / relative).read_bytes(), country=country)
         rows = national_series(prices, country=country, wanted=wanted,
-                               publication_lag_days=DEFAULT_PUBLICATION_LAG_DAYS).observations
+                               publication_lag_days=DEFAULT_PUBLICATION_LAG_DAYS,
+                               dated_at_month_end=month_end).observations
         for vintage, group in rows.groupby("vintage", sort=True):
             parts.append(kit.frame(
                 group["indicator"],
@@ -81,9 +84,9 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "per country (the file's most common: Somalia keeps SOS, drops Somaliland SLS); "
                 "one variety and unit per series (retail first, then the most rows); prices per "
                 "kg or litre (12 KG cylinder / 12, 20 L / 20, gallon / 3.785); per month the "
-                "median over markets of each market's median. period = month start; "
-                "published_at = month end + 15 days (estimate: the files carry no publication "
-                "date). WFP 'actual' rows → vintage 'wfp', 'aggregate' → 'wfp:aggregate' (a "
+                "median over markets of each market's median. period = month start for the "
+                "monthly food ids, month end for the daily-catalogued fuel ids; published_at = "
+                "month end + 15 days (estimate: the files carry no publication date). WFP 'actual' rows → vintage 'wfp', 'aggregate' → 'wfp:aggregate' (a "
                 "series break)."
             ),
             build=lambda data_dir: _build(kit, data_dir),

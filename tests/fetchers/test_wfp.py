@@ -30,6 +30,7 @@ from fetchers.wfp import (
 )
 from fetchers.wfp_layouts import indicator_for, parse_market_prices, unit_size
 from flashpoint.config import load_config
+from indicators.catalogue import Indicator
 from tests.fetchers.conftest import FIXTURES
 from tests.fetchers.request_builder import make_request, make_test_session
 from tests.support.replay_server import ReplayServer, Reply, server_error
@@ -47,14 +48,21 @@ TUR = WFP / "wfp_food_prices_tur.csv"
 LBN = WFP / "wfpvam_foodprices_LBN_2016-2021.fuel-and-staples.csv"
 
 
-def wanted() -> dict[str, str]:
-    """Catalogue id → unit of every indicator the wfp fetcher serves in the default config."""
+def served() -> list[Indicator]:
+    """Every indicator the wfp fetcher serves in the default config."""
     catalogue = load_config(None).catalogue()
     serves = set(WfpFetcher.also_serves)
-    return {
-        item.id: item.unit for item in catalogue.indicators
-        if item.source == "wfp" or item.id in serves
-    }
+    return [item for item in catalogue.indicators if item.source == "wfp" or item.id in serves]
+
+
+def wanted() -> dict[str, str]:
+    """Catalogue id → unit of every indicator the wfp fetcher serves."""
+    return {item.id: item.unit for item in served()}
+
+
+def month_end_ids() -> set[str]:
+    """The served ids that are not monthly (the fuel prices): dated at the month's end."""
+    return {item.id for item in served() if item.frequency != "monthly"}
 
 
 def wfp_request(base_url: str, countries: list[str], **kwargs: Any) -> FetchRequest:
@@ -85,8 +93,10 @@ def month(text: str) -> dt.date:
 
 
 def series(frame: pd.DataFrame, indicator: str, vintage: str = VINTAGE_ACTUAL) -> pd.Series:
+    """One stored series, indexed by the month it describes (its first day)."""
     chosen = frame[(frame["indicator"] == indicator) & (frame["vintage"] == vintage)]
-    return pd.Series(chosen["value"].to_numpy(), index=chosen["period"].dt.date).sort_index()
+    months = [day.replace(day=1) for day in chosen["period"].dt.date]
+    return pd.Series(chosen["value"].to_numpy(), index=months).sort_index()
 
 
 def expected_medians(selected: Iterable[dict[str, str]], *, size: float = 1.0,
@@ -105,7 +115,7 @@ def expected_medians(selected: Iterable[dict[str, str]], *, size: float = 1.0,
 
 def national(path: Path, country: str) -> tuple[pd.DataFrame, list[str]]:
     result = national_series(parse_market_prices(path.read_bytes(), country=country),
-                             country=country, wanted=wanted())
+                             country=country, wanted=wanted(), dated_at_month_end=month_end_ids())
     return result.observations, result.warnings
 
 
@@ -160,7 +170,17 @@ def test_hdx_16_columns_with_hxl_row_pakistan_diesel_is_the_median_of_markets() 
     got = series(frame, "fuel_diesel_retail")
     assert dict(got) == pytest.approx(expected)
     assert set(frame.loc[frame["indicator"] == "fuel_diesel_retail", "unit"]) == {"PKR/litre"}
-    assert frame["period"].dt.day.eq(1).all()  # periods are month starts
+
+
+def test_fuel_is_dated_at_month_end_and_food_at_month_start_published_15_days_after() -> None:
+    frame, _ = national(PAK, "PAK")
+    fuel = frame[frame["indicator"].str.startswith("fuel_")]
+    food = frame[frame["indicator"].str.startswith("food_price_")]
+    assert not fuel.empty and not food.empty
+    assert fuel["period"].dt.is_month_end.all()  # daily-catalogued: the price as the month ends
+    assert food["period"].dt.day.eq(1).all()  # monthly indicators: the store's month start
+    month_end = frame["period"] + pd.offsets.MonthEnd(0)
+    assert (frame["published_at"] == month_end + pd.Timedelta(days=15)).all()
 
 
 def test_hdx_14_columns_and_the_pandas_resaved_layout_read_alike() -> None:
