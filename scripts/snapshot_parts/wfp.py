@@ -86,8 +86,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "kg or litre (12 KG cylinder / 12, 20 L / 20, gallon / 3.785); per month the "
                 "median over markets of each market's median. period = month start for the "
                 "monthly food ids, month end for the daily-catalogued fuel ids; published_at = "
-                "month end + 15 days (estimate: the files carry no publication date). WFP 'actual' rows → vintage 'wfp', 'aggregate' → 'wfp:aggregate' (a "
-                "series break)."
+                "month end + 15 days (estimate: the files carry no publication date). WFP "
+                "'actual' rows → vintage 'wfp', 'aggregate' → 'wfp:aggregate' (a series break)."
             ),
             build=lambda data_dir: _build(kit, data_dir),
         ),
