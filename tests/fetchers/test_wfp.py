@@ -423,3 +423,27 @@ def test_parsed_frame_reads_like_the_csv_module() -> None:
     expected = [row for row in rows(SOM) if row["price"]]
     assert len(parsed) == len(expected)
     assert sorted(parsed["currency"].unique()) == ["SLS", "SOS"]
+
+
+def test_turkeys_lira_crisis_reaches_the_fuel_trigger_on_the_publication_day() -> None:
+    # The stored WFP rows, as the fetcher writes them (fetched long after: never earlier-visible).
+    from indicators.derived import derive_indicators
+    from indicators.observations import conform_observations
+
+    frame, _ = national(TUR, "TUR")
+    observations = conform_observations(frame.assign(fetched_at=pd.Timestamp("2026-09-01")))
+    catalogue = load_config(None).catalogue()
+
+    def latest_yoy(as_of: str) -> tuple[dt.date, float]:
+        derived = derive_indicators(observations, catalogue, as_of=as_of)
+        rows = derived[derived["indicator"] == "fuel_price_yoy"].sort_values("period")
+        last = rows.iloc[-1]
+        return last["period"].date(), float(last["value"])
+
+    petrol = series(frame, "fuel_gasoline_retail")
+    expected = (petrol[dt.date(2022, 1, 1)] / petrol[dt.date(2021, 1, 1)] - 1) * 100
+    # January 2022 is published 31 Jan + 15 days = 15 Feb: not seen on the 14th, seen on the 15th.
+    assert latest_yoy("2022-02-14")[0] == dt.date(2021, 12, 31)
+    period, value = latest_yoy("2022-02-15")
+    assert period == dt.date(2022, 1, 31)
+    assert value >= expected > 50  # the largest move across Turkey's fuels (petrol, LPG)
