@@ -234,6 +234,30 @@ def test_a_price_in_any_countrys_own_currency_is_imported_with_its_unit(
     assert list(iran["value"]) == [10000.0, 15000.0]
 
 
+def test_a_series_too_sparse_for_a_step_is_warned_about_not_silently_zero(
+    tmp_path: Path, cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SYNTHETIC rows: one Iranian point, and two Kenyan points 45 days apart (no step within 31
+    # days); the Pakistani pair is 30 days apart and gives a step.
+    config, _engine = cli_store
+    text = (
+        "indicator,country,period,value,unit\n"
+        "fuel_gasoline_retail,IRN,2019-11-15,15000,IRR/litre\n"
+        "fuel_diesel_retail,KEN,2020-01-01,100,KES/litre\n"
+        "fuel_diesel_retail,KEN,2020-02-15,110,KES/litre\n"
+        "fuel_diesel_retail,PAK,2022-05-01,144,PKR/litre\n"
+        "fuel_diesel_retail,PAK,2022-05-31,204,PKR/litre\n"
+    )
+    assert run_import(config, write(tmp_path, "sparse.csv", text)) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 2
+    assert any("fuel_gasoline_retail IRN: 1 observation(s)" in line for line in warnings)
+    assert any("fuel_diesel_retail KEN: 2 observation(s)" in line
+               and "fuel_price_step cannot be computed" in line for line in warnings)
+    assert "PAK" not in err
+
+
 def test_missing_file_is_named(
     tmp_path: Path, cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
 ) -> None:
