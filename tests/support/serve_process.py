@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 KZ_FUEL_FIXTURE = ROOT / "tests" / "fixtures" / "analyst" / "kz_fuel_price_points_from_reports.csv"
 # Sources the serve tests switch off (no recorded responses are served for them there).
-DISABLED = ("worldbank", "imf", "fred", "eia", "gdelt", "acled", "fx")
+DISABLED = ("worldbank", "imf", "fred", "eia", "gdelt", "acled", "fx", "wfp")
 
 
 def write_serve_config(
