@@ -15,6 +15,7 @@ autogas).
 
 from __future__ import annotations
 
+import functools
 import re
 
 LOCAL_CURRENCY = "LCU"
@@ -28,6 +29,8 @@ def unit_alternatives(catalogue_unit: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in catalogue_unit.split(ALTERNATIVE_SEPARATOR))
 
 
+# A file repeats the same few units on every row: answer each pair once.
+@functools.lru_cache(maxsize=4096)
 def unit_accepts(catalogue_unit: str, unit: str) -> bool:
     """Whether an observation row's `unit` is allowed by the indicator's `catalogue_unit`.
 
