@@ -45,10 +45,12 @@ _MAX_PER_COUNTRY = 64
 P = ParamSpec("P")
 R = TypeVar("R")
 
+# The generic fuel catalogue (any country; each row carries its own unit, e.g. KZT/litre, BDT/kg).
 FUEL_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (
-    ("fuel_lpg_retail", "LPG (autogas)"),
-    ("fuel_gasoline_retail", "Gasoline AI-92/93"),
+    ("fuel_lpg_retail", "LPG"),
+    ("fuel_gasoline_retail", "Gasoline"),
     ("fuel_diesel_retail", "Diesel"),
+    ("fuel_kerosene_retail", "Kerosene"),
 )
 WORLD_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (("brent_price", "Brent crude"),)
 FUEL_SHOCK_INDICATOR = "fuel_price_step"
@@ -460,6 +462,10 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
         rows = rows.sort_values(["period", "vintage"]).drop_duplicates("period", keep="last")
         gap = rows["period"].diff().dt.days
         step = rows["value"].pct_change() * 100
+        # A change of vintage is a series break (WFP's actual → aggregate markets): no step
+        # is drawn across it.
+        same_series = rows["vintage"].eq(rows["vintage"].shift(1))
+        step = step.where(same_series)
         frames.append(
             pd.DataFrame(
                 {

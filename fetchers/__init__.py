@@ -21,6 +21,7 @@ from fetchers.imf import ImfFetcher
 from fetchers.malaysia_fuelprice import MalaysiaFuelpriceFetcher
 from fetchers.nbk import NbkFetcher
 from fetchers.nz_mbie import NzMbieFetcher
+from fetchers.wfp import WfpFetcher
 from fetchers.worldbank import WorldBankFetcher
 
 # One entry per source, in refresh order.
@@ -38,6 +39,7 @@ _FETCHERS: tuple[type[Fetcher], ...] = (
     MalaysiaFuelpriceFetcher,
     BrazilAnpFetcher,
     AnalystFetcher,
+    WfpFetcher,
 )
 
 REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}

@@ -10,7 +10,9 @@ Two layouts are accepted (the header decides):
   `indicator` is a catalogue id (`[[indicators]]` in config.toml); `country` an ISO3 code (`WLD`
   for global series); `period` `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (stored as the start of the
   indicator's period: an annual value for 2021 → 2021-01-01, a monthly one → the 1st); `value` a
-  number (`.` decimal point); `unit` the catalogue unit of the indicator (empty = that unit);
+  number (`.` decimal point); `unit` the catalogue unit of the indicator (empty = that unit), or
+  for a price catalogued in local currency (`LCU/litre`) the row's real unit (`IRR/litre`),
+  which is then required;
   `vintage` optional (empty = the source's single vintage); `is_forecast` optional (`true` for a
   projection: only forecasts may have a period after today, and they stay flagged). `note` and
   `source_url` document the row in your file and are not stored.
@@ -52,6 +54,7 @@ import pandas as pd
 from fetchers.errors import ImportFileError
 from indicators.countries import iso3_countries
 from indicators.observations import OBSERVATION_KEY, conform_observations
+from indicators.units import is_local_currency_unit, unit_accepts, unit_hint
 
 IMPORT_COLUMNS: tuple[str, ...] = ("indicator", "country", "period", "value", "unit")
 OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = ("vintage", "is_forecast", "note", "source_url")
@@ -452,8 +455,11 @@ def _parse_import_rows(
         elif indicator is not None and _implausible(value, indicator):
             bad("value", _implausible(value, indicator))
         unit = cells["unit"] or (indicator.unit if indicator is not None else "")
-        if indicator is not None and unit != indicator.unit:
-            bad("unit", f"{unit!r} is not the unit of {indicator_id} ({indicator.unit!r})")
+        if indicator is not None and not cells["unit"] and is_local_currency_unit(indicator.unit):
+            bad("unit", f"empty, but {indicator_id} is priced in each country's own currency: "
+                        f"give the unit, e.g. {unit_hint(indicator.unit)}")
+        elif indicator is not None and not unit_accepts(indicator.unit, unit):
+            bad("unit", _unit_problem(unit, indicator_id, indicator.unit))
         vintage = cells.get("vintage", "")
         if not row_ok or period is None or value is None:
             continue
@@ -490,6 +496,8 @@ def _parse_fuel_rows(
     skipped: dict[str, int] = {}
     # Per (indicator, date): (regional priority, -midpoint, row) — the smallest wins.
     best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] = {}
+    # The unit of the winning row (the file's own, e.g. KZT/litre; the catalogue's is a pattern).
+    units: dict[tuple[str, pd.Timestamp], str] = {}
     for number, cells in rows:
         period = parse_period(cells["date"], "daily")
         if period is None:
@@ -527,13 +535,12 @@ def _parse_fuel_rows(
             reason = f"fuel {cells['fuel']!r} has no indicator"
         elif indicator_id not in indicators:
             reason = f"indicator {indicator_id} is not in the catalogue"
-        elif cells["unit"] != indicators[indicator_id].unit:
+        elif not unit_accepts(indicators[indicator_id].unit, cells["unit"]):
             problems.append(
                 RowProblem(
                     number,
                     "unit",
-                    f"{cells['unit']!r} is not the unit of {indicator_id} "
-                    f"({indicators[indicator_id].unit!r})",
+                    _unit_problem(cells["unit"], indicator_id, indicators[indicator_id].unit),
                 )
             )
             continue
@@ -547,19 +554,29 @@ def _parse_fuel_rows(
         rank = (regional_priority(cells["region"]), -midpoint, number)
         if key not in best or rank < best[key]:
             best[key] = rank
+            units[key] = cells["unit"]
     out = [
         {
             "indicator": indicator_id,
             "country": "KAZ",
             "period": period,
             "value": -negative_midpoint,
-            "unit": indicators[indicator_id].unit,
+            "unit": units[(indicator_id, period)],
             "vintage": "",
             "is_forecast": False,
         }
         for (indicator_id, period), (_priority, negative_midpoint, _row) in sorted(best.items())
     ]
     return _frame(out), skipped
+
+
+def _unit_problem(unit: str, indicator_id: str, catalogue_unit: str) -> str:
+    if is_local_currency_unit(catalogue_unit):
+        return (
+            f"{unit!r} is not a unit of {indicator_id} ({catalogue_unit!r}: the country's "
+            f"currency code, e.g. {unit_hint(catalogue_unit)})"
+        )
+    return f"{unit!r} is not the unit of {indicator_id} ({catalogue_unit!r})"
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:

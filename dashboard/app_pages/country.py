@@ -17,6 +17,7 @@ from dashboard.formatting import (
     status_style,
 )
 from indicators.observations import WORLD
+from indicators.units import shown_unit
 
 HISTORY_WINDOWS: dict[str, int] = {"1 year": 1, "5 years": 5, "10 years": 10}
 SPARKLINE_POINTS = 40
@@ -120,11 +121,14 @@ for indicator in catalogue.enabled_indicators:
         item = found.iloc[0]
         value, period, age = item["value"], item["period"], item["age_days"]
         source = str(item["source"])
+        unit = item.get("unit")
     elif contribution is not None and pd.notna(contribution["value"]):
         value, period, age = contribution["value"], contribution["period"], contribution["age_days"]
         source = str(contribution["source"] or indicator.source)
+        unit = None
     else:
         value, period, age, source = float("nan"), pd.NaT, float("nan"), indicator.source
+        unit = None
     if series.empty and pd.isna(value):
         status = staleness_badge(None, indicator.max_age_days)
     else:
@@ -139,7 +143,7 @@ for indicator in catalogue.enabled_indicators:
             "Pillar": pillar_names.get(indicator.pillar, indicator.pillar),
             "Indicator": indicator.name + (" (world)" if owner == WORLD else ""),
             "Latest": format_value(float(value)) if pd.notna(value) else "—",
-            "Unit": indicator.unit,
+            "Unit": shown_unit(indicator.unit, unit),
             "Period": period_label(period, indicator.frequency),
             "Age": (
                 f"{age_in_words(age)} (max {indicator.max_age_days} d)" if pd.notna(age) else "—"
@@ -205,7 +209,8 @@ series = observations[(observations["indicator"] == chosen) & (observations["cou
 figure = charts.indicator_series_figure(
     series,
     name=indicator.name,
-    unit=indicator.unit,
+    # A local-currency price (LCU/litre) is charted in the country's own unit (PKR/litre).
+    unit=shown_unit(indicator.unit, series["unit"].iloc[-1] if not series.empty else None),
     height=320,
 )
 components.show_figure(figure, key="country_indicator_chart")

@@ -79,6 +79,7 @@ from flashpoint.config.sources import (
     NbkSource,
     SourceSettings,
     SourcesSettings,
+    WfpSource,
     WorldBankSource,
 )
 from indicators.countries import iso3_countries
@@ -127,6 +128,7 @@ __all__ = [
     "StoreSettings",
     "TimezoneName",
     "WebhookChannel",
+    "WfpSource",
     "WorldBankSource",
     "add_config_argument",
     "check_references",

@@ -285,6 +285,39 @@ class AnalystSource(SourceSettings):
     )
 
 
+class WfpSource(SourceSettings):
+    """`[sources.wfp]`: WFP market prices, HDX per-country CSVs (fuel and staple food)."""
+
+    schedule: CronString = Field(default="0 5 * * 2", description="Weekly, Tuesdays 05:00.")
+    base_url: str = Field(
+        default="https://data.humdata.org/dataset",
+        description="HDX datasets root; a country's file is <base_url>/<resources[ISO3]>, or "
+        "<base_url>/wfp_food_prices_<iso3>.csv for a country without a resource path.",
+    )
+    timeout_seconds: float = Field(default=120.0, gt=0, description="Per-request timeout, s.")
+    min_interval_seconds: float = Field(default=1.0, ge=0, description="Pause between requests.")
+    countries: list[str] = Field(
+        default_factory=lambda: sorted(_default_wfp_resources()),
+        description="ISO3 codes of the per-country files to fetch (not limited to the watched "
+        "countries).",
+    )
+    resources: dict[str, str] = Field(
+        default_factory=lambda: dict(_default_wfp_resources()),
+        description="ISO3 → HDX path `<dataset id>/resource/<resource id>/download/<file>`.",
+    )
+    publication_lag_days: int = Field(
+        default=15, ge=0,
+        description="Days after a month's end when its value is taken to be public (replay).",
+    )
+
+
+def _default_wfp_resources() -> Mapping[str, str]:
+    # The wfp fetcher owns the table (one copy); imported lazily to keep config loading light.
+    from fetchers.wfp import DEFAULT_RESOURCES
+
+    return DEFAULT_RESOURCES
+
+
 class SourcesSettings(ConfigModel):
     """`[sources.*]`: one table per source registered in `fetchers.REGISTRY`."""
 
@@ -307,6 +340,7 @@ class SourcesSettings(ConfigModel):
         default_factory=BrazilAnpSource, description="Brazil ANP weekly prices."
     )
     analyst: AnalystSource = Field(default_factory=AnalystSource, description="Analyst CSVs.")
+    wfp: WfpSource = Field(default_factory=WfpSource, description="WFP market prices (HDX).")
 
     def names(self) -> tuple[str, ...]:
         """The configured source names, in declaration order."""

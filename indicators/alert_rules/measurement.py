@@ -17,6 +17,7 @@ from indicators.alert_rules.model import (
 )
 from indicators.catalogue import Catalogue, Indicator
 from indicators.scoring import PanelScore
+from indicators.units import shown_unit
 
 # A spike needs at least this many earlier observations inside the rule's window.
 SPIKE_MIN_HISTORY: Final = 6
@@ -215,7 +216,8 @@ def _indicator_level(
                 0.0, f"{indicator.id}: no step within {indicator.window_days} days"
             )
             continue
-        detail = f"{indicator.id} {value:.4g} {indicator.unit} ({_day(row.period)})"
+        unit = shown_unit(indicator.unit, getattr(row, "unit", None))
+        detail = f"{indicator.id} {value:.4g} {unit} ({_day(row.period)})"
         if indicator.derivation == "step_change" and pool is not None:
             until = pd.Timestamp(str(row.period))
             detail = _step_detail(indicator, pool, country, until) or detail
@@ -307,7 +309,8 @@ def _indicator_change(
         change = (now_value / base_value - 1.0) * 100.0
         detail = (
             f"{indicator.id} {base_value:.4g} ({_day(baseline['period'])}) → {now_value:.4g} "
-            f"{indicator.unit} ({_day(now['period'])}), {change:+.1f} % in {rule.window_days} d"
+            f"{shown_unit(indicator.unit, now.get('unit'))} ({_day(now['period'])}), "
+            f"{change:+.1f} % in {rule.window_days} d"
         )
         out[str(country)] = Measurement(change, detail)
     return out
@@ -340,7 +343,8 @@ def _indicator_spike(
         floor = SPIKE_MIN_SD if logged else 1e-9 * max(1.0, abs(float(np.mean(base))))
         z = (point - float(np.mean(base))) / max(spread, floor)
         detail = (
-            f"{indicator.id} {current:.4g} {indicator.unit} ({_day(latest_period)}) against a mean "
+            f"{indicator.id} {current:.4g} {shown_unit(indicator.unit, latest.get('unit'))} "
+            f"({_day(latest_period)}) against a mean "
             f"of {float(np.mean(values)):.4g} over {len(history)} earlier values: z {z:.2f}"
         )
         out[str(country)] = Measurement(z, detail)

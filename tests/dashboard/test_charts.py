@@ -87,7 +87,7 @@ def test_pillar_bars_colour_each_pillar_by_its_band_and_flag_missing() -> None:
 def _kz_fuel_frame() -> pd.DataFrame:
     lpg = pd.DataFrame(
         {
-            "label": "LPG (autogas)",
+            "label": "LPG",
             "period": pd.to_datetime(["2021-12-31", "2022-01-01", "2022-01-03", "2022-01-04"]),
             "value": [60.0, 120.0, 90.0, 50.0],
             "unit": "KZT/litre",
@@ -111,7 +111,7 @@ def _kz_fuel_frame() -> pd.DataFrame:
 def test_fuel_prices_figure_draws_each_series_and_marks_shocks() -> None:
     figure = charts.fuel_prices_figure(_kz_fuel_frame(), shock_threshold=20.0)
     traces = {trace.name: trace for trace in figure.data}
-    lpg = traces["LPG (autogas)"]
+    lpg = traces["LPG"]
     points = dict(zip(lpg.x, lpg.y, strict=True))
     assert points["2022-01-01"] == 120.0
     assert lpg.line.shape == "hv"  # administered prices move in steps
@@ -126,12 +126,12 @@ def test_fuel_prices_figure_draws_each_series_and_marks_shocks() -> None:
 def test_fuel_prices_figure_without_a_shock_has_no_marker_trace() -> None:
     frame = _kz_fuel_frame()
     figure = charts.fuel_prices_figure(frame, shock_threshold=150.0)
-    assert [trace.name for trace in figure.data] == ["LPG (autogas)", "Brent"]
+    assert [trace.name for trace in figure.data] == ["LPG", "Brent"]
 
 
 def test_fuel_prices_figure_window_keeps_the_step_into_it() -> None:
     figure = charts.fuel_prices_figure(_kz_fuel_frame(), start=pd.Timestamp("2022-01-02"))
-    lpg = next(trace for trace in figure.data if trace.name == "LPG (autogas)")
+    lpg = next(trace for trace in figure.data if trace.name == "LPG")
     # The 2 Jan window opens at the 1 Jan level, so the line enters at the right height
     # without stretching the axis back to 1 Jan.
     assert list(lpg.x) == ["2022-01-02", "2022-01-03", "2022-01-04"]

@@ -50,6 +50,29 @@ def test_fuel_price_frame_counts_steps_only_within_the_window() -> None:
     assert 999.0 not in set(frame["value"])  # another country's price never leaks in
 
 
+def test_fuel_price_frame_draws_no_step_across_a_series_break() -> None:
+    # SYNTHETIC values shaped like Afghanistan's WFP diesel: `actual` markets to April 2020,
+    # WFP's `aggregate` from May (another market mix) — a break, not a +40 % step.
+    frame = pd.DataFrame({
+        "indicator": "fuel_diesel_retail", "country": "AFG",
+        "period": ["2020-03-31", "2020-04-30", "2020-05-31", "2020-06-30"],
+        "value": [44.0, 45.0, 63.0, 64.0], "unit": "AFN/litre", "source": "wfp",
+        "vintage": ["wfp", "wfp", "wfp:aggregate", "wfp:aggregate"],
+    })
+    prices = data.fuel_price_frame(conform_observations(frame), "AFG", window_days=31)
+    steps = list(prices["step_pct"])
+    assert pd.isna(steps[0]) and pd.isna(steps[2])  # the first point, and across the break
+    assert steps[1] == pytest.approx((45 / 44 - 1) * 100)
+    assert steps[3] == pytest.approx((64 / 63 - 1) * 100)
+    assert list(prices["label"].unique()) == ["Diesel"]
+
+
+def test_kerosene_is_a_domestic_fuel_of_the_trigger_panel() -> None:
+    observations = _observations([("fuel_kerosene_retail", "KEN", "2020-11-30", 90.0)])
+    prices = data.fuel_price_frame(observations, "KEN", window_days=31)
+    assert list(prices["label"]) == ["Kerosene"] and list(prices["axis"]) == ["domestic"]
+
+
 def test_fuel_price_frame_of_a_country_without_prices_is_empty() -> None:
     observations = _observations([("gini", "KGZ", "2021-01-01", 29.0)])
     assert data.fuel_price_frame(observations, "KGZ", window_days=31).empty

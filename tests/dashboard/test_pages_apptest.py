@@ -139,7 +139,7 @@ def test_trigger_panel_carries_the_lpg_jump(snapshot_store: Path, use_store: Any
     engine.dispose()
     stored = dict(zip(lpg_rows["period"].dt.strftime("%Y-%m-%d"), lpg_rows["value"], strict=True))
     at = open_app()
-    lpg = trace(figures(at), "LPG (autogas)")
+    lpg = trace(figures(at), "LPG")
     points = dict(zip(lpg["x"], lpg["y"], strict=True))
     assert points["2022-01-01"] == stored["2022-01-01"] == 120.0
     # every drawn point is a stored value (the first may be the window's entry level)
@@ -148,7 +148,7 @@ def test_trigger_panel_carries_the_lpg_jump(snapshot_store: Path, use_store: Any
     shocks = trace(figures(at), "Step ≥ 25%")
     assert "2022-01-01" in shocks["x"], "the +118 % step of 1 Jan 2022 is circled"
     latest = lpg_rows.sort_values("period").iloc[-1]
-    assert metric(at, "LPG (autogas) · KZT/litre") == f"{latest['value']:.1f}"
+    assert metric(at, "LPG · KZT/litre") == f"{latest['value']:.1f}"
 
 
 def test_picker_changes_the_country(
@@ -275,7 +275,7 @@ def test_new_data_shows_without_a_manual_reload(
 ) -> None:
     url = use_store(writable_snapshot_store)
     at = open_app()
-    before = metric(at, "LPG (autogas) · KZT/litre")
+    before = metric(at, "LPG · KZT/litre")
     # Another process (the scheduler) stores the LPG price three days ago and today, 50 % up:
     # a synthetic step, not a recorded price.
     engine = store.make_engine(url)
@@ -299,7 +299,7 @@ def test_new_data_shows_without_a_manual_reload(
     )
     engine.dispose()
     at.run()  # the next run (a rerun or the fragment's timer); no cache cleared by hand
-    after = metric(at, "LPG (autogas) · KZT/litre")
+    after = metric(at, "LPG · KZT/litre")
     assert before != after == f"{new_value:.1f}"
     # st.badge is markdown (":red-badge[…]") under AppTest
     assert any(":red-badge[" in item.value and "Shock" in item.value for item in at.markdown)

@@ -88,7 +88,7 @@ def test_the_import_layout_from_a_url(replay_server: ReplayServer) -> None:
     body = (
         b"indicator,country,period,value,unit,vintage,note,source_url\n"
         b"fuel_lpg_retail,KAZ,2022-01-01,120,KZT/litre,,after exchange pricing,https://example.org\n"
-        b"fuel_lpg_retail,KAZ,2022-01-04,50,,,,\n"
+        b"fuel_lpg_retail,KAZ,2022-01-04,50,KZT/litre,,,\n"
     )
     replay_server.add("/series.csv", Reply(200, body, {"ETag": '"s1"'}, "text/csv"))
     url = replay_server.url + "/series.csv"

@@ -38,7 +38,11 @@ ARCHITECTURE_INDICATORS = {
     "wgi_rule_of_law", "wgi_voice_accountability", "ti_cpi", "wgi_political_stability",
     "protest_events", "conflict_events", "gdelt_total_events", "ucdp_fatalities",
     "homicide_rate", "acled_protest_events", "acled_fatalities", "resource_rents",
-    "fuel_exports_share", "fuel_heating_oil_retail",
+    "fuel_exports_share", "fuel_heating_oil_retail", "fuel_kerosene_retail",
+    *(f"food_price_{staple}" for staple in (
+        "bread", "wheat_flour", "wheat", "rice", "maize", "maize_flour", "sorghum",
+        "cooking_oil", "sugar", "lentils",
+    )),
 }  # fmt: skip
 ARCHITECTURE_PILLARS = {
     "fuel_shock", "unrest_spike", "macro", "inequality", "governance", "security", "resources",
@@ -606,6 +610,7 @@ def test_every_key_of_the_default_file_is_commented() -> None:
     keys -= set(document["sources"]) | set(document["pillars"])
     keys -= set(document["notifications"]["channels"])
     keys -= set(document["sources"]["fx"]["currencies"])
+    keys -= set(document["sources"]["wfp"]["resources"])  # ISO3 data keys, like the currencies
     undocumented = sorted(key for key in keys if not re.search(rf"\b{re.escape(key)}\b", comments))
     assert undocumented == []
 

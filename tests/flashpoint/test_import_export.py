@@ -112,6 +112,27 @@ MALFORMED: list[tuple[str, str, int, str, str]] = [
         "'percent' is not the unit of cpi_inflation",
     ),
     (
+        "local_currency_placeholder_instead_of_a_currency",
+        GOOD_CSV + "fuel_gasoline_retail,IRN,2019-11-15,15000,LCU/litre,,,\n",
+        6,
+        "unit",
+        "the country's currency code, e.g. IRR/litre",
+    ),
+    (
+        "fuel_price_per_kg_where_the_catalogue_takes_litres",
+        GOOD_CSV + "fuel_diesel_retail,IRN,2019-11-15,15000,IRR/kg,,,\n",
+        6,
+        "unit",
+        "'IRR/kg' is not a unit of fuel_diesel_retail",
+    ),
+    (
+        "empty_unit_of_a_local_currency_price",
+        GOOD_CSV + "fuel_gasoline_retail,IRN,2019-11-15,15000,,,,\n",
+        6,
+        "unit",
+        "give the unit, e.g. IRR/litre",
+    ),
+    (
         "duplicate_key",
         GOOD_CSV + "gini,KAZ,2021-06-30,29.4,index,,,\n",
         6,
@@ -186,6 +207,55 @@ def test_every_bad_row_is_counted_and_the_first_is_named(
     err = capsys.readouterr().err
     assert "row 6, column country" in err and "(and 1 more problem(s)" in err
     assert read_observations(engine).empty
+
+
+def test_a_price_in_any_countrys_own_currency_is_imported_with_its_unit(
+    tmp_path: Path, cli_store: tuple[Path, Engine]
+) -> None:
+    # SYNTHETIC rows: Iran's Nov 2019 gasoline move (10,000 → 15,000 IRR/l, rationed quota) and
+    # an LPG cylinder price per kg; the catalogue units are LCU patterns.
+    config, engine = cli_store
+    text = (
+        "indicator,country,period,value,unit\n"
+        "fuel_gasoline_retail,IRN,2019-11-14,10000,IRR/litre\n"
+        "fuel_gasoline_retail,IRN,2019-11-15,15000,IRR/litre\n"
+        "fuel_lpg_retail,BGD,2024-02-01,120.5,BDT/kg\n"
+        "fuel_kerosene_retail,KEN,2020-12-01,97.2,KES/litre\n"
+    )
+    assert run_import(config, write(tmp_path, "iran.csv", text)) == 0
+    stored = read_observations(engine).sort_values(["indicator", "period"])
+    units = dict(zip(stored["country"] + " " + stored["indicator"], stored["unit"], strict=False))
+    assert units == {
+        "IRN fuel_gasoline_retail": "IRR/litre",
+        "BGD fuel_lpg_retail": "BDT/kg",
+        "KEN fuel_kerosene_retail": "KES/litre",
+    }
+    iran = stored[stored["country"] == "IRN"]
+    assert list(iran["value"]) == [10000.0, 15000.0]
+
+
+def test_a_series_too_sparse_for_a_step_is_warned_about_not_silently_zero(
+    tmp_path: Path, cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SYNTHETIC rows: one Iranian point, and two Kenyan points 45 days apart (no step within 31
+    # days); the Pakistani pair is 30 days apart and gives a step.
+    config, _engine = cli_store
+    text = (
+        "indicator,country,period,value,unit\n"
+        "fuel_gasoline_retail,IRN,2019-11-15,15000,IRR/litre\n"
+        "fuel_diesel_retail,KEN,2020-01-01,100,KES/litre\n"
+        "fuel_diesel_retail,KEN,2020-02-15,110,KES/litre\n"
+        "fuel_diesel_retail,PAK,2022-05-01,144,PKR/litre\n"
+        "fuel_diesel_retail,PAK,2022-05-31,204,PKR/litre\n"
+    )
+    assert run_import(config, write(tmp_path, "sparse.csv", text)) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("Warning: ")]
+    assert len(warnings) == 2
+    assert any("fuel_gasoline_retail IRN: 1 observation(s)" in line for line in warnings)
+    assert any("fuel_diesel_retail KEN: 2 observation(s)" in line
+               and "fuel_price_step cannot be computed" in line for line in warnings)
+    assert "PAK" not in err
 
 
 def test_missing_file_is_named(

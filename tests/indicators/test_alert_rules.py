@@ -410,6 +410,22 @@ def test_measure_change_is_percent_against_the_value_in_force_a_window_earlier()
     assert later["KAZ"].value == pytest.approx(0.0)  # nothing moved in the last 31 days
 
 
+def test_a_change_of_a_local_currency_price_names_the_rows_own_unit() -> None:
+    # SYNTHETIC values. The generic catalogue's unit is the pattern LCU/litre; the message
+    # shows the row's own PKR/litre.
+    catalogue = Catalogue(
+        indicators=(_indicator("fuel_diesel_retail", "LCU/litre", max_age_days=400),),
+        pillars=MEASURE_CATALOGUE.pillars,
+    )
+    rule = AlertRule(id="jump", kind="change", target="indicator:fuel_diesel_retail",
+                     threshold=10, window_days=31)  # fmt: skip
+    series = _pool("fuel_diesel_retail", "PAK", [("2022-04-01", 144.15), ("2022-06-01", 263.3)],
+                   "PKR/litre")  # fmt: skip
+    value = measure(rule, catalogue, panel=_panel("2022-06-01"), countries=["PAK"], pool=series)
+    assert value["PAK"].value == pytest.approx((263.3 / 144.15 - 1) * 100)
+    assert "263.3 PKR/litre" in value["PAK"].detail and "LCU" not in value["PAK"].detail
+
+
 def test_measure_change_has_no_baseline_when_the_value_in_force_is_too_old() -> None:
     # The real KZ LPG points: 52.5 on 2022-01-06, next report 70 on 2024-03-05. Two years of
     # drift must not read as a +33 % jump "in 31 days".

@@ -17,7 +17,7 @@ KZ_FUEL_FIXTURE = ROOT / "tests" / "fixtures" / "analyst" / "kz_fuel_price_point
 # Sources the serve tests switch off (no recorded responses are served for them there).
 DISABLED = (
     "worldbank", "imf", "fred", "eia", "gdelt", "acled", "fx", "eu_oil_bulletin", "nz_mbie",
-    "malaysia_fuelprice", "brazil_anp",
+    "malaysia_fuelprice", "brazil_anp", "wfp",
 )
 
 
