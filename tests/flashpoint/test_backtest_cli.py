@@ -122,3 +122,13 @@ def test_calibration_is_chosen_on_train_years_and_reported(
     predictors = {row["predictor"] for row in document["discrimination"]}
     assert f"V calibrated ({calibration['chosen']})" in predictors
     assert "Calibration of the aggregation (chosen on the train years only)" in written
+
+
+def test_validation_json_is_current(run: tuple[dict[str, Any], str, str]) -> None:
+    # The results file the Validation page reads (written beside VALIDATION.md) is the JSON
+    # document the command prints.
+    document, _, _ = run
+    committed = json.loads((REPO / "docs" / "validation.json").read_text(encoding="utf-8"))
+    assert committed == document, (
+        "docs/validation.json is stale: run `flashpoint backtest --write-docs docs/VALIDATION.md`"
+    )
