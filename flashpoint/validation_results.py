@@ -29,6 +29,7 @@ from indicators.validation.metrics import Estimate
 
 RESULTS_NAME = "validation.json"
 REPO_DOCS = Path(__file__).resolve().parent.parent / "docs"
+PACKAGED_RESULTS = Path(__file__).resolve().parent / RESULTS_NAME
 # What to run when the file is missing or unreadable (shown verbatim by the dashboard).
 PRODUCE_COMMAND = "flashpoint backtest --write-docs docs/VALIDATION.md"
 
@@ -45,8 +46,10 @@ def results_path_for(document: Path) -> Path:
 
 
 def default_results_path() -> Path:
-    """docs/validation.json of the source tree (editable installs)."""
-    return REPO_DOCS / RESULTS_NAME
+    """docs/validation.json of the source tree (editable installs), else the copy a wheel ships
+    inside the package (pyproject.toml force-includes it)."""
+    in_tree = REPO_DOCS / RESULTS_NAME
+    return in_tree if in_tree.is_file() else PACKAGED_RESULTS
 
 
 def results_document(result: BacktestResult) -> dict[str, Any]:

@@ -84,3 +84,14 @@ def test_bad_results_files_fail_with_one_line(
         read_results(path)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_an_installed_package_reads_the_shipped_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flashpoint.validation_results as module
+
+    assert module.default_results_path() == RESULTS  # the source tree wins when present
+    monkeypatch.setattr(module, "REPO_DOCS", tmp_path)  # a wheel install: no docs/ beside it
+    assert module.default_results_path() == module.PACKAGED_RESULTS
+    assert module.PACKAGED_RESULTS.parent == REPO / "flashpoint"
