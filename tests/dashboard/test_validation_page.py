@@ -123,6 +123,12 @@ def test_page_and_validation_md_show_the_same_numbers(rendered: AppTest) -> None
         assert shown[7] == f"{row['auprc']['value']:.3f}"
     predictors = {row[2] for row in page_disc[1:]}
     assert {"V", "PV.EST (negated)", "last year's unrest", "base rate"} <= predictors
+    # The report-year summary: each family × predictor cell is the document's AUC and CI.
+    summary_table = page_frame(at, "label family", "PV.EST (negated)").set_index("label family")
+    report_rows = [row for row in doc_disc[1:] if row[1].startswith("report")]
+    assert report_rows and summary_table.size == len(report_rows)
+    for family, _, predictor, _, _, auc, auc_ci, _, _ in report_rows:
+        assert summary_table.loc[family, predictor] == f"{auc} {auc_ci}"
 
     # Event study: the episode table cell for cell, and the hit-rate lines number for number.
     event_section = section(doc, "Event study")
@@ -230,3 +236,18 @@ def test_results_text_is_shown_as_text(
         assert "\\<img" in value and not re.search(r"(?<!\\)[<\[(]", value)
         assert "](javascript" not in value
     assert page_frame(at, "id", "hit").iloc[0, 0] == hostile  # a dataframe cell: plain text
+
+
+def test_results_of_another_methodology_version_are_flagged(
+    tmp_path: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    results["methodology_version"] = "0-old"
+    path = tmp_path / "validation.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    use_store(tmp_path / "empty.db")
+    monkeypatch.setenv(ENV, str(path))
+    at = open_page()
+    (warning,) = at.warning
+    assert "methodology version 0\\-old" in warning.value and PRODUCE_COMMAND in warning.value
+    assert at.dataframe, "the old results are still shown, flagged"
