@@ -32,6 +32,7 @@ from flashpoint.config import EmailChannel as EmailSettings
 from flashpoint.config import LogChannel as LogSettings
 from flashpoint.config import Settings
 from flashpoint.config import WebhookChannel as WebhookSettings
+from indicators.methodology import METHODOLOGY_VERSION
 
 __all__ = [
     "ALERT_LINK_PAGE",
@@ -122,6 +123,7 @@ class Notice:
             f"Detail: {self.detail}" if self.detail else "",
             f"Since: {_stamp(self.since)}",
             f"Evaluated at: {_stamp(self.at)}",
+            f"Methodology version: {METHODOLOGY_VERSION}",
         ]
         if self.contributors:
             out.append("Top contributors:")
@@ -158,6 +160,7 @@ class Notice:
             "contributors": list(self.contributors),
             "link": self.link,
             "test": self.is_test,
+            "methodology_version": METHODOLOGY_VERSION,
             "summary": self.subject,
             "text": self.text,
         }

@@ -53,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seed", type=int, default=12, help="bootstrap seed (default 12)")
     parser.add_argument(
+        "--alert-years",
+        default="2016-2024",
+        metavar="FROM-TO",
+        help="years of the alert load (default 2016-2024, the report years; e.g. 1996-2024 for "
+        "all years with data, slower)",
+    )
+    parser.add_argument(
         "--write-docs",
         type=Path,
         default=None,
@@ -80,6 +87,18 @@ def _observations(args: argparse.Namespace, settings: object) -> pd.DataFrame:
     return stored
 
 
+def _years(text: str) -> tuple[int, int]:
+    """`FROM-TO` as two years (BacktestError naming the option otherwise)."""
+    parts = text.split("-")
+    try:
+        first, last = (int(part) for part in parts)
+    except ValueError:
+        raise BacktestError(f"--alert-years: {text!r} is not FROM-TO (e.g. 2016-2024)") from None
+    if not 1900 < first <= last < 2100:
+        raise BacktestError(f"--alert-years: {text!r} is not an increasing pair of years")
+    return first, last
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the backtest and print it."""
     from flashpoint.validation import (
@@ -97,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.replicates < 0:
         raise BacktestError(f"--replicates must be ≥ 0, not {args.replicates}")
+    alert_years = _years(args.alert_years)
     settings = settings_from_args(args)
     started = time.monotonic()
 
@@ -117,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
         read_coups(),
         replicates=args.replicates,
         seed=args.seed,
+        alert_years=alert_years,
         progress=progress,
     )
     if args.write_docs is not None:

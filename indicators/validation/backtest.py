@@ -481,6 +481,7 @@ def run_backtest(
     *,
     replicates: int = 1000,
     seed: int = 12,
+    alert_years: tuple[int, int] = REPORT_YEARS,
     progress: Progress = _quiet,
 ) -> BacktestResult:
     """Run the event study, the structural discrimination and the alert load.
@@ -494,13 +495,14 @@ def run_backtest(
         coups: the Powell & Thyne country-month coup file.
         replicates: bootstrap replicates per CI.
         seed: bootstrap seed.
+        alert_years: first and last year of the alert load (default: the report years).
         progress: called with a short message at each stage (the CLI prints it on stderr).
 
     Returns:
         The `BacktestResult`.
     """
     last_day = max(
-        pd.Timestamp(f"{REPORT_YEARS[1]}-12-31"),
+        pd.Timestamp(f"{max(REPORT_YEARS[1], alert_years[1])}-12-31"),
         pd.Timestamp(episodes["reference"].max()) + pd.Timedelta(days=REPLAY_AFTER),
     )
     progress("preparing the point-in-time pool")
@@ -541,8 +543,8 @@ def run_backtest(
                 extra=calibrated,
             )
         )
-    progress("alert load: month ends of the report years")
-    load = alert_load(pool, catalogue, rules, episodes)
+    progress(f"alert load: month ends of {alert_years[0]}–{alert_years[1]}")
+    load = alert_load(pool, catalogue, rules, episodes, alert_years)
     return BacktestResult(
         episodes=outcomes,
         discrimination=tuple(rows),

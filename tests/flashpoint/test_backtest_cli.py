@@ -124,6 +124,15 @@ def test_calibration_is_chosen_on_train_years_and_reported(
     assert "Calibration of the aggregation (chosen on the train years only)" in written
 
 
+@pytest.mark.parametrize("years", ["2016", "2024-2016", "abc-def"])
+def test_bad_alert_years_are_one_line_and_exit_2(years: str) -> None:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["backtest", "--alert-years", years])
+    assert status == 2
+    assert err.getvalue().count("\n") == 1 and "--alert-years" in err.getvalue()
+
+
 def test_validation_json_is_current(run: tuple[dict[str, Any], str, str]) -> None:
     # The results file the Validation page reads (written beside VALIDATION.md) is the JSON
     # document the command prints.

@@ -20,6 +20,7 @@ from flashpoint.notify import (
     deliver,
     deliver_all,
 )
+from indicators.methodology import METHODOLOGY_VERSION
 from tests.support.mail_and_hooks import (
     check_login,
     free_port,
@@ -175,6 +176,8 @@ def test_webhook_json_reaches_a_real_http_server() -> None:
     assert body["since"] == "2022-01-01T06:00:00"
     assert body["contributors"][0] == "Fuel & energy price shock: +4.1"
     assert body["link"] == "http://flashpoint.example:8501/country?country=KAZ"
+    assert body["methodology_version"] == METHODOLOGY_VERSION
+    assert f"Methodology version: {METHODOLOGY_VERSION}" in body["text"]
 
 
 def test_webhook_slack_format() -> None:
