@@ -48,10 +48,11 @@ compare = _page("compare.py", "Compare", ":material/public:")
 replay = _page("replay.py", "Replay", ":material/history:")
 health = _page("health.py", "Data health", ":material/monitor_heart:")
 methodology = _page("methodology.py", "Methodology", ":material/menu_book:")
+validation = _page("validation.py", "Validation", ":material/fact_check:")
 pages = [overview, country, compare, replay]
 if (PAGES / "alerts.py").is_file():  # owned by the alerts room; registered once it exists
     pages.append(_page("alerts.py", "Alerts", ":material/notifications:"))
-pages += [health, methodology]
+pages += [health, methodology, validation]
 navigation = st.navigation(pages, position="top")
 
 # Pages that link to each other find their targets here (st.switch_page / st.page_link).
@@ -62,6 +63,7 @@ st.session_state["_pages"] = {
     "replay": replay,
     "health": health,
     "methodology": methodology,
+    "validation": validation,
 }
 
 watched = data.watched_countries()

@@ -64,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         default=None,
         metavar="PATH",
-        help="also write the validation document (docs/VALIDATION.md) to PATH",
+        help="also write the validation document (docs/VALIDATION.md) to PATH and its results "
+        "(validation.json, read by the dashboard's Validation page) beside it",
     )
     parser.set_defaults(handler=run)
 
@@ -109,7 +110,6 @@ def run(args: argparse.Namespace) -> int:
         episode_table,
         hit_summary,
         read_coups,
-        validation_markdown,
     )
     from indicators.validation.backtest import run_backtest
     from indicators.validation.episodes import EpisodeFileError, read_episodes
@@ -141,8 +141,12 @@ def run(args: argparse.Namespace) -> int:
         progress=progress,
     )
     if args.write_docs is not None:
-        args.write_docs.write_text(validation_markdown(result), encoding="utf-8")
-        progress(f"wrote {args.write_docs}")
+        from flashpoint.validation_results import results_path_for, write_results
+
+        # The document is rendered from the JSON results file written beside it, which the
+        # dashboard's Validation page reads: both show the same objects.
+        result = write_results(result, args.write_docs)
+        progress(f"wrote {args.write_docs} and {results_path_for(args.write_docs)}")
     if args.format == "json":
         document = {"methodology_version": METHODOLOGY_VERSION, **result.to_dict()}
         print(json.dumps(document, indent=2, ensure_ascii=False))

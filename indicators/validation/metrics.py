@@ -29,7 +29,9 @@ class Estimate:
 
 
 def _plain(number: float) -> float | None:
-    return None if not np.isfinite(number) else round(float(number), 4)
+    # Unrounded: the results file is read back to render VALIDATION.md and the dashboard page,
+    # and a rounded copy would be rounded twice on display (0.65352 → 0.6535 → "0.653").
+    return None if not np.isfinite(number) else float(number)
 
 
 def _grouped(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -131,3 +131,13 @@ def test_bad_alert_years_are_one_line_and_exit_2(years: str) -> None:
         status = main(["backtest", "--alert-years", years])
     assert status == 2
     assert err.getvalue().count("\n") == 1 and "--alert-years" in err.getvalue()
+
+
+def test_validation_json_is_current(run: tuple[dict[str, Any], str, str]) -> None:
+    # The results file the Validation page reads (written beside VALIDATION.md) is the JSON
+    # document the command prints.
+    document, _, _ = run
+    committed = json.loads((REPO / "docs" / "validation.json").read_text(encoding="utf-8"))
+    assert committed == document, (
+        "docs/validation.json is stale: run `flashpoint backtest --write-docs docs/VALIDATION.md`"
+    )
