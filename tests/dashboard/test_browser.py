@@ -21,11 +21,16 @@ from dashboard import basic_chart, charts, components
 from flashpoint import store
 from flashpoint.config import iso3_countries, load_config
 from indicators.scoring import score_panel
-from tests.dashboard.conftest import CONFIG, HOSTILE_TITLE, DashboardServer, sqlite_url
+from tests.dashboard.conftest import (
+    CONFIG,
+    EXPECT_TIMEOUT_MS,
+    HOSTILE_TITLE,
+    DashboardServer,
+    sqlite_url,
+)
 
 pytestmark = pytest.mark.browser
 
-PAGE_TIMEOUT_MS = 180_000
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PAGES = [
     ("", "Kazakhstan", True),
@@ -42,7 +47,6 @@ def watched_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
     """The browser page plus the URL of every request it makes."""
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.set_default_timeout(PAGE_TIMEOUT_MS)
     yield page, requested
 
 
@@ -54,7 +58,7 @@ def wait_for_app(page: Page) -> None:
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached"
     )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=EXPECT_TIMEOUT_MS)
 
 
 def off_loopback(urls: list[str]) -> list[str]:
@@ -155,7 +159,7 @@ def test_basic_charts_are_drawn_from_the_app_and_stay_interactive(
             return svg && svg.getBoundingClientRect().width > before + 50;
         }""",
         arg=[".flashpoint-chart .main-svg", width_before["width"]],
-        timeout=30_000,
+        timeout=EXPECT_TIMEOUT_MS,
     )
     assert not off_loopback(requested)
 
@@ -171,7 +175,7 @@ def test_a_chart_bundle_that_cannot_load_is_said_in_words(
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Kazakhstan", exact=True)).to_be_visible()
     expect(page.locator(".flashpoint-chart").first).to_contain_text(
-        "The chart could not be drawn: could not load", timeout=30_000
+        "The chart could not be drawn: could not load", timeout=EXPECT_TIMEOUT_MS
     )
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
