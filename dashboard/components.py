@@ -33,10 +33,24 @@ PLOTLY_CONFIG: dict[str, object] = {
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
+# Set by a click that opens a country (map, Compare row); app.py then switches to its page.
+OPEN_COUNTRY_PAGE_KEY = "_flashpoint_open_country_page"
+
+
 def selected_country() -> str:
     """The country chosen in the sidebar picker (the configured default before it renders)."""
     value = st.session_state.get(COUNTRY_KEY)
     return str(value) if value else data.default_country()
+
+
+def open_country(code: object) -> None:
+    """From a widget callback: select `code` in the sidebar picker and open Country detail on
+    the next run (an unknown code is ignored)."""
+    valid = data.country_code(code)
+    if valid is None:
+        return
+    st.session_state[COUNTRY_KEY] = valid
+    st.session_state[OPEN_COUNTRY_PAGE_KEY] = True
 
 
 def empty_store_guidance() -> None:
@@ -89,14 +103,29 @@ def _is_dark(colour: str) -> bool:
 
 
 def show_figure(
-    figure: go.Figure | dict[str, Any], *, key: str, config: dict[str, object] | None = None
+    figure: go.Figure | dict[str, Any],
+    *,
+    key: str,
+    config: dict[str, object] | None = None,
+    on_select: Callable[[], None] | None = None,
 ) -> None:
     """A plotly figure (or its `to_dict()`) with the app's config (offline topojson, no plotly
     logo); `config` adds to it. Line and bar figures are drawn with plotly.js's basic bundle
-    (`dashboard.basic_chart`: a fraction of the browser's start-up cost), others by Streamlit."""
+    (`dashboard.basic_chart`: a fraction of the browser's start-up cost), others by Streamlit.
+    `on_select` is called when a point is clicked (Streamlit's chart only)."""
     merged = {**PLOTLY_CONFIG, **(config or {})}
-    if data.get_settings().dashboard.chart_renderer == "basic" and basic_chart.is_basic(figure):
+    basic = data.get_settings().dashboard.chart_renderer == "basic"
+    if on_select is None and basic and basic_chart.is_basic(figure):
         basic_chart.show(figure, key=key, config=merged)
+    elif on_select is not None:
+        st.plotly_chart(
+            figure,
+            key=key,
+            config=merged,
+            theme=None,
+            on_select=on_select,
+            selection_mode="points",
+        )
     else:
         st.plotly_chart(figure, key=key, config=merged, theme=None)
 

@@ -197,6 +197,32 @@ def watched_countries() -> list[str]:
     return list(get_settings().general.countries)
 
 
+def country_code(text: object) -> str | None:
+    """The ISO3 code `text` names (any case, surrounding spaces ignored), or None when it is not
+    a known country code."""
+    code = str(text or "").strip().upper()
+    # WLD (the world series' pseudo-country) is in the ISO3 table but is never scored.
+    return code if code in country_names() and code != WORLD else None
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def scored_countries(version: str) -> list[str]:
+    """Every real country with stored observations (the countries the panel scores), by code."""
+    return [code for code in _real_countries(_actual_observations(version)) if code != WORLD]
+
+
+def pickable_countries(version: str) -> list[str]:
+    """The country picker's options: the watched countries in config order, then every other
+    scored country by name."""
+    watched = watched_countries()
+    names = country_names()
+    others = sorted(
+        (code for code in scored_countries(version) if code not in watched),
+        key=lambda code: names.get(code, code),
+    )
+    return [*watched, *others]
+
+
 def default_country() -> str:
     """The country selected on first load: `[dashboard] default_country` when watched, else
     `[general] default_country`."""

@@ -139,6 +139,14 @@ st.caption(
     "the history. Defaults live in config.toml; admins' edits are stored, audited and override "
     "them."
 )
+st.info(
+    "**Alerts follow the watched countries:** "
+    + escape_markdown(", ".join(data.country_label(code) for code in data.watched_countries()))
+    + ". Every other country can be opened from the sidebar, but raises no alert. To watch "
+    "another country, add its ISO3 code to `countries` under `[general]` in config.toml (ask "
+    "your administrator); its alerts are evaluated from the next refresh on.",
+    icon=":material/visibility:",
+)
 firing = states[states["state"] == "firing"] if not states.empty else states
 pending = states[states["state"] == "pending"] if not states.empty else states
 metrics = st.columns(4)

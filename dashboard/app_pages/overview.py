@@ -16,8 +16,9 @@ from dashboard.formatting import (
     trend_arrow,
 )
 
-# The case the product must get right, one click away.
-REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date(2022, 2, 15)}
+# The case the product must get right, one click away; other countries replay their last year.
+REPLAY_PRESETS = {"KAZ": (dt.date(2021, 10, 1), dt.date(2022, 2, 15), "2021–22")}
+RECENT_REPLAY_DAYS = 365
 # Windows of the trigger chart: years back from today (None = everything stored).
 TRIGGER_WINDOWS: dict[str, int | None] = {"5 years": 5, "10 years": 10, "All": None}
 WHAT_CHANGED_ROWS = 6
@@ -47,18 +48,34 @@ pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 header, action = st.columns([2.6, 1.2], vertical_alignment="bottom")
 header.title(data.country_names().get(country, country))
-preset_name = data.country_names().get(REPLAY_PRESET["country"], REPLAY_PRESET["country"])
+country_name = data.country_names().get(country, country)
+if country in REPLAY_PRESETS:
+    replay_start, replay_end, replay_label = REPLAY_PRESETS[country]
+    replay_every = "day"
+    replay_help = (
+        f"What Flashpoint would have shown for {country_name}, day by day from "
+        f"{replay_start:%d %b %Y} to {replay_end:%d %b %Y}: only data published by each date "
+        "is used."
+    )
+else:
+    replay_end = data.today()
+    replay_start = replay_end - dt.timedelta(days=RECENT_REPLAY_DAYS)
+    replay_label, replay_every = "last 12 months", "week"
+    replay_help = (
+        f"What Flashpoint would have shown for {country_name}, week by week over the last 12 "
+        "months: only data published by each date is used."
+    )
 if action.button(
-    f"Replay {preset_name} 2021–22",
+    f"Replay {country_name} {replay_label}",
     icon=":material/history:",
     type="primary",
     key="overview_replay_preset",
-    help=f"What Flashpoint would have shown for {preset_name}, day by day from 1 Oct 2021 to "
-    "15 Feb 2022 (the January 2022 events): only data published by each date is used.",
+    help=replay_help,
     width="stretch",
 ):
-    st.session_state["replay_country"] = REPLAY_PRESET["country"]
-    st.session_state["replay_range"] = (REPLAY_PRESET["start"], REPLAY_PRESET["end"])
+    st.session_state["replay_country"] = country
+    st.session_state["replay_range"] = (replay_start, replay_end)
+    st.session_state["replay_every"] = replay_every
     st.switch_page(st.session_state["_pages"]["replay"])
 
 

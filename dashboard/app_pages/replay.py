@@ -29,14 +29,16 @@ st.caption(
     "indicator's publication lag) are used, with the release that was current then."
 )
 
-watched = data.watched_countries()
+countries = data.pickable_countries(version)
 st.session_state.setdefault("replay_country", components.selected_country())
+if st.session_state["replay_country"] not in countries:
+    st.session_state["replay_country"] = countries[0]
 st.session_state.setdefault("replay_range", (DEFAULT_START, DEFAULT_END))
 
 controls = st.columns([1.2, 1.6, 0.8, 1.2])
 replay_country = controls[0].selectbox(
     "Country",
-    options=watched,
+    options=countries,
     format_func=data.country_label,
     key="replay_country",
 )
@@ -131,8 +133,13 @@ def indicator_name(indicator_id: object) -> str:
     return names.get(str(indicator_id), str(indicator_id))
 
 
+# The alert replay is costly, so it runs only while its tab is open: that needs the tabs to
+# track which one is open (`on_change="rerun"`); without it `.open` is None and the tab waited
+# forever.
 tabs = st.tabs(
-    ["Trigger crossings", "Band changes", "Alerts that would have fired", "Daily scores"]
+    ["Trigger crossings", "Band changes", "Alerts that would have fired", "Daily scores"],
+    key="replay_tab",
+    on_change="rerun",
 )
 with tabs[0]:
     if crossings.empty:

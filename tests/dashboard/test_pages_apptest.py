@@ -174,6 +174,59 @@ def test_country_query_parameter_selects_the_country(snapshot_store: Path, use_s
     assert at.query_params["country"] == ["UZB"] or at.query_params["country"] == "UZB"
 
 
+def test_any_scored_country_opens_watched_first(
+    snapshot_store: Path, use_store: Any, expected: PanelScore
+) -> None:
+    use_store(snapshot_store)
+    watched = list(load_config(CONFIG).general.countries)
+    assert "CHE" not in watched
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "che"  # any case
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.title[0].value == "Switzerland"
+    swiss = expected.countries.loc["CHE", "composite"]
+    assert metric(at, "Composite risk (0–10)") == f"{swiss:.1f}"
+    picker = at.selectbox(key="country")
+    assert picker.options[: len(watched)] == [picker.format_func(code) for code in watched]
+    # Watched first (even one with nothing stored), then every scored country once.
+    everyone = {picker.format_func(code) for code in [*watched, *expected.countries.index]}
+    assert sorted(picker.options) == sorted(everyone)
+    assert "Switzerland (CHE)" in picker.options and not at.warning
+
+
+def test_an_unknown_country_code_is_said_never_silently_replaced(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "XYZ"
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    notices = [item.value for item in at.warning if "XYZ" in item.value]
+    assert notices and "not an ISO3 country code" in notices[0]
+    assert "showing Kazakhstan" in notices[0], "it says which country is shown instead"
+
+
+def test_overview_replay_button_replays_the_country_in_view(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "CHE"
+    at.run()
+    button = at.button(key="overview_replay_preset")
+    assert "Switzerland" in button.label
+    button.click().run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.title[0].value == "Replay"
+    assert at.selectbox(key="replay_country").value == "CHE"
+    start, end = at.session_state["replay_range"]
+    assert end == today() and (end - start).days == 365
+    composite = trace(figures(at), "Composite")
+    assert composite["x"], "Switzerland's year is replayed"
+
+
 def test_compare_map_shows_every_scored_composite(
     snapshot_store: Path, use_store: Any, expected: PanelScore
 ) -> None:
