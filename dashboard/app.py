@@ -19,7 +19,8 @@ st.set_page_config(
     page_title="Flashpoint",
     page_icon="🔥",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # "auto": open on a wide screen, collapsed on a phone (where it would cover the page).
+    initial_sidebar_state="auto",
 )
 
 try:

@@ -112,7 +112,9 @@ def open_clicked_country() -> None:
         components.open_country(points[0].get("location"))
 
 
-components.show_figure(world, key="compare_map", on_select=open_clicked_country)
+components.show_figure(
+    world, key="compare_map", on_select=open_clicked_country, png_name="flashpoint_world_map"
+)
 st.caption(
     f"{len(map_frame)} countries with a score (click one to open it); grey: no score (too few "
     "inputs). Base map: "

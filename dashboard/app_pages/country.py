@@ -70,7 +70,9 @@ events = data.load_events(version, country)
 history_figure = charts.score_history_figure(
     history[["date", "composite"]], events, catalogue.bands, height=340
 )
-components.show_figure(history_figure, key="country_history")
+components.show_figure(
+    history_figure, key="country_history", png_name=f"flashpoint_history_{country}"
+)
 history_controls[1].caption(
     "Weekly, point in time: each date uses only data published by then. Dashed lines mark "
     "annotated events (the store's events table)."
@@ -208,7 +210,9 @@ figure = charts.indicator_series_figure(
     unit=indicator.unit,
     height=320,
 )
-components.show_figure(figure, key="country_indicator_chart")
+components.show_figure(
+    figure, key="country_indicator_chart", png_name=f"flashpoint_{chosen}_{owner}"
+)
 description = escape_markdown(indicator.description)
 st.caption(
     f"{description} Source: {escape_markdown(', '.join(sorted(set(series['source']))))}. "

@@ -293,7 +293,9 @@ else:
         step_indicator.window_days,
         data.today(),
     )
-    components.show_figure(fuel_figure, key="overview_fuel")
+    components.show_figure(
+        fuel_figure, key="overview_fuel", png_name=f"flashpoint_fuel_prices_{country}"
+    )
     st.caption(
         f"Domestic prices step where they were set; circles mark a step of {threshold:g}% or "
         f"more within {step_indicator.window_days} days (the fuel-price-shock alert's threshold). "

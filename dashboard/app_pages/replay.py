@@ -98,7 +98,11 @@ events = data.load_events(version, replay_country)
 figure = charts.replay_figure(
     frame, marks, events, catalogue.bands, threshold=threshold, height=420
 )
-components.show_figure(figure, key="replay_chart")
+components.show_figure(
+    figure,
+    key="replay_chart",
+    png_name=f"flashpoint_replay_{replay_country}_{start:%Y%m%d}_{end:%Y%m%d}",
+)
 
 jumps = frame.sort_values("date")
 jumps = jumps.assign(change=jumps["composite"].diff())
@@ -200,9 +204,19 @@ with tabs[2]:
     elif alert_history.empty:
         st.caption("No alert rule would have fired in this range.")
     else:
+        fired = alert_history[alert_history["to_state"] == "firing"]
+        if fired.empty:
+            st.markdown("No rule reached *firing* in this range (see the changes below).")
+        else:
+            first_fired = fired.sort_values("date").iloc[0]
+            st.markdown(
+                f"**{len(fired)}** alert(s) would have fired; the first, "
+                f"**{escape_markdown(first_fired['rule'])}**, on "
+                f"**{pd.Timestamp(first_fired['date']):%d %b %Y}**."
+            )
         st.caption(
-            "The effective alert rules (config plus dashboard overrides) evaluated on each date "
-            "by the same evaluator as the live alerts, without silences."
+            "The alert rules in force (the configuration plus administrators' edits) evaluated "
+            "on each date by the same evaluator as the live alerts, without silences."
         )
         st.dataframe(
             pd.DataFrame(
