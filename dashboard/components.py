@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import basic_chart, data
-from dashboard.formatting import escape_markdown
+from dashboard.formatting import escape_markdown, store_kind
 
 COUNTRY_KEY = "country"
 # Streamlit serves dashboard/static/ at /app/static/ (enableStaticServing); plotly.js fetches
@@ -60,8 +60,8 @@ def empty_store_guidance() -> None:
         "```\nflashpoint load-snapshot\n```\n\n"
         "or fetch the live sources:\n\n"
         "```\nflashpoint refresh\n```\n\n"
-        "`flashpoint dashboard` loads the snapshot by itself when it starts on an empty store. "
-        f"Store in use: `{data.store_url_for_display()}`.",
+        "`flashpoint dashboard` loads the snapshot by itself when it starts on an empty store "
+        f"(the store in use is {store_kind(data.get_settings().database_url)}).",
         icon=":material/database:",
     )
 

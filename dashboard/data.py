@@ -375,6 +375,32 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
     return ScoredPanel(now=now, previous=previous, previous_label=label)
 
 
+@dataclass(frozen=True)
+class InputCounts:
+    """How many of a country's scoring inputs are present and stale: the one count every page
+    shows (read off the scored panel, never recounted from a table)."""
+
+    present: int
+    expected: int
+    stale: int
+
+    def in_words(self) -> str:
+        """ "31 of 37 inputs present, 9 stale"."""
+        return f"{self.present} of {self.expected} inputs present, {self.stale} stale"
+
+
+def input_counts(panel: PanelScore, country: str) -> InputCounts | None:
+    """The scored panel's input counts for `country` (None when it is not scored)."""
+    if country not in panel.countries.index:
+        return None
+    row = panel.countries.loc[country]
+    return InputCounts(
+        present=int(row["inputs_present"]),
+        expected=int(row["inputs_expected"]),
+        stale=int(row["inputs_stale"]),
+    )
+
+
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_change_explanation(version: str, as_of: dt.date, country: str) -> pd.DataFrame:
     """`explain_change` of `country` between the reference and the current panel (empty when

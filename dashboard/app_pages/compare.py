@@ -49,7 +49,10 @@ else:
     )
     for pillar in scored_pillars:
         table[pillar.name] = wide[pillar.id].reindex(chosen).to_numpy()
-    table["Confidence"] = selected["confidence"].to_numpy()
+    table["Confidence"] = [
+        counts.in_words() if (counts := data.input_counts(panel.now, code)) else "—"
+        for code in chosen
+    ]
     table["Top driver"] = [
         indicator_names.get(driver, driver) for driver in selected["top_driver"].astype(str)
     ]

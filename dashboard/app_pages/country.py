@@ -32,12 +32,14 @@ pillar_names = {pillar.id: pillar.name.split(" and ")[0] for pillar in catalogue
 pillar_order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
 
 st.title(data.country_names().get(country, country))
+counts = data.input_counts(panel.now, country)
 if country in panel.now.countries.index:
     row = panel.now.countries.loc[country]
     score_text = "no score" if pd.isna(row["composite"]) else f"{row['composite']:.1f} / 10"
     st.markdown(
         f"Composite **{score_text}** {components.band_pill(row['band'], row['band_colour'])} · "
-        f"{escape_markdown(row['confidence'])} · as of {panel.now.as_of:%d %b %Y}"
+        f"{escape_markdown(counts.in_words()) if counts else ''} · "
+        f"as of {panel.now.as_of:%d %b %Y}"
     )
 
 observations = data.load_country_observations(version, country)
@@ -179,12 +181,14 @@ st.dataframe(
         "Link": st.column_config.LinkColumn(display_text="about"),
     },
 )
-stale_count = int((table["Status"] == "stale").sum())
-missing_count = int((table["Status"] == "no data").sum())
+listed_stale = int((table["Status"] == "stale").sum())
+scored_counts = (
+    f"Scoring uses {counts.in_words()} (the counts every page shows). " if counts else ""
+)
 st.caption(
-    f"{len(table)} indicators · {stale_count} stale (older than their maximum age) · "
-    f"{missing_count} without data for this country. Derived indicators (steps, changes, "
-    "spikes) are computed by scoring and have no stored series."
+    f"{scored_counts}The table lists all {len(table)} indicators, {listed_stale} of them stale "
+    "(older than their maximum age), including world series and derived indicators (steps, "
+    "changes, spikes), which are computed by scoring and have no stored series."
 )
 
 # --------------------------------------------------------------------------------------------

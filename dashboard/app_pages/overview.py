@@ -119,15 +119,17 @@ def headline() -> None:
             )
             st.markdown(components.band_pill(row["band"], row["band_colour"]))
     with tiles[1].container(border=True, height=178):
+        counts = data.input_counts(panel.now, country)
+        assert counts is not None  # the country is scored (checked above)
         st.metric(
             "Confidence (inputs present)",
-            f"{int(row['inputs_present'])} of {int(row['inputs_expected'])}",
+            f"{counts.present} of {counts.expected}",
             help="Inputs present out of those the catalogue expects; stale inputs are older "
             "than their indicator's maximum age.",
         )
         newest = age_in_words(row["newest_input_age_days"])
         oldest = age_in_words(row["oldest_input_age_days"])
-        st.caption(f"{int(row['inputs_stale'])} stale · newest {newest} old · oldest {oldest} old")
+        st.caption(f"{counts.stale} stale · newest {newest} old · oldest {oldest} old")
     with tiles[2].container(border=True, height=178):
         st.metric(
             "Structural vulnerability",
