@@ -464,6 +464,30 @@ def load_alert_replay(
     )
 
 
+RECENT_CHANGES: tuple[tuple[str, int], ...] = (("yesterday", 1), ("last week", 7))
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str, float | None]:
+    """How much `country`'s composite moved since yesterday and since a week ago (point in time:
+    each day scored from what was published by then); None when either end has no score."""
+    days = max(back for _, back in RECENT_CHANGES)
+    frame = load_replay(version, country, as_of - dt.timedelta(days=days), as_of, "day")
+    if frame.empty:
+        return {label: None for label, _ in RECENT_CHANGES}
+    composite = frame.set_index(pd.to_datetime(frame["date"]))["composite"]
+    now = composite.get(pd.Timestamp(as_of))
+    changes: dict[str, float | None] = {}
+    for label, back in RECENT_CHANGES:
+        then = composite.get(pd.Timestamp(as_of - dt.timedelta(days=back)))
+        changes[label] = (
+            float(now - then)
+            if now is not None and then is not None and pd.notna(now - then)
+            else None
+        )
+    return changes
+
+
 # --------------------------------------------------------------------------------------------
 # Alert rules shown on the overview
 

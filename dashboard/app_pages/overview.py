@@ -102,6 +102,15 @@ def headline() -> None:
         f"Stability risk as of {panel.now.as_of:%d %B %Y} · change since "
         f"{escape_markdown(panel.previous_label)}"
     )
+    recent = data.load_recent_changes(version, data.today(), country)
+    st.caption(
+        " · ".join(
+            f"Since {label}: "
+            + (f"{trend_arrow(change)} {change:+.2f}" if change is not None else "no score then")
+            for label, change in recent.items()
+        ),
+        help="The composite scored point in time on each day (only data published by then).",
+    )
     tiles = st.columns([1.25, 1, 1, 1])
     with tiles[0].container(border=True, height=178):
         if pd.isna(composite):
@@ -148,6 +157,15 @@ def headline() -> None:
         )
         driver = str(row["top_driver"] or "")
         st.caption(f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else "")
+        # The trigger's own state, when scoring provides it (C5: active / quiet / blind).
+        state = row.get("trigger_state") if hasattr(row, "get") else None
+        if isinstance(state, str) and state:
+            since = row.get("blind_since")
+            blind_since = f" since {pd.Timestamp(since):%d %b %Y}" if pd.notna(since) else ""
+            st.caption(
+                f"Trigger state: **{escape_markdown(state)}**"
+                + (escape_markdown(blind_since) if state == "blind" else "")
+            )
 
 
 def show_pillars() -> None:

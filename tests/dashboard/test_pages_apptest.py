@@ -375,3 +375,48 @@ def test_no_page_allows_raw_html() -> None:
     assert sources
     assert not any("unsafe_allow_html" in text for text in sources)
     assert not any("st.html(" in text for text in sources)
+
+
+def test_overview_says_the_change_since_yesterday_and_last_week(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = open_app()
+    engine = store.make_engine(sqlite_url(snapshot_store))
+    observations = store.read_observations(engine, countries=["KAZ", "WLD"])
+    engine.dispose()
+    day = today()
+    frame = replay(
+        observations,
+        load_config(CONFIG).catalogue(),
+        countries=["KAZ"],
+        start=day - dt.timedelta(days=7),
+        end=day,
+    ).set_index("date")["composite"]
+    now = frame[pd.Timestamp(day)]
+    caption = next(item.value for item in at.caption if "Since yesterday" in item.value)
+    yesterday = now - frame[pd.Timestamp(day - dt.timedelta(days=1))]
+    last_week = now - frame[pd.Timestamp(day - dt.timedelta(days=7))]
+    assert "Since yesterday: " in caption and f"{yesterday:+.2f}" in caption.split("·")[0]
+    assert f"{last_week:+.2f}" in caption.split("·")[1]
+
+
+def test_input_counts_are_the_same_on_every_page(
+    snapshot_store: Path, use_store: Any, expected: PanelScore
+) -> None:
+    use_store(snapshot_store)
+    row = expected.countries.loc["KAZ"]
+    present, wanted, stale = (
+        int(row["inputs_present"]),
+        int(row["inputs_expected"]),
+        int(row["inputs_stale"]),
+    )
+    at = open_app()
+    assert metric(at, "Confidence (inputs present)") == f"{present} of {wanted}"
+    assert any(item.value.startswith(f"{stale} stale") for item in at.caption)
+    words = f"{present} of {wanted} inputs present, {stale} stale"
+    at.switch_page("app_pages/country.py").run()
+    assert words in page_text(at)
+    at.switch_page("app_pages/compare.py").run()
+    table = at.dataframe[0].value
+    assert table.loc[table["ISO3"] == "KAZ", "Confidence"].iloc[0] == words
