@@ -262,6 +262,40 @@ def test_a_click_on_the_map_opens_that_country(
     assert "/country" in page.url and re.search(r"[?&]country=CHE", page.url), page.url
 
 
+def test_a_click_on_a_compare_row_opens_that_country(
+    dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]]
+) -> None:
+    engine = store.make_engine(sqlite_url(dashboard_server.store_path))
+    try:
+        observations = store.read_observations(engine, include_forecasts=False)
+    finally:
+        engine.dispose()
+    settings = load_config(CONFIG)
+    known = iso3_countries()
+    countries = sorted(code for code in observations["country"].unique() if code in known)
+    panel = score_panel(
+        observations,
+        settings.catalogue(),
+        as_of=dt.datetime.now(dt.UTC).date(),
+        countries=countries,
+    )
+    watched = [code for code in settings.general.countries if code in panel.countries.index]
+    top = str(panel.countries.loc[watched, "composite"].idxmax())  # the table's first row
+    page, _ = watched_page
+    page.set_viewport_size({"width": 1440, "height": 1400})
+    page.goto(f"{dashboard_server.url}/compare")
+    wait_for_app(page)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
+    box = grid.bounding_box()
+    assert box is not None
+    # The row-selection marker of the first data row (below the 35 px header row).
+    page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
+    expect(page.get_by_role("heading", name=known[top], exact=True)).to_be_visible()
+    wait_for_app(page)
+    assert re.search(rf"[?&]country={top}", page.url), page.url
+
+
 def test_replay_alerts_tab_lists_the_january_2022_alerts(
     dashboard_server: DashboardServer, watched_page: tuple[Page, list[str]], artifacts: Path
 ) -> None:
