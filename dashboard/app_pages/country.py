@@ -146,7 +146,9 @@ for indicator in catalogue.enabled_indicators:
             "Unit": indicator.unit,
             "Period": period_label(period, indicator.frequency),
             "Age": (
-                f"{age_in_words(age)} (max {indicator.max_age_days} d)" if pd.notna(age) else "—"
+                f"{age_in_words(age)} (max {age_in_words(indicator.max_age_days)})"
+                if pd.notna(age)
+                else "—"
             ),
             "Status": status,
             "Score (0–10)": (
@@ -160,7 +162,22 @@ for indicator in catalogue.enabled_indicators:
         }
     )
 table = pd.DataFrame(rows).sort_values(["_order", "Indicator"], kind="mergesort")
-visible_table = table.drop(columns=["_order", "_id"])
+# Status and score right after the name: on a phone they show without sideways scrolling.
+visible_table = table.drop(columns=["_order", "_id"])[
+    [
+        "Indicator",
+        "Status",
+        "Score (0–10)",
+        "Latest",
+        "Unit",
+        "Period",
+        "Age",
+        "Trend",
+        "Pillar",
+        "Source",
+        "Link",
+    ]
+]
 st.dataframe(
     visible_table.style.map(status_style, subset=["Status"]).format(
         {"Score (0–10)": "{:.1f}"}, na_rep="—"

@@ -158,7 +158,7 @@ for indicator in catalogue.enabled_indicators:
             "Newest period (any country)": stored["newest"] if stored is not None else None,
             f"Newest ({country})": here["period"] if here is not None else None,
             "Age": age_in_words(age) if age is not None else "never",
-            "Max age": f"{indicator.max_age_days} d",
+            "Max age": age_in_words(indicator.max_age_days),
             "Status": staleness_badge(age, indicator.max_age_days),
         }
     )
