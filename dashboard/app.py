@@ -15,12 +15,14 @@ from flashpoint.logs import ensure_logging
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "app_pages"
+UNKNOWN_COUNTRY_KEY = "_flashpoint_unknown_country"
 
 st.set_page_config(
     page_title="Flashpoint",
     page_icon="🔥",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # "auto": open on a wide screen, collapsed on a phone (where it would cover the page).
+    initial_sidebar_state="auto",
 )
 
 try:
@@ -66,25 +68,42 @@ st.session_state["_pages"] = {
     "validation": validation,
 }
 
-watched = data.watched_countries()
 # The country is shared by every page and kept in the URL (?country=KAZ) so views can be shared:
-# the URL wins on a fresh session, then the picker writes its choice back.
-requested = st.query_params.get(components.COUNTRY_KEY)
-if (
-    components.COUNTRY_KEY not in st.session_state
-    or st.session_state[components.COUNTRY_KEY] not in watched
-):
-    default = data.default_country()
-    st.session_state[components.COUNTRY_KEY] = (
-        requested if requested in watched else default if default in watched else watched[0]
-    )
+# the URL wins on a fresh session, then the picker writes its choice back. Any scored country can
+# be opened; a code that is not a country is said so, never silently replaced.
+options = data.pickable_countries(data.run_version())
+default = data.default_country()
+if components.COUNTRY_KEY not in st.session_state:
+    requested = st.query_params.get(components.COUNTRY_KEY)
+    code = data.country_code(requested)
+    if requested and code is None:
+        st.session_state[UNKNOWN_COUNTRY_KEY] = str(requested)
+    st.session_state[components.COUNTRY_KEY] = code or default
+current = str(st.session_state[components.COUNTRY_KEY])
+if current not in options:
+    # A real country with nothing stored yet: it opens, and its pages say there is no data.
+    options = [*options, current]
 with st.sidebar:
     st.markdown(f"### {escape_markdown(settings.dashboard.title)}")
     st.caption("Stability-risk monitor: fuel-price triggers × structural vulnerability")
     chosen = st.selectbox(
-        "Country", options=watched, format_func=data.country_label, key=components.COUNTRY_KEY
+        "Country",
+        options=options,
+        format_func=data.country_label,
+        key=components.COUNTRY_KEY,
+        help="Type a name or an ISO3 code. Watched countries (the alerts' list) come first.",
     )
 st.query_params[components.COUNTRY_KEY] = chosen
+unknown = st.session_state.pop(UNKNOWN_COUNTRY_KEY, None)
+if unknown is not None:
+    st.warning(
+        f"The link asks for country “{escape_markdown(unknown[:12])}”, which is not an ISO3 "
+        f"country code: showing {escape_markdown(data.country_label(chosen))} instead. Pick "
+        "another country in the sidebar.",
+        icon=":material/travel_explore:",
+    )
+if st.session_state.pop(components.OPEN_COUNTRY_PAGE_KEY, False):
+    st.switch_page(country)
 
 
 @st.fragment(run_every=settings.dashboard.refresh_seconds or None)

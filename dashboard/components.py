@@ -5,10 +5,7 @@ Only renders; data comes from `dashboard.data`, figures from `dashboard.charts`.
 
 from __future__ import annotations
 
-import copy
-import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import basic_chart, data
-from dashboard.formatting import escape_markdown
+from dashboard.formatting import escape_markdown, store_kind
 
 COUNTRY_KEY = "country"
 # Streamlit serves dashboard/static/ at /app/static/ (enableStaticServing); plotly.js fetches
@@ -31,12 +28,28 @@ PLOTLY_CONFIG: dict[str, object] = {
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
 }
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# CSV exports round floats to this many significant digits unless full precision is asked for.
+CSV_DIGITS = 4
+
+
+# Set by a click that opens a country (map, Compare row); app.py then switches to its page.
+OPEN_COUNTRY_PAGE_KEY = "_flashpoint_open_country_page"
 
 
 def selected_country() -> str:
     """The country chosen in the sidebar picker (the configured default before it renders)."""
     value = st.session_state.get(COUNTRY_KEY)
     return str(value) if value else data.default_country()
+
+
+def open_country(code: object) -> None:
+    """From a widget callback: select `code` in the sidebar picker and open Country detail on
+    the next run (an unknown code is ignored)."""
+    valid = data.country_code(code)
+    if valid is None:
+        return
+    st.session_state[COUNTRY_KEY] = valid
+    st.session_state[OPEN_COUNTRY_PAGE_KEY] = True
 
 
 def empty_store_guidance() -> None:
@@ -47,8 +60,8 @@ def empty_store_guidance() -> None:
         "```\nflashpoint load-snapshot\n```\n\n"
         "or fetch the live sources:\n\n"
         "```\nflashpoint refresh\n```\n\n"
-        "`flashpoint dashboard` loads the snapshot by itself when it starts on an empty store. "
-        f"Store in use: `{data.store_url_for_display()}`.",
+        "`flashpoint dashboard` loads the snapshot by itself when it starts on an empty store "
+        f"(the store in use is {store_kind(data.get_settings().database_url)}).",
         icon=":material/database:",
     )
 
@@ -89,33 +102,51 @@ def _is_dark(colour: str) -> bool:
 
 
 def show_figure(
-    figure: go.Figure | dict[str, Any], *, key: str, config: dict[str, object] | None = None
+    figure: go.Figure | dict[str, Any],
+    *,
+    key: str,
+    config: dict[str, object] | None = None,
+    on_select: Callable[[], None] | None = None,
+    png_name: str | None = None,
 ) -> None:
     """A plotly figure (or its `to_dict()`) with the app's config (offline topojson, no plotly
     logo); `config` adds to it. Line and bar figures are drawn with plotly.js's basic bundle
-    (`dashboard.basic_chart`: a fraction of the browser's start-up cost), others by Streamlit."""
-    merged = {**PLOTLY_CONFIG, **(config or {})}
-    if data.get_settings().dashboard.chart_renderer == "basic" and basic_chart.is_basic(figure):
+    (`dashboard.basic_chart`: a fraction of the browser's start-up cost), others by Streamlit.
+    `on_select` is called when a point is clicked (Streamlit's chart only).
+
+    The mode bar is always shown: its camera button is plotly.js's own PNG export, drawn in the
+    browser from the chart on screen (offline, nothing to install), saved as `png_name`.png."""
+    merged = {
+        **PLOTLY_CONFIG,
+        "displayModeBar": True,
+        "toImageButtonOptions": {
+            "format": "png",
+            "filename": png_name or f"flashpoint_{key}",
+            "scale": 2,
+        },
+        **(config or {}),
+    }
+    basic = data.get_settings().dashboard.chart_renderer == "basic"
+    if on_select is None and basic and basic_chart.is_basic(figure):
         basic_chart.show(figure, key=key, config=merged)
+    elif on_select is not None:
+        st.plotly_chart(
+            figure,
+            key=key,
+            config=merged,
+            theme=None,
+            on_select=on_select,
+            selection_mode="points",
+        )
     else:
         st.plotly_chart(figure, key=key, config=merged, theme=None)
 
 
-def _configure_kaleido() -> None:
-    import plotly.io as pio
-
-    # kaleido drives a system Chromium: never download one, and read the base map from disk.
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium and not os.environ.get("BROWSER_PATH"):
-        os.environ["BROWSER_PATH"] = chromium
-    pio.defaults.topojson = TOPOJSON_DIR.as_uri() + "/"
-
-
-def figure_png(figure: go.Figure) -> bytes:
-    """The figure as PNG bytes, rendered offline by kaleido with the system Chromium."""
-    _configure_kaleido()
-    png: bytes = figure.to_image(format="png", width=1200, height=figure.layout.height or 500)
-    return png
+def csv_bytes(table: pd.DataFrame, *, rounded: bool) -> bytes:
+    """The table as UTF-8 CSV; `rounded` writes floats with `CSV_DIGITS` significant digits
+    (never a 15-digit float), otherwise every digit."""
+    text = table.to_csv(index=False, float_format=f"%.{CSV_DIGITS}g" if rounded else None)
+    return text.encode("utf-8")
 
 
 def export_buttons(
@@ -125,33 +156,36 @@ def export_buttons(
     name: str,
     key: str,
 ) -> None:
-    """ "Download CSV" for the visible table and "Download PNG" for the chart (rendered only when
-    clicked, by kaleido with the system Chromium, offline). A figure given as a dict is only
-    turned into a `go.Figure` on that click (building one validates every property)."""
+    """ "Table as CSV" for the visible table (numbers rounded to the precision shown, with a
+    full-precision variant) and, for a chart, where its PNG export is (the camera button of the
+    chart's mode bar: plotly.js renders the PNG in the browser)."""
     columns = st.columns([1, 1, 4])
     if table is not None:
         frozen_table = table.copy()
-        csv: Callable[[], bytes] = lambda: frozen_table.to_csv(index=False).encode("utf-8")  # noqa: E731
+        shown: Callable[[], bytes] = lambda: csv_bytes(frozen_table, rounded=True)  # noqa: E731
+        full: Callable[[], bytes] = lambda: csv_bytes(frozen_table, rounded=False)  # noqa: E731
         columns[0].download_button(
             "Table as CSV",
-            data=csv,
+            data=shown,
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"{key}_csv",
             icon=":material/table_view:",
             on_click="ignore",
+            help=f"Numbers rounded to {CSV_DIGITS} significant digits, as on screen.",
+        )
+        columns[1].download_button(
+            "Full precision",
+            data=full,
+            file_name=f"{name}_full_precision.csv",
+            mime="text/csv",
+            key=f"{key}_csv_full",
+            icon=":material/decimal_increase:",
+            on_click="ignore",
+            help="Every number exactly as stored and computed.",
         )
     if figure is not None:
-        frozen: go.Figure | dict[str, Any] = (
-            copy.deepcopy(figure) if isinstance(figure, dict) else go.Figure(figure)
-        )
-        render: Callable[[], bytes] = lambda: figure_png(go.Figure(frozen))  # noqa: E731
-        columns[1].download_button(
-            "Chart as PNG",
-            data=render,
-            file_name=f"{name}.png",
-            mime="image/png",
-            key=f"{key}_png",
-            icon=":material/image:",
-            on_click="ignore",
+        columns[2].caption(
+            ":material/photo_camera: **Chart as PNG:** the camera button at the chart's top "
+            "right saves it (drawn by your browser, works offline)."
         )

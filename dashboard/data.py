@@ -200,6 +200,32 @@ def watched_countries() -> list[str]:
     return list(get_settings().general.countries)
 
 
+def country_code(text: object) -> str | None:
+    """The ISO3 code `text` names (any case, surrounding spaces ignored), or None when it is not
+    a known country code."""
+    code = str(text or "").strip().upper()
+    # WLD (the world series' pseudo-country) is in the ISO3 table but is never scored.
+    return code if code in country_names() and code != WORLD else None
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def scored_countries(version: str) -> list[str]:
+    """Every real country with stored observations (the countries the panel scores), by code."""
+    return [code for code in _real_countries(_actual_observations(version)) if code != WORLD]
+
+
+def pickable_countries(version: str) -> list[str]:
+    """The country picker's options: the watched countries in config order, then every other
+    scored country by name."""
+    watched = watched_countries()
+    names = country_names()
+    others = sorted(
+        (code for code in scored_countries(version) if code not in watched),
+        key=lambda code: names.get(code, code),
+    )
+    return [*watched, *others]
+
+
 def default_country() -> str:
     """The country selected on first load: `[dashboard] default_country` when watched, else
     `[general] default_country`."""
@@ -352,6 +378,32 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
     return ScoredPanel(now=now, previous=previous, previous_label=label)
 
 
+@dataclass(frozen=True)
+class InputCounts:
+    """How many of a country's scoring inputs are present and stale: the one count every page
+    shows (read off the scored panel, never recounted from a table)."""
+
+    present: int
+    expected: int
+    stale: int
+
+    def in_words(self) -> str:
+        """ "31 of 37 inputs present, 9 stale"."""
+        return f"{self.present} of {self.expected} inputs present, {self.stale} stale"
+
+
+def input_counts(panel: PanelScore, country: str) -> InputCounts | None:
+    """The scored panel's input counts for `country` (None when it is not scored)."""
+    if country not in panel.countries.index:
+        return None
+    row = panel.countries.loc[country]
+    return InputCounts(
+        present=int(row["inputs_present"]),
+        expected=int(row["inputs_expected"]),
+        stale=int(row["inputs_stale"]),
+    )
+
+
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_change_explanation(version: str, as_of: dt.date, country: str) -> pd.DataFrame:
     """`explain_change` of `country` between the reference and the current panel (empty when
@@ -413,6 +465,30 @@ def load_alert_replay(
         watched=settings.general.countries,
         every=every,  # type: ignore[arg-type]
     )
+
+
+RECENT_CHANGES: tuple[tuple[str, int], ...] = (("yesterday", 1), ("last week", 7))
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str, float | None]:
+    """How much `country`'s composite moved since yesterday and since a week ago (point in time:
+    each day scored from what was published by then); None when either end has no score."""
+    days = max(back for _, back in RECENT_CHANGES)
+    frame = load_replay(version, country, as_of - dt.timedelta(days=days), as_of, "day")
+    if frame.empty:
+        return {label: None for label, _ in RECENT_CHANGES}
+    composite = frame.set_index(pd.to_datetime(frame["date"]))["composite"]
+    now = composite.get(pd.Timestamp(as_of))
+    changes: dict[str, float | None] = {}
+    for label, back in RECENT_CHANGES:
+        then = composite.get(pd.Timestamp(as_of - dt.timedelta(days=back)))
+        changes[label] = (
+            float(now - then)
+            if now is not None and then is not None and pd.notna(now - then)
+            else None
+        )
+    return changes
 
 
 # --------------------------------------------------------------------------------------------

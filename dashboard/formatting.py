@@ -136,3 +136,54 @@ def plain_error(error: object) -> str:
         text = lines[-1] if lines else text
     first = redact(text.splitlines()[0])
     return first if len(first) <= 240 else first[:239] + "…"
+
+
+_INTERVAL_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+_WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"
+
+
+def schedule_in_words(schedule: object, timezone: str = "UTC") -> str:
+    """A source schedule for people: "daily at 04:00 UTC", "monthly on the 2nd at 04:00 UTC",
+    "every 15 minutes"; a crontab line with no simple reading is "on a custom schedule" (never
+    the raw cron string)."""
+    text = " ".join(str(schedule or "").split())
+    interval = re.fullmatch(r"every\s*(\d+)\s*([smhd])", text, flags=re.IGNORECASE)
+    if interval:
+        count, unit = int(interval.group(1)), _INTERVAL_WORDS[interval.group(2).lower()]
+        return f"every {unit}" if count == 1 else f"every {count} {unit}s"
+    fields = text.split(" ")
+    if len(fields) != 5 or not all(field.isdigit() for field in fields[:2]):
+        return "on a custom schedule"
+    minute, hour, day, month, weekday = fields
+    if int(minute) > 59 or int(hour) > 23:
+        return "on a custom schedule"
+    at = f"at {int(hour):02d}:{int(minute):02d} {timezone}"
+    if (day, month, weekday) == ("*", "*", "*"):
+        return f"daily {at}"
+    if month == "*" and weekday == "*" and day.isdigit() and 1 <= int(day) <= 31:
+        return f"monthly on the {_ordinal(int(day))} {at}"
+    if (day, month) == ("*", "*") and weekday.isdigit() and int(weekday) <= 7:
+        return f"weekly on {_WEEKDAYS[int(weekday) % 7]} {at}"
+    if (day, month, weekday) == ("*", "*", "1-5"):
+        return f"on weekdays {at}"
+    return "on a custom schedule"
+
+
+def store_kind(url: str) -> str:
+    """What kind of store a SQLAlchemy URL points at, in words (never the URL itself)."""
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
+    return {"sqlite": "a SQLite file", "postgresql": "a PostgreSQL database"}.get(
+        scheme, "a database"
+    )
+
+
+def for_viewers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a table to show, with every missing cell (None, NaN, NaT) as "—" (a viewer never
+    reads a literal "None")."""
+    shown = frame.astype(object)
+    return shown.where(frame.notna(), "—")

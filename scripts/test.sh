@@ -40,5 +40,7 @@ echo "==> ruff"
 echo "==> mypy (strict on flashpoint/, fetchers/, indicators/)"
 "$VENV/bin/mypy"
 echo "==> pytest"
+# Two workers (pytest-xdist), one per core; each worker starts its own PostgreSQL server and
+# dashboard on free ports in its own temp dirs. FLASHPOINT_TEST_WORKERS=0 runs in one process.
 # pytest exits 5 when it collects nothing: that is a failure here, never masked.
-exec "$VENV/bin/python" -m pytest "$@"
+exec "$VENV/bin/python" -m pytest -n "${FLASHPOINT_TEST_WORKERS:-2}" "$@"

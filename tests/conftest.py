@@ -47,6 +47,17 @@ class PostgresServer:
         return f"host={self.host} port={self.port} user={POSTGRES_ROLE} dbname=postgres"
 
 
+@pytest.fixture(scope="session")
+def snapshot_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the bundled snapshot, loaded once per run for all workers.
+
+    Read-only: copy it (tests.support.snapshot_template.copy_of_template) before writing.
+    """
+    from tests.support.snapshot_template import loaded_snapshot_template
+
+    return loaded_snapshot_template(tmp_path_factory)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))

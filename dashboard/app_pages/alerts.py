@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from dashboard.formatting import escape_markdown
+from dashboard.formatting import escape_markdown, for_viewers
 from flashpoint import alerts, auth
 from indicators.alert_rules import (
     ALLOWED_TARGETS,
@@ -44,6 +44,8 @@ settings = data.get_settings()
 engine = data.get_engine()
 catalogue = data.get_catalogue()
 channel_names = list(settings.notifications.channels)
+indicator_titles = {item.id: item.name for item in catalogue.indicators}
+pillar_titles = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,10 +144,10 @@ def _admin_panel(admin: str | None) -> None:
         if _auth_configured() and st.button("Log in with single sign-on", key="admin_sso"):
             st.login()
         if not auth.password_login_available(settings) and not _auth_configured():
+            # How operators enable editing is in docs/ALERTS.md ("Admins"), not on this page.
             st.caption(
-                "Editing is disabled: set the environment variable "
-                f"`{settings.dashboard.admin_password_env}` (the admin password) or configure "
-                "Streamlit's `[auth]` login, then restart the dashboard."
+                "Editing rules and silences needs an admin login, which is not set up on this "
+                "dashboard. Ask your administrator if you need to change an alert."
             )
 
 
@@ -169,11 +171,32 @@ st.caption(
     "the history. Defaults live in config.toml; admins' edits are stored, audited and override "
     "them."
 )
+st.info(
+    "**Alerts follow the watched countries:** "
+    + escape_markdown(", ".join(data.country_label(code) for code in data.watched_countries()))
+    + ". Every other country can be opened from the sidebar, but raises no alert. To watch "
+    "another country, add its ISO3 code to `countries` under `[general]` in config.toml (ask "
+    "your administrator); its alerts are evaluated from the next refresh on.",
+    icon=":material/visibility:",
+)
 firing = states[states["state"] == "firing"] if not states.empty else states
 pending = states[states["state"] == "pending"] if not states.empty else states
 metrics = st.columns(4)
-metrics[0].metric("Firing", len(firing))
-metrics[1].metric("Pending", len(pending))
+if states.empty:
+    # Nothing evaluated yet is not "0 firing": say so.
+    metrics[0].metric("Firing", "never evaluated")
+    metrics[1].metric("Pending", "never evaluated")
+    st.info(
+        "**The alert rules have never been evaluated on this store.** They run after each "
+        'refresh and under the scheduler; until then nothing here means "calm".',
+        icon=":material/hourglass_empty:",
+    )
+else:
+    metrics[0].metric("Firing", len(firing))
+    metrics[1].metric("Pending", len(pending))
+    last_evaluated = pd.to_datetime(states["last_evaluated_at"]).max()
+    if pd.notna(last_evaluated):
+        st.caption(f"Rules last evaluated {pd.Timestamp(last_evaluated):%d %b %Y %H:%M} UTC.")
 metrics[2].metric("Silences in force", len(silences))
 metrics[3].metric("Failed notifications", int((notifications["status"] == "failed").sum()))
 if not failures.empty:
@@ -204,7 +227,7 @@ def _rules_table() -> pd.DataFrame:
                 "Rule": rule.id,
                 "Name": rule.title,
                 "Kind": rule.kind,
-                "Target": rule.target,
+                "Target": target_in_words(rule.target),
                 "Condition": rule.condition,
                 "Threshold": rule.threshold,
                 "Recovery": rule.recovery,
@@ -222,6 +245,20 @@ def _rules_table() -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def target_in_words(target: str) -> str:
+    """What a rule watches, by name ("Fuel-price step", "Composite score"), not its internal id."""
+    kind, _, name = target.partition(":")
+    if kind == "composite":
+        return "Composite score"
+    if kind == "indicator":
+        return indicator_titles.get(name, name)
+    if kind == "pillar":
+        return f"{pillar_titles.get(name, name)} (pillar)"
+    if kind == "source":
+        return "any source's freshness" if name == "*" else f"freshness of the {name} source"
+    return target
 
 
 def _field_key(rule_id: str, name: str) -> str:
@@ -420,7 +457,7 @@ with tabs[0]:
     flash = st.session_state.pop("alerts_flash", None)
     if flash:
         st.success(escape_markdown(flash), icon=":material/check_circle:")
-    st.dataframe(_rules_table(), hide_index=True, width="stretch")
+    st.dataframe(for_viewers(_rules_table()), hide_index=True, width="stretch")
 
     st.subheader("Instances")
     show_all = st.toggle("Show ok instances too", value=False, key="alerts_show_ok")
@@ -429,7 +466,7 @@ with tabs[0]:
         st.caption("No instance is firing, pending or resolved.")
     else:
         table = shown.assign(state=shown["state"].map(STATE_BADGES).fillna(shown["state"]))
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(for_viewers(table), hide_index=True, width="stretch")
 
     st.subheader("Edit rules" if admin else "Rule definitions (read-only)")
     if admin is None:

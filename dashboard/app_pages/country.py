@@ -33,12 +33,14 @@ pillar_names = {pillar.id: pillar.name.split(" and ")[0] for pillar in catalogue
 pillar_order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
 
 st.title(data.country_names().get(country, country))
+counts = data.input_counts(panel.now, country)
 if country in panel.now.countries.index:
     row = panel.now.countries.loc[country]
     score_text = "no score" if pd.isna(row["composite"]) else f"{row['composite']:.1f} / 10"
     st.markdown(
         f"Composite **{score_text}** {components.band_pill(row['band'], row['band_colour'])} · "
-        f"{escape_markdown(row['confidence'])} · as of {panel.now.as_of:%d %b %Y}"
+        f"{escape_markdown(counts.in_words()) if counts else ''} · "
+        f"as of {panel.now.as_of:%d %b %Y}"
     )
 
 observations = data.load_country_observations(version, country)
@@ -71,7 +73,9 @@ events = data.load_events(version, country)
 history_figure = charts.score_history_figure(
     history[["date", "composite"]], events, catalogue.bands, height=340
 )
-components.show_figure(history_figure, key="country_history")
+components.show_figure(
+    history_figure, key="country_history", png_name=f"flashpoint_history_{country}"
+)
 history_controls[1].caption(
     "Weekly, point in time: each date uses only data published by then. Dashed lines mark "
     "annotated events (the store's events table)."
@@ -146,7 +150,9 @@ for indicator in catalogue.enabled_indicators:
             "Unit": shown_unit(indicator.unit, unit),
             "Period": period_label(period, indicator.frequency),
             "Age": (
-                f"{age_in_words(age)} (max {indicator.max_age_days} d)" if pd.notna(age) else "—"
+                f"{age_in_words(age)} (max {age_in_words(indicator.max_age_days)})"
+                if pd.notna(age)
+                else "—"
             ),
             "Status": status,
             "Score (0–10)": (
@@ -160,7 +166,22 @@ for indicator in catalogue.enabled_indicators:
         }
     )
 table = pd.DataFrame(rows).sort_values(["_order", "Indicator"], kind="mergesort")
-visible_table = table.drop(columns=["_order", "_id"])
+# Status and score right after the name: on a phone they show without sideways scrolling.
+visible_table = table.drop(columns=["_order", "_id"])[
+    [
+        "Indicator",
+        "Status",
+        "Score (0–10)",
+        "Latest",
+        "Unit",
+        "Period",
+        "Age",
+        "Trend",
+        "Pillar",
+        "Source",
+        "Link",
+    ]
+]
 st.dataframe(
     visible_table.style.map(status_style, subset=["Status"]).format(
         {"Score (0–10)": "{:.1f}"}, na_rep="—"
@@ -181,12 +202,14 @@ st.dataframe(
         "Link": st.column_config.LinkColumn(display_text="about"),
     },
 )
-stale_count = int((table["Status"] == "stale").sum())
-missing_count = int((table["Status"] == "no data").sum())
+listed_stale = int((table["Status"] == "stale").sum())
+scored_counts = (
+    f"Scoring uses {counts.in_words()} (the counts every page shows). " if counts else ""
+)
 st.caption(
-    f"{len(table)} indicators · {stale_count} stale (older than their maximum age) · "
-    f"{missing_count} without data for this country. Derived indicators (steps, changes, "
-    "spikes) are computed by scoring and have no stored series."
+    f"{scored_counts}The table lists all {len(table)} indicators, {listed_stale} of them stale "
+    "(older than their maximum age), including world series and derived indicators (steps, "
+    "changes, spikes), which are computed by scoring and have no stored series."
 )
 
 # --------------------------------------------------------------------------------------------
@@ -213,7 +236,9 @@ figure = charts.indicator_series_figure(
     unit=shown_unit(indicator.unit, series["unit"].iloc[-1] if not series.empty else None),
     height=320,
 )
-components.show_figure(figure, key="country_indicator_chart")
+components.show_figure(
+    figure, key="country_indicator_chart", png_name=f"flashpoint_{chosen}_{owner}"
+)
 description = escape_markdown(indicator.description)
 st.caption(
     f"{description} Source: {escape_markdown(', '.join(sorted(set(series['source']))))}. "

@@ -12,8 +12,10 @@ from dashboard.formatting import (
     age_in_words,
     escape_markdown,
     plain_error,
+    schedule_in_words,
     staleness_badge,
     status_style,
+    store_kind,
 )
 from flashpoint.schedules import next_run_time
 
@@ -25,7 +27,7 @@ version = data.run_version()
 country = components.selected_country()
 
 st.title("Data health")
-st.caption(f"Store: `{data.store_url_for_display()}`")
+st.caption(f"Data are read from {store_kind(settings.database_url)}.")
 
 # --------------------------------------------------------------------------------------------
 # Sources
@@ -57,7 +59,7 @@ for name in source_names:
         {
             "Source": name,
             "Enabled": bool(source.enabled),
-            "Schedule": source.schedule,
+            "Schedule": schedule_in_words(source.schedule, settings.scheduler.timezone),
             "Last run": last["started_at"] if last is not None else None,
             "Status": STATUS_WORDS.get(str(last["status"]), str(last["status"]))
             if last is not None
@@ -156,7 +158,7 @@ for indicator in catalogue.enabled_indicators:
             "Newest period (any country)": stored["newest"] if stored is not None else None,
             f"Newest ({country})": here["period"] if here is not None else None,
             "Age": age_in_words(age) if age is not None else "never",
-            "Max age": f"{indicator.max_age_days} d",
+            "Max age": age_in_words(indicator.max_age_days),
             "Status": staleness_badge(age, indicator.max_age_days),
         }
     )

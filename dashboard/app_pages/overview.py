@@ -17,8 +17,9 @@ from dashboard.formatting import (
 )
 from indicators.methodology import METHODOLOGY_VERSION
 
-# The case the product must get right, one click away.
-REPLAY_PRESET = {"country": "KAZ", "start": dt.date(2021, 10, 1), "end": dt.date(2022, 2, 15)}
+# The case the product must get right, one click away; other countries replay their last year.
+REPLAY_PRESETS = {"KAZ": (dt.date(2021, 10, 1), dt.date(2022, 2, 15), "2021–22")}
+RECENT_REPLAY_DAYS = 365
 # Windows of the trigger chart: years back from today (None = everything stored).
 TRIGGER_WINDOWS: dict[str, int | None] = {"5 years": 5, "10 years": 10, "All": None}
 WHAT_CHANGED_ROWS = 6
@@ -48,18 +49,34 @@ pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 header, action = st.columns([2.6, 1.2], vertical_alignment="bottom")
 header.title(data.country_names().get(country, country))
-preset_name = data.country_names().get(REPLAY_PRESET["country"], REPLAY_PRESET["country"])
+country_name = data.country_names().get(country, country)
+if country in REPLAY_PRESETS:
+    replay_start, replay_end, replay_label = REPLAY_PRESETS[country]
+    replay_every = "day"
+    replay_help = (
+        f"What Flashpoint would have shown for {country_name}, day by day from "
+        f"{replay_start:%d %b %Y} to {replay_end:%d %b %Y}: only data published by each date "
+        "is used."
+    )
+else:
+    replay_end = data.today()
+    replay_start = replay_end - dt.timedelta(days=RECENT_REPLAY_DAYS)
+    replay_label, replay_every = "last 12 months", "week"
+    replay_help = (
+        f"What Flashpoint would have shown for {country_name}, week by week over the last 12 "
+        "months: only data published by each date is used."
+    )
 if action.button(
-    f"Replay {preset_name} 2021–22",
+    f"Replay {country_name} {replay_label}",
     icon=":material/history:",
     type="primary",
     key="overview_replay_preset",
-    help=f"What Flashpoint would have shown for {preset_name}, day by day from 1 Oct 2021 to "
-    "15 Feb 2022 (the January 2022 events): only data published by each date is used.",
+    help=replay_help,
     width="stretch",
 ):
-    st.session_state["replay_country"] = REPLAY_PRESET["country"]
-    st.session_state["replay_range"] = (REPLAY_PRESET["start"], REPLAY_PRESET["end"])
+    st.session_state["replay_country"] = country
+    st.session_state["replay_range"] = (replay_start, replay_end)
+    st.session_state["replay_every"] = replay_every
     st.switch_page(st.session_state["_pages"]["replay"])
 
 
@@ -86,6 +103,15 @@ def headline() -> None:
         f"Stability risk as of {panel.now.as_of:%d %B %Y} · change since "
         f"{escape_markdown(panel.previous_label)} · methodology v{METHODOLOGY_VERSION}"
     )
+    recent = data.load_recent_changes(version, data.today(), country)
+    st.caption(
+        " · ".join(
+            f"Since {label}: "
+            + (f"{trend_arrow(change)} {change:+.2f}" if change is not None else "no score then")
+            for label, change in recent.items()
+        ),
+        help="The composite scored point in time on each day (only data published by then).",
+    )
     tiles = st.columns([1.25, 1, 1, 1])
     with tiles[0].container(border=True, height=178):
         if pd.isna(composite):
@@ -103,15 +129,17 @@ def headline() -> None:
             )
             st.markdown(components.band_pill(row["band"], row["band_colour"]))
     with tiles[1].container(border=True, height=178):
+        counts = data.input_counts(panel.now, country)
+        assert counts is not None  # the country is scored (checked above)
         st.metric(
             "Confidence (inputs present)",
-            f"{int(row['inputs_present'])} of {int(row['inputs_expected'])}",
+            f"{counts.present} of {counts.expected}",
             help="Inputs present out of those the catalogue expects; stale inputs are older "
             "than their indicator's maximum age.",
         )
         newest = age_in_words(row["newest_input_age_days"])
         oldest = age_in_words(row["oldest_input_age_days"])
-        st.caption(f"{int(row['inputs_stale'])} stale · newest {newest} old · oldest {oldest} old")
+        st.caption(f"{counts.stale} stale · newest {newest} old · oldest {oldest} old")
     with tiles[2].container(border=True, height=178):
         st.metric(
             "Structural vulnerability",
@@ -130,6 +158,15 @@ def headline() -> None:
         )
         driver = str(row["top_driver"] or "")
         st.caption(f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else "")
+        # The trigger's own state, when scoring provides it (C5: active / quiet / blind).
+        state = row.get("trigger_state") if hasattr(row, "get") else None
+        if isinstance(state, str) and state:
+            since = row.get("blind_since")
+            blind_since = f" since {pd.Timestamp(since):%d %b %Y}" if pd.notna(since) else ""
+            st.caption(
+                f"Trigger state: **{escape_markdown(state)}**"
+                + (escape_markdown(blind_since) if state == "blind" else "")
+            )
 
 
 def show_pillars() -> None:
@@ -277,7 +314,9 @@ else:
         step_indicator.window_days,
         data.today(),
     )
-    components.show_figure(fuel_figure, key="overview_fuel")
+    components.show_figure(
+        fuel_figure, key="overview_fuel", png_name=f"flashpoint_fuel_prices_{country}"
+    )
     st.caption(
         f"Domestic prices step where they were set; circles mark a step of {threshold:g}% or "
         f"more within {step_indicator.window_days} days (the fuel-price-shock alert's threshold). "

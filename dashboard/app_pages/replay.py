@@ -29,14 +29,16 @@ st.caption(
     "indicator's publication lag) are used, with the release that was current then."
 )
 
-watched = data.watched_countries()
+countries = data.pickable_countries(version)
 st.session_state.setdefault("replay_country", components.selected_country())
+if st.session_state["replay_country"] not in countries:
+    st.session_state["replay_country"] = countries[0]
 st.session_state.setdefault("replay_range", (DEFAULT_START, DEFAULT_END))
 
 controls = st.columns([1.2, 1.6, 0.8, 1.2])
 replay_country = controls[0].selectbox(
     "Country",
-    options=watched,
+    options=countries,
     format_func=data.country_label,
     key="replay_country",
 )
@@ -96,7 +98,11 @@ events = data.load_events(version, replay_country)
 figure = charts.replay_figure(
     frame, marks, events, catalogue.bands, threshold=threshold, height=420
 )
-components.show_figure(figure, key="replay_chart")
+components.show_figure(
+    figure,
+    key="replay_chart",
+    png_name=f"flashpoint_replay_{replay_country}_{start:%Y%m%d}_{end:%Y%m%d}",
+)
 
 jumps = frame.sort_values("date")
 jumps = jumps.assign(change=jumps["composite"].diff())
@@ -131,8 +137,13 @@ def indicator_name(indicator_id: object) -> str:
     return names.get(str(indicator_id), str(indicator_id))
 
 
+# The alert replay is costly, so it runs only while its tab is open: that needs the tabs to
+# track which one is open (`on_change="rerun"`); without it `.open` is None and the tab waited
+# forever.
 tabs = st.tabs(
-    ["Trigger crossings", "Band changes", "Alerts that would have fired", "Daily scores"]
+    ["Trigger crossings", "Band changes", "Alerts that would have fired", "Daily scores"],
+    key="replay_tab",
+    on_change="rerun",
 )
 with tabs[0]:
     if crossings.empty:
@@ -193,9 +204,19 @@ with tabs[2]:
     elif alert_history.empty:
         st.caption("No alert rule would have fired in this range.")
     else:
+        fired = alert_history[alert_history["to_state"] == "firing"]
+        if fired.empty:
+            st.markdown("No rule reached *firing* in this range (see the changes below).")
+        else:
+            first_fired = fired.sort_values("date").iloc[0]
+            st.markdown(
+                f"**{len(fired)}** alert(s) would have fired; the first, "
+                f"**{escape_markdown(first_fired['rule'])}**, on "
+                f"**{pd.Timestamp(first_fired['date']):%d %b %Y}**."
+            )
         st.caption(
-            "The effective alert rules (config plus dashboard overrides) evaluated on each date "
-            "by the same evaluator as the live alerts, without silences."
+            "The alert rules in force (the configuration plus administrators' edits) evaluated "
+            "on each date by the same evaluator as the live alerts, without silences."
         )
         st.dataframe(
             pd.DataFrame(

@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 import streamlit as st
+from playwright.sync_api import Page, expect
 
-from flashpoint import snapshot, store
+from flashpoint import store
+from tests.support.snapshot_template import copy_of_template
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
@@ -44,6 +46,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 SERVER_START_SECONDS = 120.0
+# Every browser wait is on a condition, with a deadline generous enough for a loaded 2-core machine
+# (Playwright's own defaults, 5 s for `expect` and 30 s for actions, failed there).
+EXPECT_TIMEOUT_MS = 60_000
+ACTION_TIMEOUT_MS = 180_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 # The Kazakhstan event whose escaping the browser test checks (title is hostile on purpose:
 # synthetic, not a real recorded event).
 HOSTILE_TITLE = '<img src=x onerror="window.__flashpoint_xss=1">Synthetic <b>bold</b> event'
@@ -63,16 +70,9 @@ def sqlite_url(path: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def snapshot_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite store holding the bundled snapshot (loaded once per session; treat as read-only)."""
-    path = tmp_path_factory.mktemp("snapshot-store") / "flashpoint.db"
-    engine = store.make_engine(sqlite_url(path))
-    try:
-        store.init_schema(engine)
-        snapshot.ensure_snapshot_loaded(engine)
-    finally:
-        engine.dispose()
-    return path
+def snapshot_store(snapshot_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store holding the bundled snapshot (a copy per worker; treat as read-only)."""
+    return copy_of_template(snapshot_template, tmp_path_factory.mktemp("snapshot-store"))
 
 
 @pytest.fixture
@@ -124,6 +124,14 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
             pytrace=False,
         )
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def page(page: Page) -> Page:
+    """pytest-playwright's page, with the suite's deadline on every action and navigation."""
+    page.set_default_timeout(ACTION_TIMEOUT_MS)
+    page.set_default_navigation_timeout(ACTION_TIMEOUT_MS)
+    return page
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     """Terminate the server, then kill it if it does not stop."""
     process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()

@@ -280,3 +280,30 @@ def test_admin_creates_a_rule_and_a_silence(store_url: str) -> None:
     assert silences["rule_id"].tolist() == ["composite_watch"]
     assert silences["created_by"].tolist() == ["Alice"]
     engine.dispose()
+
+
+def test_a_fresh_store_says_never_evaluated_in_plain_words(store_url: str) -> None:
+    at = page().run()
+    assert not at.exception
+    firing = next(element for element in at.metric if element.label == "Firing")
+    assert firing.value == "never evaluated", "never evaluated is not 0 firing"
+    assert any("never been evaluated" in element.value for element in at.info)
+    # Alerts follow the watched list, and the page says how to widen it.
+    watched = next(element.value for element in at.info if "watched countries" in element.value)
+    assert "Kazakhstan" in watched and "Uzbekistan" in watched and "config.toml" in watched
+    # What a rule watches is named, not an internal id; missing cells are a dash, never None.
+    rules = at.dataframe[0].value
+    target = str(rules.loc[rules["Rule"] == RULE, "Target"].iloc[0])
+    assert "fuel price step" in target.lower() and "indicator:" not in target
+    assert not rules.isin([None]).any().any() and "None" not in rules.astype(str).to_numpy()
+
+
+def test_a_viewer_without_admin_login_is_told_to_ask_the_administrator(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLASHPOINT_ADMIN_PASSWORD")
+    at = page().run()
+    assert not at.exception
+    help_text = " ".join(element.value for element in at.caption)
+    assert "ask your administrator" in help_text.lower()
+    assert "FLASHPOINT_ADMIN_PASSWORD" not in help_text and "restart" not in help_text

@@ -96,3 +96,47 @@ def test_plain_error_drops_tracebacks() -> None:
         "fetchers.errors.RateLimited: 429 Too Many Requests (retry after 60 s)"
     )
     assert formatting.plain_error(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("schedule", "words"),
+    [
+        ("0 4 * * *", "daily at 04:00 UTC"),
+        ("30 6 * * *", "daily at 06:30 UTC"),
+        ("0 4 2 * *", "monthly on the 2nd at 04:00 UTC"),
+        ("0 4 3 * *", "monthly on the 3rd at 04:00 UTC"),
+        ("15 5 11 * *", "monthly on the 11th at 05:15 UTC"),
+        ("0 7 * * 1", "weekly on Monday at 07:00 UTC"),
+        ("0 7 * * 0", "weekly on Sunday at 07:00 UTC"),
+        ("0 8 * * 1-5", "on weekdays at 08:00 UTC"),
+        ("every 15m", "every 15 minutes"),
+        ("every 1h", "every hour"),
+        ("*/5 * * * *", "on a custom schedule"),
+        ("0 4 1 1 *", "on a custom schedule"),
+        ("", "on a custom schedule"),
+    ],
+)
+def test_schedules_read_as_words_never_as_cron(schedule: str, words: str) -> None:
+    assert formatting.schedule_in_words(schedule) == words
+
+
+def test_schedule_names_the_scheduler_time_zone() -> None:
+    assert formatting.schedule_in_words("0 4 * * *", "Asia/Almaty") == "daily at 04:00 Asia/Almaty"
+
+
+def test_store_kind_never_shows_the_url() -> None:
+    secret = "postgresql+psycopg://analyst:hunter2@db.internal:5432/flashpoint"
+    assert formatting.store_kind(secret) == "a PostgreSQL database"
+    assert formatting.store_kind("sqlite:////srv/flashpoint/data.db") == "a SQLite file"
+    assert "hunter2" not in formatting.store_kind(secret)
+
+
+def test_tables_for_viewers_show_a_dash_not_none() -> None:
+    frame = pd.DataFrame(
+        {"rule": ["a", None], "threshold": [25.0, float("nan")], "at": [pd.NaT, pd.Timestamp(0)]}
+    )
+    shown = formatting.for_viewers(frame)
+    assert shown.loc[1, "rule"] == "—" and shown.loc[1, "threshold"] == "—"
+    assert shown.loc[0, "at"] == "—" and shown.loc[0, "threshold"] == 25.0
+    assert "None" not in shown.to_csv() and "nan" not in shown.to_csv().lower()
+    assert pd.isna(frame.loc[1, "rule"]), "the input is not modified"

@@ -176,6 +176,59 @@ def test_country_query_parameter_selects_the_country(snapshot_store: Path, use_s
     assert at.query_params["country"] == ["UZB"] or at.query_params["country"] == "UZB"
 
 
+def test_any_scored_country_opens_watched_first(
+    snapshot_store: Path, use_store: Any, expected: PanelScore
+) -> None:
+    use_store(snapshot_store)
+    watched = list(load_config(CONFIG).general.countries)
+    assert "CHE" not in watched
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "che"  # any case
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.title[0].value == "Switzerland"
+    swiss = expected.countries.loc["CHE", "composite"]
+    assert metric(at, "Composite risk (0–10)") == f"{swiss:.1f}"
+    picker = at.selectbox(key="country")
+    assert picker.options[: len(watched)] == [picker.format_func(code) for code in watched]
+    # Watched first (even one with nothing stored), then every scored country once.
+    everyone = {picker.format_func(code) for code in [*watched, *expected.countries.index]}
+    assert sorted(picker.options) == sorted(everyone)
+    assert "Switzerland (CHE)" in picker.options and not at.warning
+
+
+def test_an_unknown_country_code_is_said_never_silently_replaced(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "XYZ"
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    notices = [item.value for item in at.warning if "XYZ" in item.value]
+    assert notices and "not an ISO3 country code" in notices[0]
+    assert "showing Kazakhstan" in notices[0], "it says which country is shown instead"
+
+
+def test_overview_replay_button_replays_the_country_in_view(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["country"] = "CHE"
+    at.run()
+    button = at.button(key="overview_replay_preset")
+    assert "Switzerland" in button.label
+    button.click().run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.title[0].value == "Replay"
+    assert at.selectbox(key="replay_country").value == "CHE"
+    start, end = at.session_state["replay_range"]
+    assert end == today() and (end - start).days == 365
+    composite = trace(figures(at), "Composite")
+    assert composite["x"], "Switzerland's year is replayed"
+
+
 def test_compare_map_shows_every_scored_composite(
     snapshot_store: Path, use_store: Any, expected: PanelScore
 ) -> None:
@@ -339,3 +392,48 @@ def test_methodology_says_how_each_pillar_combines_its_indicators(
         wanted = "strongest indicator" if pillar.aggregation == "max" else "weighted mean"
         assert combines[pillar.id] == wanted
     assert combines["unrest_spike"] == "strongest indicator"
+
+
+def test_overview_says_the_change_since_yesterday_and_last_week(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    use_store(snapshot_store)
+    at = open_app()
+    engine = store.make_engine(sqlite_url(snapshot_store))
+    observations = store.read_observations(engine, countries=["KAZ", "WLD"])
+    engine.dispose()
+    day = today()
+    frame = replay(
+        observations,
+        load_config(CONFIG).catalogue(),
+        countries=["KAZ"],
+        start=day - dt.timedelta(days=7),
+        end=day,
+    ).set_index("date")["composite"]
+    now = frame[pd.Timestamp(day)]
+    caption = next(item.value for item in at.caption if "Since yesterday" in item.value)
+    yesterday = now - frame[pd.Timestamp(day - dt.timedelta(days=1))]
+    last_week = now - frame[pd.Timestamp(day - dt.timedelta(days=7))]
+    assert "Since yesterday: " in caption and f"{yesterday:+.2f}" in caption.split("·")[0]
+    assert f"{last_week:+.2f}" in caption.split("·")[1]
+
+
+def test_input_counts_are_the_same_on_every_page(
+    snapshot_store: Path, use_store: Any, expected: PanelScore
+) -> None:
+    use_store(snapshot_store)
+    row = expected.countries.loc["KAZ"]
+    present, wanted, stale = (
+        int(row["inputs_present"]),
+        int(row["inputs_expected"]),
+        int(row["inputs_stale"]),
+    )
+    at = open_app()
+    assert metric(at, "Confidence (inputs present)") == f"{present} of {wanted}"
+    assert any(item.value.startswith(f"{stale} stale") for item in at.caption)
+    words = f"{present} of {wanted} inputs present, {stale} stale"
+    at.switch_page("app_pages/country.py").run()
+    assert words in page_text(at)
+    at.switch_page("app_pages/compare.py").run()
+    table = at.dataframe[0].value
+    assert table.loc[table["ISO3"] == "KAZ", "Confidence"].iloc[0] == words

@@ -53,7 +53,6 @@ def test_one_scheduler_and_two_dashboards_share_one_postgresql(
     engine = store.make_engine(team_store)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.set_default_timeout(180_000)
     with running_replay_server() as nbk:
         nbk.add("/get_rates.cfm", Reply.from_file(NBK_FIXTURE))
         config = write_serve_config(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from flashpoint.errors import ConfigError
 from indicators.alert_rules import AlertRule
 from indicators.observations import conform_observations
 from tests.support.mail_and_hooks import free_port, webhook_server
+from tests.support.snapshot_template import copy_of_template
 
 T0 = datetime(2022, 1, 1, 8, 0)
 
@@ -430,15 +430,10 @@ def test_bad_rule_in_config_toml_names_the_key(
 
 
 @pytest.fixture(scope="module")
-def snapshot_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from flashpoint.snapshot import load_snapshot
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('snapshot') / 'flashpoint.db'}"
-    engine = store.make_engine(url)
-    store.init_schema(engine)
-    load_snapshot(engine)
-    engine.dispose()
-    yield url
+def snapshot_store(snapshot_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of the loaded snapshot (the CLI test below writes alert states to it)."""
+    copy = copy_of_template(snapshot_template, tmp_path_factory.mktemp("snapshot"))
+    return f"sqlite:///{copy}"
 
 
 @pytest.mark.slow

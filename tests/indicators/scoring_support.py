@@ -2,7 +2,7 @@
 
 The synthetic catalogue and its observations are MADE UP (synthetic) to pin formulas on numbers a
 reader can check by hand. The snapshot store is the real bundled data (`flashpoint/snapshot_data`)
-loaded into a temporary SQLite file once per test process.
+copied from the run's loaded template into a temporary SQLite file once per test process.
 """
 
 from __future__ import annotations
@@ -164,17 +164,17 @@ class SnapshotStore:
 
 
 @functools.cache
-def snapshot_store() -> SnapshotStore:
-    """Load the bundled snapshot into a temporary SQLite store once per process."""
-    from flashpoint import snapshot, store
+def snapshot_store(template: Path) -> SnapshotStore:
+    """A private copy of the loaded snapshot `template` (tests/conftest.py `snapshot_template`),
+    with its observations read once per process."""
+    from flashpoint import store
     from flashpoint.config import default_config_path, load_config
 
     directory = Path(tempfile.mkdtemp(prefix="flashpoint-scoring-"))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    shutil.copyfile(template, directory / "snapshot.db")
     url = f"sqlite:///{directory / 'snapshot.db'}"
     engine = store.make_engine(url)
-    store.init_schema(engine)
-    snapshot.load_snapshot(engine)
     settings = load_config(default_config_path())
     frame = store.read_observations(engine, include_forecasts=False)
     return SnapshotStore(

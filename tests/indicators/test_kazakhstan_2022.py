@@ -1,7 +1,7 @@
 """The case Flashpoint must get right, on the real bundled snapshot: Kazakhstan, January 2022.
 
-The snapshot is loaded into a temporary SQLite store once per test process; every assertion is
-on computed output (dates, bands, drivers), never on numbers copied from the code.
+The snapshot is loaded once per run and copied into a temporary SQLite store per process; every
+assertion is on computed output (dates, bands, drivers), never on numbers copied from the code.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ START, END = "2021-10-01", "2022-02-15"
 
 
 @pytest.fixture(scope="module")
-def bundled() -> SnapshotStore:
-    return snapshot_store()
+def bundled(snapshot_template: Path) -> SnapshotStore:
+    return snapshot_store(snapshot_template)
 
 
 @pytest.fixture(scope="module")
