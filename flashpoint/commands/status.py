@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.store import (
+    countries_with_indicators,
     is_empty,
     last_fetch_runs,
     make_engine,
@@ -31,7 +32,17 @@ SERIES_COLUMNS = (
     "first_period",
     "last_period",
     "last_fetched_at",
+    "licence",
 )
+# The generic domestic fuel catalogue (any country, the country's own currency).
+DOMESTIC_FUEL_INDICATORS = (
+    "fuel_gasoline_retail",
+    "fuel_diesel_retail",
+    "fuel_lpg_retail",
+    "fuel_kerosene_retail",
+)
+# Longest licence text shown in the table (json and csv carry it whole).
+TABLE_LICENCE_WIDTH = 48
 SOURCE_COLUMNS = (
     "source",
     "enabled",
@@ -118,6 +129,10 @@ def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
 
 
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 def _missing(value: Any) -> bool:
     """None, NaN or NaT: a missing cell (pandas turns a NULL into NaN in an object column)."""
     return value is None or bool(pd.isna(value))
@@ -134,7 +149,43 @@ def _int_text(value: Any) -> str:
     return "" if value is None or pd.isna(value) else str(int(value))
 
 
-def _series_table(summary: pd.DataFrame) -> pd.DataFrame:
+def _licences(settings: Settings) -> dict[tuple[str, str], str]:
+    """(source, indicator) → the licence its rows are under, "" where none is recorded.
+
+    Snapshot datasets carry their own licence and attribution in the manifest; a live source's
+    rows are under the licence the catalogue records for the indicator.
+    """
+    from flashpoint.snapshot import SnapshotError, snapshot_manifest
+
+    catalogue = settings.catalogue()
+    by_indicator = {item.id: item.licence for item in catalogue.indicators}
+    licences: dict[tuple[str, str], str] = {}
+    try:
+        datasets = snapshot_manifest().get("datasets", {})
+    except SnapshotError:
+        datasets = {}
+    for dataset in datasets.values():
+        # The licence first (it survives the table's shortening), then whom to credit.
+        parts = [str(dataset.get(key) or "").strip() for key in ("licence", "attribution")]
+        text = " · ".join(part for part in parts if part)
+        for indicator in dataset.get("indicators", {}):
+            licences[(str(dataset.get("source", "")), str(indicator))] = text
+    licences.update(
+        {("", indicator): text for indicator, text in by_indicator.items()}  # live fallback
+    )
+    return licences
+
+
+def _licence_for(licences: dict[tuple[str, str], str], source: str, indicator: str) -> str:
+    return licences.get((source, indicator)) or licences.get(("", indicator), "")
+
+
+def _series_table(summary: pd.DataFrame, licences: dict[tuple[str, str], str]) -> pd.DataFrame:
+    summary = summary.copy()
+    summary["licence"] = [
+        _licence_for(licences, str(source), str(indicator))
+        for source, indicator in zip(summary["source"], summary["indicator"], strict=True)
+    ]
     out = summary.loc[:, list(SERIES_COLUMNS)].copy()
     for name in ("first_period", "last_period"):
         out[name] = [_stamp(value, False) for value in out[name]]
@@ -169,6 +220,7 @@ def run(args: argparse.Namespace) -> int:
     version: int | None = None
     summary = pd.DataFrame(columns=list(SERIES_COLUMNS))
     runs = pd.DataFrame()
+    fuel_countries = 0
     if not missing:
         engine = make_engine(url)
         try:
@@ -176,10 +228,11 @@ def run(args: argparse.Namespace) -> int:
             if version is not None:
                 if not is_empty(engine):
                     summary = store_summary(engine)
+                    fuel_countries = countries_with_indicators(engine, DOMESTIC_FUEL_INDICATORS)
                 runs = last_fetch_runs(engine)
         finally:
             engine.dispose()
-    series = _series_table(summary)
+    series = _series_table(summary, _licences(settings))
     sources = _sources_table(settings, runs)
     if missing or version is None:
         hint = (
@@ -199,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
             "store": shown_url,
             "schema_version": version,
             "empty": series.empty,
+            "domestic_fuel_countries": fuel_countries,
             "hint": hint,
             "series": series.to_dict("records"),
             "sources": sources.to_dict("records"),
@@ -217,8 +271,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         total = int(summary["rows"].sum())
         print(f"{total} observations in {len(series)} series (source × indicator).")
+        print(
+            f"Domestic retail fuel prices for {fuel_countries} "
+            f"{'country' if fuel_countries == 1 else 'countries'} "
+            f"({', '.join(DOMESTIC_FUEL_INDICATORS)})."
+        )
         print()
-        print(format_table(series))
+        shown = series.copy()
+        shown["licence"] = [_shorten(text, TABLE_LICENCE_WIDTH) for text in shown["licence"]]
+        print(format_table(shown))
     print()
     print("Sources:")
     print(format_table(sources))

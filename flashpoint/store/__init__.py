@@ -62,7 +62,12 @@ from flashpoint.store.series import (
     read_revisions,
     upsert_observations,
 )
-from flashpoint.store.summary import data_version, integrity_check, store_summary
+from flashpoint.store.summary import (
+    countries_with_indicators,
+    data_version,
+    integrity_check,
+    store_summary,
+)
 from flashpoint.store.validators import get_http_validator, read_http_validators, set_http_validator
 
 __all__ = [
@@ -77,6 +82,7 @@ __all__ = [
     "alert_state",
     "audit_log",
     "begin_write",
+    "countries_with_indicators",
     "data_version",
     "events",
     "fetch_runs",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -92,6 +93,15 @@ def store_summary(engine: Engine | Connection) -> pd.DataFrame:
     result["rows"] = result["rows"].astype("int64")
     result["countries"] = result["countries"].astype("int64")
     return _as_datetime(result, ("first_period", "last_period", "last_fetched_at"))
+
+
+def countries_with_indicators(engine: Engine | Connection, indicators: Sequence[str]) -> int:
+    """How many distinct countries hold at least one row of any of these indicators."""
+    query = sa.select(sa.func.count(sa.distinct(observations.c.country))).where(
+        observations.c.indicator.in_(list(indicators))
+    )
+    with _reading(engine) as connection:
+        return int(connection.execute(query).scalar_one())
 
 
 def integrity_check(engine: Engine) -> list[str]:
