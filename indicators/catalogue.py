@@ -81,6 +81,9 @@ class Pillar:
     weight: float = 1.0
     factors: tuple[str, ...] = ()
     description: str = ""
+    # Trigger pillars: what a fresh input of the pillar is, in the words of a blind trigger's
+    # reason ("no fresh <signal> or <signal> data"). Empty: the pillar's name in lower case.
+    signal: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,9 @@ class ModelParameters:
     vulnerability_pivot: float = 5.0
     # Minimum share of expected inputs before a composite is reported at all.
     min_coverage: float = 0.3
+    # A trigger with fresh inputs at or above this (0–10) is "active", below it "quiet". 2.5 is a
+    # 25 % domestic fuel-price step (the fuel_price_shock alert's threshold) or a protest z of 1.
+    trigger_active_at: float = 2.5
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ Pipeline, vectorised over the whole panel (all dates × countries × indicators 
    vulnerability V = weighted geometric mean of the available structural pillars (each floored at
    `PILLAR_FLOOR` so one pillar at 0 cannot zero the product);
    trigger T = the largest trigger pillar (each scaled by its weight relative to the heaviest);
+   the trigger state is active / quiet / blind (`indicators.trigger_state`): a blind trigger (no
+   fresh own input) has no value (`trigger` NaN, `trigger_seen` what is still visible) and its
+   composite is a range [C(V, trigger_seen), C(V, 10)] (`composite`, `composite_high`);
 6. composite C = V + (10 − V) · min(1, a · (T / 10) · (V / pivot)) — the trigger closes a share of
    the headroom above V that grows with both trigger intensity and vulnerability; C = V when T = 0,
    C ≤ 10, and C is non-decreasing in V and T (see docs/METHODOLOGY.md for the proof and sources);
@@ -51,6 +54,7 @@ from indicators.pointintime import (
     visible_observations,
 )
 from indicators.tables import indicator_table, scored_indicator_ids
+from indicators.trigger_state import BLIND, trigger_state_frame
 
 # A structural pillar scored below this enters the geometric mean at this value (0 has no logarithm;
 # 0.1 on the 0–10 scale is "negligible" without letting one perfect pillar zero the product).
@@ -67,6 +71,12 @@ COUNTRY_COLUMNS: tuple[str, ...] = (
     "band_colour",
     "vulnerability",
     "trigger",
+    "trigger_seen",
+    "trigger_state",
+    "blind_since",
+    "trigger_reason",
+    "composite_high",
+    "band_high",
     "inputs_present",
     "inputs_expected",
     "inputs_stale",
@@ -606,7 +616,22 @@ def score_latest(
     )
     composite = composite.mask(no_structure | too_thin)
     band, colour = assign_bands(composite, catalogue)
-    trigger = trigger.fillna(0.0)
+    trigger_seen = trigger.fillna(0.0)
+    states = trigger_state_frame(grid, trigger_seen, catalogue, units)
+    blind = states["trigger_state"] == BLIND
+    # What an unseen shock could make of a blind country: V amplified by a full trigger.
+    full = pd.Series(
+        combine(
+            vulnerability.to_numpy(),
+            np.full(len(units), 10.0),
+            amplification=model.trigger_amplification,
+            pivot=model.vulnerability_pivot,
+        ),
+        index=units,
+    )
+    composite_high = full.where(blind, composite).mask(composite.isna())
+    band_high, _ = assign_bands(composite_high, catalogue)
+    trigger = trigger_seen.mask(blind)
 
     grid["contribution"] = _contributions(grid, pillars, triggers, vulnerability, composite)
     grid["status"] = np.where(~present, "missing", np.where(grid["stale"], "stale", "ok"))
@@ -623,6 +648,12 @@ def score_latest(
             "band_colour": colour,
             "vulnerability": vulnerability,
             "trigger": trigger,
+            "trigger_seen": trigger_seen,
+            "trigger_state": states["trigger_state"],
+            "blind_since": states["blind_since"],
+            "trigger_reason": states["trigger_reason"],
+            "composite_high": composite_high,
+            "band_high": band_high,
             "inputs_present": counts["inputs_present"],
             "inputs_expected": counts["inputs_expected"],
             "inputs_stale": counts["inputs_stale"],

@@ -12,6 +12,7 @@ import pandas as pd
 
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
+from indicators.trigger_state import describe_composite, describe_trigger, is_blind
 
 TOP_CONTRIBUTORS = 5
 
@@ -101,13 +102,14 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
     row = panel.countries.loc[country]
     composite = row["composite"]
     head = (
-        f"{country}  composite {composite:.2f} ({row['band']})"
+        f"{country}  composite {describe_composite(row, digits=2)}"
         if pd.notna(composite)
         else f"{country}  no score: {row['reason']}"
     )
     lines = [
         head,
-        f"  structural vulnerability {row['vulnerability']:.2f}   trigger {row['trigger']:.2f}",
+        f"  structural vulnerability {row['vulnerability']:.2f}   "
+        f"{describe_trigger(row, digits=2)}",
         f"  confidence: {row['confidence']} (oldest input {row['oldest_input_age_days']:.0f} "
         f"days, newest {row['newest_input_age_days']:.0f} days)",
     ]
@@ -129,6 +131,31 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
     return "\n".join(lines)
 
 
+def _headline_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table format's headline: a blind country's composite as its range, its trigger as
+    "blind since …" (never a number that reads as calm)."""
+    records = table.to_dict("records")
+    return pd.DataFrame(
+        {
+            "country": table["country"],
+            "composite": [
+                describe_composite(r, digits=2).split(" (")[0]
+                if pd.notna(r["composite"])
+                else "–"
+                for r in records
+            ],
+            "band": [
+                f"{r['band']} (trigger blind)" if is_blind(r) else r["band"] for r in records
+            ],
+            "vulnerability": table["vulnerability"],
+            "trigger": [describe_trigger(r, digits=2).removeprefix("trigger ") for r in records],
+            "inputs_present": table["inputs_present"],
+            "inputs_stale": table["inputs_stale"],
+            "top_driver": table["top_driver"],
+        }
+    )
+
+
 def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
     def clean(value: Any) -> Any:
         if pd.api.types.is_scalar(value) and pd.isna(value):
@@ -144,6 +171,8 @@ def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]
         row = {key: clean(value) for key, value in panel.countries.loc[country].items()}
         pillars = panel.pillars[panel.pillars["country"] == country]
         row["country"] = country
+        row["trigger_text"] = describe_trigger(panel.countries.loc[country], digits=2)
+        row["composite_text"] = describe_composite(panel.countries.loc[country], digits=2)
         row["pillars"] = {
             str(p): clean(s) for p, s in zip(pillars["pillar"], pillars["score"], strict=True)
         }
@@ -193,6 +222,10 @@ def run(args: argparse.Namespace) -> int:
         "band",
         "vulnerability",
         "trigger",
+        "trigger_state",
+        "blind_since",
+        "trigger_reason",
+        "composite_high",
         *[p for p in _pillar_order(catalogue) if p in table.columns],
         "inputs_present",
         "inputs_expected",
@@ -206,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"Flashpoint score as of {panel.as_of:%Y-%m-%d} (data published by the end of that day)")
     print()
-    print(format_table(table[[*columns[:5], "inputs_present", "inputs_stale", "top_driver"]]))
+    print(format_table(_headline_table(table)))
     if args.country or len(order) <= 3:
         for country in order:
             print()

@@ -102,6 +102,11 @@ class PillarSettings(ConfigModel):
         default_factory=list, description="The report's risk factors this pillar covers."
     )
     description: str = Field(default="", description="What the pillar captures.")
+    signal: str = Field(
+        default="",
+        description="Trigger pillars: what a fresh input is, as a blind trigger's reason names it "
+        "(\"domestic fuel price\"). Default: the name in lower case.",
+    )
 
 
 class ModelSettings(ConfigModel):
@@ -123,6 +128,13 @@ class ModelSettings(ConfigModel):
         ge=0,
         le=1,
         description="Minimum share of expected inputs before a composite is reported.",
+    )
+    trigger_active_at: float = Field(
+        default=ModelParameters.trigger_active_at,
+        ge=0,
+        le=10,
+        description="Trigger level (0–10) from which a trigger with fresh inputs is 'active' "
+        "rather than 'quiet'.",
     )
 
 
