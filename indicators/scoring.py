@@ -671,6 +671,10 @@ def score_latest(
         index=units,
     ).reset_index()
 
+    # A blind country's trigger pillars are "cannot see", not 0 (their stale inputs still entered
+    # the composite at 0: the floor of its range).
+    blind_units = pd.MultiIndex.from_frame(pillars[_UNIT]).isin(units[blind.to_numpy()])
+    pillars["score"] = pillars["score"].mask(blind_units & (pillars["kind"] == "trigger"))
     pillar_frame = pillars[["date", *PILLAR_COLUMNS]].reset_index(drop=True)
     contributions = grid.rename(columns={PUBLISHED: "published"})
     contributions = contributions[["date", *CONTRIBUTION_COLUMNS]].reset_index(drop=True)

@@ -131,29 +131,45 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
     return "\n".join(lines)
 
 
-def _headline_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The table format's headline: a blind country's composite as its range, its trigger as
-    "blind since …" (never a number that reads as calm)."""
+def trigger_cell(row: Any) -> str:
+    """A table cell for the trigger: "7.30 (active)", "0.40 (quiet)", "blind since 6 Jan 2022"."""
+    text = describe_trigger(row, digits=2).removeprefix("trigger ")
+    return text.split(":")[0] if is_blind(row) else text
+
+
+def composite_cell(row: Any) -> str:
+    """A table cell for the composite: "4.20", or a blind country's range "3.50–8.05"."""
+    if pd.isna(row["composite"]):
+        return "–"
+    return describe_composite(row, digits=2).split(" (")[0]
+
+
+def band_cell(row: Any) -> str:
+    """A table cell for the band, flagged when the trigger is blind."""
+    return f"{row['band']} (trigger blind)" if is_blind(row) else str(row["band"])
+
+
+def headline_table(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`table[columns]` for printing: composite, band and trigger as honest text cells.
+
+    A blind country's composite is shown as its range, its band flagged and its trigger as
+    "blind since …" — never a number that reads as calm.
+    """
     records = table.to_dict("records")
-    return pd.DataFrame(
-        {
-            "country": table["country"],
-            "composite": [
-                describe_composite(r, digits=2).split(" (")[0]
-                if pd.notna(r["composite"])
-                else "–"
-                for r in records
-            ],
-            "band": [
-                f"{r['band']} (trigger blind)" if is_blind(r) else r["band"] for r in records
-            ],
-            "vulnerability": table["vulnerability"],
-            "trigger": [describe_trigger(r, digits=2).removeprefix("trigger ") for r in records],
-            "inputs_present": table["inputs_present"],
-            "inputs_stale": table["inputs_stale"],
-            "top_driver": table["top_driver"],
-        }
-    )
+    shown = table[list(columns)].copy()
+    cells = {"composite": composite_cell, "band": band_cell, "trigger": trigger_cell}
+    for name, cell in cells.items():
+        if name in shown.columns:
+            shown[name] = [cell(record) for record in records]
+    return shown.reset_index(drop=True)
+
+
+def blind_notes(table: pd.DataFrame) -> list[str]:
+    """One line per blind country: "KGZ trigger blind since …: no fresh … data"."""
+    if "trigger_state" not in table.columns:
+        return []
+    blind = table[table["trigger_state"] == "blind"].drop_duplicates("country", keep="last")
+    return [f"{r['country']} {describe_trigger(r)}" for r in blind.to_dict("records")]
 
 
 def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
@@ -239,7 +255,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"Flashpoint score as of {panel.as_of:%Y-%m-%d} (data published by the end of that day)")
     print()
-    print(format_table(_headline_table(table)))
+    shown = [
+        "country",
+        "composite",
+        "band",
+        "vulnerability",
+        "trigger",
+        "inputs_present",
+        "inputs_stale",
+        "top_driver",
+    ]
+    print(format_table(headline_table(table, shown)))
+    notes = blind_notes(table)
+    if notes:
+        print()
+        print("Blind triggers (composite shown as a range: what can be seen … a full trigger):")
+        print("\n".join(f"  {note}" for note in notes))
     if args.country or len(order) <= 3:
         for country in order:
             print()
