@@ -222,7 +222,7 @@ def _check_rules(settings: Settings) -> list[Problem]:
 
 def _target_problem(settings: Settings, rule: AlertRule, indicator_ids: set[str]) -> str:
     kind, target_id = rule.target_kind, rule.target_id
-    if kind == "composite" and rule.target == "composite":
+    if rule.target in ("composite", "trigger"):
         pass
     elif kind == "pillar":
         if target_id not in settings.pillars:
@@ -235,14 +235,14 @@ def _target_problem(settings: Settings, rule: AlertRule, indicator_ids: set[str]
             return f"unknown source {target_id!r}"
     else:
         return (
-            f"{rule.target!r} is not a target: use composite, pillar:<id>, indicator:<id> "
-            "or source:<name>"
+            f"{rule.target!r} is not a target: use composite, trigger, pillar:<id>, "
+            "indicator:<id> or source:<name>"
         )
     allowed: dict[str, tuple[str, ...]] = {
         "level": ("composite", "pillar", "indicator"),
         "change": ("composite", "pillar", "indicator"),
         "spike": ("indicator",),
-        "stale": ("indicator", "source"),
+        "stale": ("indicator", "source", "trigger"),
         "band_change": ("composite",),
     }
     if kind not in allowed[rule.kind]:
