@@ -22,6 +22,7 @@ Derivation = Literal[
     "depreciation_12m",
     "price_gap",  # % gap of a domestic price to a world reference price
     "spike",  # z-score of the latest value against the country's own trailing history
+    "seasonal_deviation",  # SDs from the series' own seasonal trend (WFP ALPS-like), max of bases
 ]
 
 

@@ -73,11 +73,14 @@ class IndicatorSettings(ConfigModel):
             "depreciation_12m",
             "price_gap",
             "spike",
+            "seasonal_deviation",
         ]
         | None
     ) = Field(default=None, description="For derived indicators: how they are computed.")
     derived_from: list[str] = Field(
-        default_factory=list, description="For derived indicators: the base indicator ids."
+        default_factory=list,
+        description="For derived indicators: the base indicator ids; `prefix*` names every "
+        "indicator with that prefix.",
     )
     window_days: int = Field(
         default=31, ge=1, description="Trailing window (days) for step changes."

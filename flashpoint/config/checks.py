@@ -88,6 +88,8 @@ def _check_indicators(settings: Settings) -> list[Problem]:
                 )
             )
         for position, base in enumerate(item.derived_from):
+            if base.endswith("*") and len(base) > 1:
+                continue  # a prefix: matches whatever indicators carry it (possibly none yet)
             if base not in known_ids:
                 problems.append(
                     (f"{where}.derived_from[{position}]", f"unknown indicator {base!r}")

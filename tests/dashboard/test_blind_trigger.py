@@ -61,7 +61,14 @@ def blind_store(tmp_path_factory: pytest.TempPathFactory, snapshot_store: Path) 
             connection.execute(
                 table.delete().where(
                     table.c.country == COUNTRY,
-                    table.c.indicator.in_(_trigger_bases()),
+                    sa.or_(
+                        *(
+                            table.c.indicator.like(base[:-1] + "%")
+                            if base.endswith("*")
+                            else table.c.indicator == base
+                            for base in _trigger_bases()
+                        )
+                    ),
                     table.c.period >= CUT_OFF,
                 )
             )
