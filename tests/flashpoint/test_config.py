@@ -30,7 +30,8 @@ REPORT = REPO_ROOT.parent / "shared" / "report" / "kazakhstan-2022-report.txt"
 ARCHITECTURE_INDICATORS = {
     "fuel_lpg_retail", "fuel_gasoline_retail", "fuel_diesel_retail", "brent_price", "wti_price",
     "henry_hub_price", "propane_price", "usd_fx_rate", "fx_rate_annual", "fuel_price_step",
-    "fuel_price_yoy", "world_oil_change_yoy", "protest_spike", "food_price_shock", "cpi_inflation",
+    "fuel_price_yoy", "world_oil_change_yoy", "protest_spike", "food_price_shock",
+    "announced_price_change", "cpi_inflation",
     "imf_cpi_inflation", "unemployment", "youth_unemployment_male", "youth_unemployment_female",
     "gdp_growth", "fx_depreciation_12m", "gini", "top10_income_share", "poverty_national",
     "poverty_international", "wgi_control_of_corruption", "wgi_government_effectiveness",
