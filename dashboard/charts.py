@@ -113,18 +113,23 @@ def pillar_bars_figure(
     Args:
         pillars: columns `name` (label) and `score` (NaN when the pillar has no inputs), in the
             order to show top to bottom; optional `kind` ("trigger"/"structural") is shown in
-            the hover.
+            the hover; optional `note` replaces "no data" on a pillar without a score
+            (e.g. "blind" for the trigger pillars of a blind trigger).
         bands: the score bands (colours).
 
     Returns:
-        The figure; pillars without a score get a grey stub labelled "no data".
+        The figure; pillars without a score get a grey stub labelled "no data" (or their note).
     """
     frame = pillars.reset_index(drop=True)
     scores = pd.to_numeric(frame["score"], errors="coerce")
     labels = [plotly_text(name) for name in frame["name"]]
     shown = scores.fillna(0.15)
     colours = [band_colour(value, bands) for value in scores]
-    texts = ["no data" if pd.isna(value) else f"{value:.1f}" for value in scores]
+    notes = frame["note"].fillna("").astype(str) if "note" in frame else pd.Series("", frame.index)
+    texts = [
+        (plotly_text(note) or "no data") if pd.isna(value) else f"{value:.1f}"
+        for value, note in zip(scores, notes, strict=True)
+    ]
     kinds = frame["kind"].astype(str).tolist() if "kind" in frame else [""] * len(frame)
     figure = go.Figure(
         go.Bar(

@@ -88,6 +88,8 @@ class Notice:
     measure: str = ""  # what the value is, e.g. "fuel_price_step (%)"
     detail: str = ""  # how it was measured, e.g. "fuel_lpg_retail 55 → 120 KZT/litre"
     contributors: tuple[str, ...] = ()
+    # The country's trigger state and composite in words ("trigger blind since …; composite …").
+    trigger_note: str = ""
     link: str = ""
     event_id: int | None = None
     country_name: str = ""
@@ -97,7 +99,11 @@ class Notice:
     def comparison(self) -> str:
         """`value 118 vs threshold > 25`."""
         sign = ">" if self.condition == "above" else "<"
-        value = "n/a" if self.value is None else f"{self.value:.4g}"
+        value = (
+            "n/a"
+            if self.value is None
+            else "never" if self.value == float("inf") else f"{self.value:.4g}"
+        )
         threshold = "n/a" if self.threshold is None else f"{self.threshold:g}"
         return f"value {value} vs threshold {sign} {threshold}"
 
@@ -121,6 +127,7 @@ class Notice:
             f"Measure: {self.measure}" if self.measure else "",
             f"Value: {self.comparison}",
             f"Detail: {self.detail}" if self.detail else "",
+            f"Score: {self.trigger_note}" if self.trigger_note else "",
             f"Since: {_stamp(self.since)}",
             f"Evaluated at: {_stamp(self.at)}",
             f"Methodology version: {METHODOLOGY_VERSION}",
@@ -158,6 +165,7 @@ class Notice:
             "since": _iso(self.since),
             "at": _iso(self.at),
             "contributors": list(self.contributors),
+            "trigger_note": self.trigger_note,
             "link": self.link,
             "test": self.is_test,
             "methodology_version": METHODOLOGY_VERSION,
@@ -180,6 +188,13 @@ class Notice:
         if self.detail:
             blocks.append(
                 {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escape(self.detail)}}
+            )
+        if self.trigger_note:
+            blocks.append(
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": _slack_escape(self.trigger_note)},
+                }
             )
         if self.contributors:
             listing = "\n".join(f"• {_slack_escape(item)}" for item in self.contributors)

@@ -24,6 +24,7 @@ from indicators.methodology import METHODOLOGY_VERSION
 from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
 from indicators.scoring import PanelScore, ScoreFrames, score_panel
+from indicators.trigger_state import describe_trigger
 
 
 def today() -> pd.Timestamp:
@@ -162,6 +163,15 @@ def score_detail(panel: PanelScore, country: str, *, top: int = 5) -> dict[str, 
         "methodology_version": METHODOLOGY_VERSION,
         "vulnerability": _number(row["vulnerability"]),
         "trigger": _number(row["trigger"]),
+        "trigger_seen": _number(row["trigger_seen"]),
+        "trigger_state": str(row["trigger_state"]),
+        "blind_since": (
+            None if pd.isna(row["blind_since"]) else f"{pd.Timestamp(row['blind_since']):%Y-%m-%d}"
+        ),
+        "trigger_reason": str(row["trigger_reason"]),
+        "trigger_text": describe_trigger(row),
+        "composite_high": _number(row["composite_high"]),
+        "band_high": str(row["band_high"]),
         "confidence": str(row["confidence"]),
         "inputs_present": _count(row["inputs_present"]),
         "inputs_expected": _count(row["inputs_expected"]),

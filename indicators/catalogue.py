@@ -25,6 +25,7 @@ Derivation = Literal[
     "price_gap",  # % gap of a domestic price to a world reference price
     "spike",  # z-score of the latest value against the country's own trailing history
     "daily_spike",  # z-score of a daily count against the country's own trailing N days
+    "seasonal_deviation",  # SDs from the series' own seasonal trend (WFP ALPS-like), max of bases
 ]
 # How a pillar combines its indicators: the weighted mean, or the strongest available one.
 PillarAggregation = Literal["mean", "max"]
@@ -95,6 +96,9 @@ class Pillar:
     # "max": the pillar is its strongest available indicator (views of one phenomenon at several
     # time scales, e.g. daily and monthly protest spikes); "mean": the weighted mean.
     aggregation: PillarAggregation = "mean"
+    # Trigger pillars: what a fresh input of the pillar is, in the words of a blind trigger's
+    # reason ("no fresh <signal> or <signal> data"). Empty: the pillar's name in lower case.
+    signal: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,9 @@ class ModelParameters:
     vulnerability_pivot: float = 5.0
     # Minimum share of expected inputs before a composite is reported at all.
     min_coverage: float = 0.3
+    # A trigger with fresh inputs at or above this (0–10) is "active", below it "quiet". 2.5 is a
+    # 25 % domestic fuel-price step (the fuel_price_shock alert's threshold) or a protest z of 1.
+    trigger_active_at: float = 2.5
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,13 @@ Definitions (also in docs/METHODOLOGY.md):
   infinite z. Adding a constant to the transformed series changes nothing.
 * `daily_spike` — z-score of a daily count (Anscombe-transformed) against the same series' previous
   `normalisation.window` calendar days; see `indicators.daily_spike`.
+* `seasonal_deviation` — per monthly price series, the deviation of the log price from its own
+  seasonal trend (linear trend + month-of-year effects fitted on the previous observations within
+  `window_days`, at least 36 of them) in residual standard deviations, WFP ALPS-style
+  (`indicators.food_shock`); the largest across the bases per (country, month).
+
+A `derived_from` entry ending in `*` names every catalogue indicator with that prefix
+(`food_price_*`: every staple food price series, whoever adds them).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import pandas as pd
 
 from indicators.catalogue import Catalogue, Indicator
 from indicators.daily_spike import daily_spike
+from indicators.food_shock import MIN_HISTORY, food_price_deviation
 from indicators.observations import OBSERVATION_COLUMNS
 from indicators.pointintime import (
     PUBLISHED,
@@ -56,6 +64,8 @@ SPIKE_MIN_SD = 0.1
 CHANGE_TOLERANCE = pd.Timedelta(days=10)
 # Litres per barrel / per US gallon, for price gaps against world prices quoted per bbl or gal.
 LITRES_PER_UNIT = {"bbl": 158.987294928, "gal": 3.785411784}
+# Mean days per month: `seasonal_deviation` turns its `window_days` into a number of months.
+DAYS_PER_MONTH = 30.44
 # How far back a world price or fx rate may be carried to a domestic price's date.
 GAP_TOLERANCE = pd.Timedelta(days=31)
 
@@ -299,6 +309,12 @@ def _price_gap(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
     return _combine_max(merged[merged["value"].notna()])
 
 
+def _seasonal_deviation(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
+    months = max(MIN_HISTORY + 1, round(item.window_days / DAYS_PER_MONTH))
+    result = food_price_deviation(inputs, months)
+    return result[_RESULT_COLUMNS]
+
+
 def _spike(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
     frame = inputs.sort_values([*_KEYS, "period"], kind="mergesort")
     transformed = np.log1p(frame["value"].clip(lower=0.0))
@@ -328,6 +344,7 @@ DERIVATIONS: dict[str, Derivation] = {
     "price_gap": _price_gap,
     "spike": _spike,
     "daily_spike": daily_spike,
+    "seasonal_deviation": _seasonal_deviation,
 }
 
 
@@ -378,13 +395,26 @@ def derive_indicators(
     return derive_from_visible(base, catalogue)
 
 
+def base_ids(item: Indicator, catalogue: Catalogue) -> list[str]:
+    """The ids `item` derives from, a `prefix*` entry expanded over the catalogue's indicators."""
+    known = [indicator.id for indicator in catalogue.indicators]
+    out: list[str] = []
+    for entry in item.derived_from:
+        if entry.endswith("*"):
+            prefix = entry[:-1]
+            out.extend(name for name in known if name.startswith(prefix) and name != item.id)
+        else:
+            out.append(entry)
+    return list(dict.fromkeys(out))
+
+
 def derivation_bases(catalogue: Catalogue) -> set[str]:
     """Ids of the indicators the enabled derived indicators are computed from."""
     return {
         base
         for item in catalogue.enabled_indicators
         if item.derivation is not None
-        for base in item.derived_from
+        for base in base_ids(item, catalogue)
     }
 
 
@@ -404,8 +434,9 @@ def derive_from_visible(base: pd.DataFrame, catalogue: Catalogue) -> pd.DataFram
     base = base[base["indicator"].isin(derivation_bases(catalogue))]
     pieces: dict[str, pd.DataFrame] = {}
     for item in definitions:
-        inputs = base[base["indicator"].isin(item.derived_from)]
-        earlier = [pieces[name] for name in item.derived_from if name in pieces]
+        bases = base_ids(item, catalogue)
+        inputs = base[base["indicator"].isin(bases)]
+        earlier = [pieces[name] for name in bases if name in pieces]
         if earlier:
             inputs = concat_compact([inputs, *earlier])
         if inputs.empty:

@@ -33,6 +33,11 @@ REPLAY_BASE_COLUMNS: tuple[str, ...] = (
     "band",
     "vulnerability",
     "trigger",
+    "trigger_state",
+    "blind_since",
+    "trigger_reason",
+    "trigger_seen",
+    "composite_high",
 )
 CROSSING_COLUMNS: tuple[str, ...] = (
     "date",

@@ -16,6 +16,9 @@ Pipeline, vectorised over the whole panel (all dates × countries × indicators 
    vulnerability V = weighted geometric mean of the available structural pillars (each floored at
    `PILLAR_FLOOR` so one pillar at 0 cannot zero the product);
    trigger T = the largest trigger pillar (each scaled by its weight relative to the heaviest);
+   the trigger state is active / quiet / blind (`indicators.trigger_state`): a blind trigger (no
+   fresh own input) has no value (`trigger` NaN, `trigger_seen` what is still visible) and its
+   composite is a range [C(V, trigger_seen), C(V, 10)] (`composite`, `composite_high`);
 6. composite C = V + (10 − V) · min(1, a · (T / 10) · (V / pivot)) — the trigger closes a share of
    the headroom above V that grows with both trigger intensity and vulnerability; C = V when T = 0,
    C ≤ 10, and C is non-decreasing in V and T (see docs/METHODOLOGY.md for the proof and sources);
@@ -35,33 +38,30 @@ import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Catalogue
+from indicators.composite import NO_SCORE_BAND, NO_SCORE_COLOUR, assign_bands, combine
 from indicators.derived import (
     derive_from_visible,
-    derive_indicators,
     standardise_zscore_indicators,
     zscore_indicator_ids,
 )
+from indicators.latest import enrich_latest, latest_on_dates, latest_single, prepare_pool
 from indicators.normalise import normalise
 from indicators.observations import WORLD
 from indicators.pillar_aggregation import keep_strongest
 from indicators.pointintime import (
     PUBLISHED,
-    age_in_days,
     as_of_day,
     concat_compact,
-    period_end,
     visible_observations,
 )
 from indicators.tables import indicator_table, scored_indicator_ids
+from indicators.trigger_state import BLIND, trigger_state_frame
 
 # A structural pillar scored below this enters the geometric mean at this value (0 has no logarithm;
 # 0.1 on the 0–10 scale is "negligible" without letting one perfect pillar zero the product).
 PILLAR_FLOOR = 0.1
-NO_SCORE_BAND = "no score"
-NO_SCORE_COLOUR = "#bdbdbd"
 
 _UNIT = ["date", "country"]
-_SERIES_VINTAGE = ["indicator", "country", "vintage"]
 
 COUNTRY_COLUMNS: tuple[str, ...] = (
     "composite",
@@ -69,6 +69,12 @@ COUNTRY_COLUMNS: tuple[str, ...] = (
     "band_colour",
     "vulnerability",
     "trigger",
+    "trigger_seen",
+    "trigger_state",
+    "blind_since",
+    "trigger_reason",
+    "composite_high",
+    "band_high",
     "inputs_present",
     "inputs_expected",
     "inputs_stale",
@@ -180,166 +186,6 @@ class ScoreFrames:
 
 def _without_date(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return frame[frame["date"] == day].drop(columns="date").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Preparing the pool and picking the latest visible rows
-# --------------------------------------------------------------------------------------------
-
-
-def prepare_pool(visible: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Visible base rows plus derived rows, with z-scored base indicators standardised.
-
-    Args:
-        visible: output of `visible_observations` (with `published`).
-        catalogue: the catalogue.
-
-    Returns:
-        The pool scoring picks the latest values from.
-    """
-    derived = derive_indicators(visible, catalogue)
-    pool = concat_compact([visible, derived]) if not derived.empty else visible
-    return standardise_zscore_indicators(pool, catalogue)
-
-
-def latest_on_dates(prepared: pd.DataFrame, dates: pd.DatetimeIndex) -> pd.DataFrame:
-    """The latest row visible at the end of each date, per (indicator, country), vectorised.
-
-    Per series-vintage, a row becomes "the latest" when it is published, provided its period is
-    newer than every period published before it (a back-filled older period never supersedes a
-    newer one). `merge_asof` then picks, for every date, the last such row published by the end of
-    the date; among vintages, the one with the most recent publication visible then wins (as in
-    `pointintime.newest_vintage`).
-
-    Args:
-        prepared: rows with `published` (several vintages allowed; no forecasts).
-        dates: as-of days.
-
-    Returns:
-        One row per (date, indicator, country) that has a visible row, with a `date` column.
-    """
-    if prepared.empty:
-        return prepared.assign(date=pd.Series(dtype="datetime64[ns]"))
-    ordered = prepared.sort_values([PUBLISHED, "period"], kind="mergesort")
-    grouped = ordered.groupby(_SERIES_VINTAGE, sort=False)["period"]
-    previous_max = (
-        grouped.cummax().groupby([ordered[name] for name in _SERIES_VINTAGE], sort=False).shift(1)
-    )
-    records = ordered[previous_max.isna() | (ordered["period"] > previous_max)]
-
-    keys = ordered[_SERIES_VINTAGE].drop_duplicates()
-    left = keys.merge(pd.DataFrame({"date": dates}), how="cross")
-    left["date"] = left["date"].astype("datetime64[ns]")
-    left["cutoff"] = left["date"] + pd.Timedelta(days=1)
-    records = records.assign(**{PUBLISHED: records[PUBLISHED].astype("datetime64[ns]")})
-    left = left.sort_values("cutoff", kind="mergesort")
-    matched = pd.merge_asof(
-        left,
-        records,
-        left_on="cutoff",
-        right_on=PUBLISHED,
-        by=_SERIES_VINTAGE,
-        direction="backward",
-        allow_exact_matches=False,
-    )
-    matched = matched[matched["value"].notna()]
-    several = matched.groupby(["date", "indicator", "country"], sort=False)["vintage"].transform(
-        "nunique"
-    )
-    if (several > 1).any():
-        stamps = ordered[[*_SERIES_VINTAGE, PUBLISHED]].rename(columns={PUBLISHED: "vintage_seen"})
-        stamps["vintage_seen"] = stamps["vintage_seen"].astype("datetime64[ns]")
-        stamps = stamps.sort_values("vintage_seen", kind="mergesort")
-        ranked = pd.merge_asof(
-            matched.sort_values("cutoff", kind="mergesort"),
-            stamps,
-            left_on="cutoff",
-            right_on="vintage_seen",
-            by=_SERIES_VINTAGE,
-            direction="backward",
-            allow_exact_matches=False,
-        )
-        matched = ranked.sort_values(
-            ["date", "indicator", "country", "vintage_seen", "vintage"], kind="mergesort"
-        ).drop_duplicates(["date", "indicator", "country"], keep="last")
-        matched = matched.drop(columns="vintage_seen")
-    return matched.drop(columns="cutoff").reset_index(drop=True)
-
-
-def _latest_single(pool: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
-    """Latest row per (indicator, country) of a pool already visible at `day` (one vintage each)."""
-    newest = pool.groupby(["indicator", "country"], observed=True, sort=False)["period"].idxmax()
-    latest = pool.loc[newest.to_numpy()]
-    return latest.assign(date=day).reset_index(drop=True)
-
-
-def _enrich_latest(latest: pd.DataFrame, catalogue: Catalogue) -> pd.DataFrame:
-    """Add `period_end`, `age_days` (from the row's `date`) and `stale`; drop unknown indicators."""
-    table = indicator_table(catalogue)
-    latest = latest[latest["indicator"].isin(table.index)].reset_index(drop=True)
-    frequency = latest["indicator"].map(table["frequency"])
-    latest["period_end"] = period_end(latest["period"], frequency)
-    latest["age_days"] = age_in_days(latest["date"], latest["period_end"])
-    max_age = latest["indicator"].map(table["max_age_days"]).astype("float64")
-    latest["stale"] = latest["age_days"] > max_age
-    return latest
-
-
-# --------------------------------------------------------------------------------------------
-# Bands and the trigger × vulnerability formula
-# --------------------------------------------------------------------------------------------
-
-
-def assign_bands(composite: pd.Series, catalogue: Catalogue) -> tuple[pd.Series, pd.Series]:
-    """Band name and colour for each composite (NaN → "no score").
-
-    Args:
-        composite: 0–10 scores.
-        catalogue: the bands.
-
-    Returns:
-        (band names, band colours) aligned with `composite`.
-    """
-    bands = sorted(catalogue.bands, key=lambda band: band.lower)
-    lowers = np.array([band.lower for band in bands], dtype="float64")
-    names = np.asarray([band.name for band in bands], dtype=object)
-    colours = np.asarray([band.colour for band in bands], dtype=object)
-    values = composite.to_numpy(dtype="float64")
-    position = np.clip(np.searchsorted(lowers, values, side="right") - 1, 0, len(lowers) - 1)
-    missing = np.isnan(values)
-    band = np.where(missing, NO_SCORE_BAND, names[position])
-    colour = np.where(missing, NO_SCORE_COLOUR, colours[position])
-    return (
-        pd.Series(band, index=composite.index, name="band", dtype="object"),
-        pd.Series(colour, index=composite.index, name="band_colour", dtype="object"),
-    )
-
-
-def combine(
-    vulnerability: np.ndarray | pd.Series,
-    trigger: np.ndarray | pd.Series,
-    *,
-    amplification: float,
-    pivot: float,
-) -> np.ndarray:
-    """Composite = V + (10 − V) · min(1, amplification · (T/10) · (V/pivot)), in [0, 10].
-
-    Equivalent to min(10, V + amplification · T · (V/pivot) · (10 − V)/10).
-
-    Args:
-        vulnerability: structural vulnerability V in [0, 10].
-        trigger: trigger intensity T in [0, 10] (NaN counts as no trigger).
-        amplification: `model.trigger_amplification` (≥ 0).
-        pivot: `model.vulnerability_pivot` (> 0).
-
-    Returns:
-        The composite (NaN where V is NaN).
-    """
-    v = np.clip(np.asarray(vulnerability, dtype="float64"), 0.0, 10.0)
-    t = np.clip(np.nan_to_num(np.asarray(trigger, dtype="float64"), nan=0.0), 0.0, 10.0)
-    share = np.minimum(1.0, amplification * (t / 10.0) * (v / pivot))
-    result: np.ndarray = np.clip(v + (10.0 - v) * share, 0.0, 10.0)
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -559,7 +405,7 @@ def score_latest(
         `ScoreFrames` with a `date` column on every frame.
     """
     model = catalogue.model
-    latest = _enrich_latest(latest, catalogue)
+    latest = enrich_latest(latest, catalogue)
     units = pd.MultiIndex.from_product([dates, countries], names=_UNIT)
     grid = _grid(latest, catalogue, dates, countries)
     grid["normalised"] = normalise(grid[["indicator", "value"]], catalogue)
@@ -609,7 +455,22 @@ def score_latest(
     )
     composite = composite.mask(no_structure | too_thin)
     band, colour = assign_bands(composite, catalogue)
-    trigger = trigger.fillna(0.0)
+    trigger_seen = trigger.fillna(0.0)
+    states = trigger_state_frame(grid, trigger_seen, catalogue, units)
+    blind = states["trigger_state"] == BLIND
+    # What an unseen shock could make of a blind country: V amplified by a full trigger.
+    full = pd.Series(
+        combine(
+            vulnerability.to_numpy(),
+            np.full(len(units), 10.0),
+            amplification=model.trigger_amplification,
+            pivot=model.vulnerability_pivot,
+        ),
+        index=units,
+    )
+    composite_high = full.where(blind, composite).mask(composite.isna())
+    band_high, _ = assign_bands(composite_high, catalogue)
+    trigger = trigger_seen.mask(blind)
 
     grid["contribution"] = _contributions(grid, pillars, triggers, vulnerability, composite)
     grid["status"] = np.where(~present, "missing", np.where(grid["stale"], "stale", "ok"))
@@ -626,6 +487,12 @@ def score_latest(
             "band_colour": colour,
             "vulnerability": vulnerability,
             "trigger": trigger,
+            "trigger_seen": trigger_seen,
+            "trigger_state": states["trigger_state"],
+            "blind_since": states["blind_since"],
+            "trigger_reason": states["trigger_reason"],
+            "composite_high": composite_high,
+            "band_high": band_high,
             "inputs_present": counts["inputs_present"],
             "inputs_expected": counts["inputs_expected"],
             "inputs_stale": counts["inputs_stale"],
@@ -643,6 +510,10 @@ def score_latest(
         index=units,
     ).reset_index()
 
+    # A blind country's trigger pillars are "cannot see", not 0 (their stale inputs still entered
+    # the composite at 0: the floor of its range).
+    blind_units = pd.MultiIndex.from_frame(pillars[_UNIT]).isin(units[blind.to_numpy()])
+    pillars["score"] = pillars["score"].mask(blind_units & (pillars["kind"] == "trigger"))
     pillar_frame = pillars[["date", *PILLAR_COLUMNS]].reset_index(drop=True)
     contributions = grid.rename(columns={PUBLISHED: "published"})
     contributions = contributions[["date", *CONTRIBUTION_COLUMNS]].reset_index(drop=True)
@@ -706,8 +577,8 @@ def score_panel(
         visible[visible["indicator"].isin(zscored)], catalogue
     )
     latest = concat_compact(
-        [_latest_single(part, day) for part in (plain, derived, standardised) if not part.empty]
-        or [_latest_single(plain, day)]
+        [latest_single(part, day) for part in (plain, derived, standardised) if not part.empty]
+        or [latest_single(plain, day)]
     )
     frames = score_latest(
         latest,
@@ -716,3 +587,24 @@ def score_panel(
         countries=scored_countries(observations, countries),
     )
     return frames.at(day)
+
+
+# Re-exported: the pipeline's public pieces live in indicators.latest and indicators.composite.
+__all__ = [
+    "CONTRIBUTION_COLUMNS",
+    "COUNTRY_COLUMNS",
+    "LATEST_COLUMNS",
+    "NO_SCORE_BAND",
+    "NO_SCORE_COLOUR",
+    "PILLAR_COLUMNS",
+    "PILLAR_FLOOR",
+    "PanelScore",
+    "ScoreFrames",
+    "assign_bands",
+    "combine",
+    "latest_on_dates",
+    "prepare_pool",
+    "score_latest",
+    "score_panel",
+    "scored_countries",
+]

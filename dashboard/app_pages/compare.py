@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, components, data
+from indicators.trigger_state import describe_trigger
 
 catalogue = data.get_catalogue()
 version = data.run_version()
@@ -45,6 +46,8 @@ else:
             "Band": selected["band"].to_numpy(),
             "Vulnerability": selected["vulnerability"].to_numpy(),
             "Trigger": selected["trigger"].to_numpy(),
+            # A blind trigger has no value (the cell is empty): this column says why.
+            "Trigger state": [describe_trigger(row) for _, row in selected.iterrows()],
         }
     )
     for pillar in scored_pillars:

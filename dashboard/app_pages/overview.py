@@ -16,6 +16,7 @@ from dashboard.formatting import (
     trend_arrow,
 )
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.trigger_state import describe_composite, describe_trigger, is_blind
 
 # The case the product must get right, one click away; other countries replay their last year.
 REPLAY_PRESETS = {"KAZ": (dt.date(2021, 10, 1), dt.date(2022, 2, 15), "2021–22")}
@@ -112,11 +113,29 @@ def headline() -> None:
         ),
         help="The composite scored point in time on each day (only data published by then).",
     )
+    blind = is_blind(row)
+    if blind:
+        st.warning(
+            f"T{escape_markdown(describe_trigger(row))[1:]}. We cannot see whether a "
+            "shock is under way: the composite is shown as a range, from what can be seen up to "
+            "what a full trigger would make of this vulnerability.",
+            icon=":material/visibility_off:",
+        )
     tiles = st.columns([1.25, 1, 1, 1])
     with tiles[0].container(border=True, height=178):
         if pd.isna(composite):
             st.metric("Composite risk (0–10)", "no score")
             st.caption(escape_markdown(row["reason"]) or "Not enough inputs to score.")
+        elif blind:
+            st.metric(
+                "Composite risk (0–10)",
+                f"{composite:.1f}–{row['composite_high']:.1f}",
+                help="The trigger is blind (no fresh input of the country's own): from V "
+                "amplified by what can still be seen, up to V amplified by a full trigger. "
+                "See Methodology.",
+            )
+            st.markdown(components.band_pill(row["band"], row["band_colour"]))
+            st.caption(escape_markdown(describe_composite(row)))
         else:
             st.metric(
                 "Composite risk (0–10)",
@@ -151,21 +170,24 @@ def headline() -> None:
             f"No data: {escape_markdown(missing)}" if missing else "All structural pillars scored"
         )
     with tiles[3].container(border=True, height=178):
-        st.metric(
-            "Trigger",
-            f"{row['trigger']:.1f}",
-            help="The strongest trigger pillar (fuel-price shock, unrest spike), 0–10.",
-        )
-        driver = str(row["top_driver"] or "")
-        st.caption(f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else "")
-        # The trigger's own state, when scoring provides it (C5: active / quiet / blind).
-        state = row.get("trigger_state") if hasattr(row, "get") else None
-        if isinstance(state, str) and state:
-            since = row.get("blind_since")
-            blind_since = f" since {pd.Timestamp(since):%d %b %Y}" if pd.notna(since) else ""
+        if blind:
+            st.metric(
+                "Trigger",
+                "blind",
+                help="No fresh input of the country's own trigger pillars (domestic prices, "
+                "unrest): we cannot see, which is not the same as calm.",
+            )
+            st.caption(escape_markdown(describe_trigger(row)))
+        else:
+            st.metric(
+                "Trigger",
+                "—" if pd.isna(row["trigger"]) else f"{row['trigger']:.1f}",
+                help="The strongest trigger pillar (fuel-price shock, unrest spike), 0–10; "
+                f"{row.get('trigger_state', '')}.",
+            )
+            driver = str(row["top_driver"] or "")
             st.caption(
-                f"Trigger state: **{escape_markdown(state)}**"
-                + (escape_markdown(blind_since) if state == "blind" else "")
+                f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else ""
             )
 
 
@@ -178,7 +200,15 @@ def show_pillars() -> None:
     pillars["is_trigger"] = pillars["kind"] != "trigger"
     pillars = pillars.sort_values(["is_trigger", "order"])
     pillars["name"] = pillars["pillar"].map(pillar_names).fillna(pillars["pillar"])
-    pillar_figure = charts.pillar_bars_figure(pillars[["name", "score", "kind"]], catalogue.bands)
+    pillars["note"] = ""
+    if is_blind(panel.now.countries.loc[country]):
+        # A blind trigger pillar's 0 is "cannot see", not "calm": no bar, the word "blind".
+        trigger_rows = pillars["kind"] == "trigger"
+        pillars.loc[trigger_rows, "score"] = float("nan")
+        pillars.loc[trigger_rows, "note"] = "blind"
+    pillar_figure = charts.pillar_bars_figure(
+        pillars[["name", "score", "kind", "note"]], catalogue.bands
+    )
     components.show_figure(pillar_figure, key="overview_pillars")
     st.caption("Trigger pillars first, then the structural pillars (0 = calm, 10 = extreme).")
 

@@ -103,6 +103,14 @@ components.show_figure(
     key="replay_chart",
     png_name=f"flashpoint_replay_{replay_country}_{start:%Y%m%d}_{end:%Y%m%d}",
 )
+if "trigger_state" in frame.columns and (frame["trigger_state"] == "blind").any():
+    blind_days = frame[frame["trigger_state"] == "blind"]
+    st.warning(
+        f"Trigger blind on {len(blind_days)} of {len(frame)} days (first "
+        f"{pd.Timestamp(blind_days['date'].min()):%d %b %Y}): no fresh input of the country's own. "
+        "The trigger line has gaps there, never zeros; the composite is the floor of its range.",
+        icon=":material/visibility_off:",
+    )
 
 jumps = frame.sort_values("date")
 jumps = jumps.assign(change=jumps["composite"].diff())

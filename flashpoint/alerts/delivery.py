@@ -30,6 +30,7 @@ from flashpoint.notify import (
 from indicators.alert_rules import WORLD_INSTANCE, AlertRule, effective_threshold
 from indicators.catalogue import Catalogue
 from indicators.scoring import PanelScore
+from indicators.trigger_state import describe_composite, describe_trigger
 
 # A `sending` row older than this was interrupted (the process died mid-delivery).
 SENDING_TIMEOUT: Final = timedelta(minutes=15)
@@ -44,6 +45,16 @@ class DeliveryRecord:
     rule_id: str
     country: str
     result: DeliveryResult
+
+
+def _trigger_note(panel: PanelScore | None, country: str) -> str:
+    """ "trigger blind since 6 Jan 2022: …; composite 3.5–8.1 (medium to very high; trigger
+    blind)" — every notice carries the country's trigger state, so a blind country never reads
+    as calm."""
+    if panel is None or country == WORLD_INSTANCE or country not in panel.countries.index:
+        return ""
+    row = panel.countries.loc[country]
+    return f"{describe_trigger(row)}; composite {describe_composite(row)}"
 
 
 def _contributors(panel: PanelScore | None, catalogue: Catalogue, country: str) -> tuple[str, ...]:
@@ -190,6 +201,7 @@ def deliver_pending(
             measure=_measure_label(rule, catalogue),
             detail=(details or {}).get((rule.id, country), "") or str(row["message"]),
             contributors=_contributors(panel, catalogue, country),
+            trigger_note=_trigger_note(panel, country),
             link=link,
             event_id=event_id,
         )

@@ -8,6 +8,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "init",
     "load_snapshot",
     "import_series",
+    "import_announcements",
     "export",
     "status",
     "dashboard",

@@ -127,12 +127,34 @@ def export_frame(
     if countries:
         frame = frame.loc[frame["country"].isin(countries)].reset_index(drop=True)
     if "detail" in frame.columns:
+        frame = _with_trigger_columns(frame)
         frame["detail"] = [
             value if value is None or isinstance(value, str) else json.dumps(value, default=str)
             for value in frame["detail"]
         ]
     frame["licence"] = SCORES_LICENCE
     return frame, 0
+
+
+# Score detail keys exported as their own columns: the trigger state travels with every composite,
+# so a spreadsheet never shows a blind country's composite without the blind flag.
+TRIGGER_EXPORT_COLUMNS: tuple[str, ...] = (
+    "trigger",
+    "trigger_state",
+    "blind_since",
+    "trigger_reason",
+    "composite_high",
+)
+
+
+def _with_trigger_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add `TRIGGER_EXPORT_COLUMNS` from each row's detail JSON (None for older scores)."""
+    details = [
+        json.loads(value) if isinstance(value, str) else (value or {}) for value in frame["detail"]
+    ]
+    for name in TRIGGER_EXPORT_COLUMNS:
+        frame[name] = [detail.get(name) for detail in details]
+    return frame
 
 
 def _write(frame: pd.DataFrame, output: str, file_format: str) -> None:

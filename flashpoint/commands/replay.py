@@ -10,7 +10,14 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from flashpoint.commands.score import ScoreCommandError, format_table, open_store, parse_day
+from flashpoint.commands.score import (
+    ScoreCommandError,
+    blind_notes,
+    format_table,
+    headline_table,
+    open_store,
+    parse_day,
+)
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from indicators.scoring import ScoreFrames
 
@@ -73,6 +80,11 @@ def _json(frame: pd.DataFrame) -> Any:
     return json.loads(frame.to_json(orient="records", date_format="iso"))
 
 
+def _level(value: Any) -> str:
+    """A trigger level in a crossing: a blind trigger has none and says so."""
+    return "blind" if pd.isna(value) else f"{value:.2f}"
+
+
 def _print_events(crossings: pd.DataFrame, changes: pd.DataFrame, threshold: float) -> None:
     print(f"Trigger crossings (trigger ≥ {threshold:g}):")
     if crossings.empty:
@@ -81,7 +93,7 @@ def _print_events(crossings: pd.DataFrame, changes: pd.DataFrame, threshold: flo
         driver = row["trigger_driver"] or row["top_driver"]
         print(
             f"  {pd.Timestamp(row['date']):%Y-%m-%d} {row['country']} {row['direction']}: "
-            f"trigger {row['trigger_before']:.2f} → {row['trigger_after']:.2f}, "
+            f"trigger {_level(row['trigger_before'])} → {_level(row['trigger_after'])}, "
             f"composite {row['composite']:.2f} ({row['band']}); driver {driver}"
         )
         if row["drivers"]:
@@ -190,7 +202,12 @@ def run(args: argparse.Namespace) -> int:
         "each row scored from what had been published by the end of that day"
     )
     print()
-    print(format_table(table[shown]))
+    print(format_table(headline_table(table, shown)))
+    notes = blind_notes(table)
+    if notes:
+        print()
+        print("Blind triggers at the end of the range (composite shown as a range):")
+        print("\n".join(f"  {note}" for note in notes))
     print()
     _print_events(crossings, changes, args.threshold)
     _print_alerts(alerts)

@@ -13,6 +13,7 @@ import pandas as pd
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.trigger_state import describe_composite, describe_trigger, is_blind
 
 TOP_CONTRIBUTORS = 5
 
@@ -102,13 +103,14 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
     row = panel.countries.loc[country]
     composite = row["composite"]
     head = (
-        f"{country}  composite {composite:.2f} ({row['band']})"
+        f"{country}  composite {describe_composite(row, digits=2)}"
         if pd.notna(composite)
         else f"{country}  no score: {row['reason']}"
     )
     lines = [
         head,
-        f"  structural vulnerability {row['vulnerability']:.2f}   trigger {row['trigger']:.2f}",
+        f"  structural vulnerability {row['vulnerability']:.2f}   "
+        f"{describe_trigger(row, digits=2)}",
         f"  confidence: {row['confidence']} (oldest input {row['oldest_input_age_days']:.0f} "
         f"days, newest {row['newest_input_age_days']:.0f} days)",
     ]
@@ -130,6 +132,47 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
     return "\n".join(lines)
 
 
+def trigger_cell(row: Any) -> str:
+    """A table cell for the trigger: "7.30 (active)", "0.40 (quiet)", "blind since 6 Jan 2022"."""
+    text = describe_trigger(row, digits=2).removeprefix("trigger ")
+    return text.split(":")[0] if is_blind(row) else text
+
+
+def composite_cell(row: Any) -> str:
+    """A table cell for the composite: "4.20", or a blind country's range "3.50–8.05"."""
+    if pd.isna(row["composite"]):
+        return "–"
+    return describe_composite(row, digits=2).split(" (")[0]
+
+
+def band_cell(row: Any) -> str:
+    """A table cell for the band, flagged when the trigger is blind."""
+    return f"{row['band']} (trigger blind)" if is_blind(row) else str(row["band"])
+
+
+def headline_table(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`table[columns]` for printing: composite, band and trigger as honest text cells.
+
+    A blind country's composite is shown as its range, its band flagged and its trigger as
+    "blind since …" — never a number that reads as calm.
+    """
+    records = table.to_dict("records")
+    shown = table[list(columns)].copy()
+    cells = {"composite": composite_cell, "band": band_cell, "trigger": trigger_cell}
+    for name, cell in cells.items():
+        if name in shown.columns:
+            shown[name] = [cell(record) for record in records]
+    return shown.reset_index(drop=True)
+
+
+def blind_notes(table: pd.DataFrame) -> list[str]:
+    """One line per blind country: "KGZ trigger blind since …: no fresh … data"."""
+    if "trigger_state" not in table.columns:
+        return []
+    blind = table[table["trigger_state"] == "blind"].drop_duplicates("country", keep="last")
+    return [f"{r['country']} {describe_trigger(r)}" for r in blind.to_dict("records")]
+
+
 def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
     def clean(value: Any) -> Any:
         if pd.api.types.is_scalar(value) and pd.isna(value):
@@ -145,6 +188,8 @@ def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]
         row = {key: clean(value) for key, value in panel.countries.loc[country].items()}
         pillars = panel.pillars[panel.pillars["country"] == country]
         row["country"] = country
+        row["trigger_text"] = describe_trigger(panel.countries.loc[country], digits=2)
+        row["composite_text"] = describe_composite(panel.countries.loc[country], digits=2)
         row["pillars"] = {
             str(p): clean(s) for p, s in zip(pillars["pillar"], pillars["score"], strict=True)
         }
@@ -198,6 +243,10 @@ def run(args: argparse.Namespace) -> int:
         "band",
         "vulnerability",
         "trigger",
+        "trigger_state",
+        "blind_since",
+        "trigger_reason",
+        "composite_high",
         *[p for p in _pillar_order(catalogue) if p in table.columns],
         "inputs_present",
         "inputs_expected",
@@ -213,7 +262,22 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"Flashpoint score as of {panel.as_of:%Y-%m-%d} (data published by the end of that day)")
     print()
-    print(format_table(table[[*columns[:5], "inputs_present", "inputs_stale", "top_driver"]]))
+    shown = [
+        "country",
+        "composite",
+        "band",
+        "vulnerability",
+        "trigger",
+        "inputs_present",
+        "inputs_stale",
+        "top_driver",
+    ]
+    print(format_table(headline_table(table, shown)))
+    notes = blind_notes(table)
+    if notes:
+        print()
+        print("Blind triggers (composite shown as a range: what can be seen … a full trigger):")
+        print("\n".join(f"  {note}" for note in notes))
     if args.country or len(order) <= 3:
         for country in order:
             print()

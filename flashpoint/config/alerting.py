@@ -31,10 +31,12 @@ class AlertRule(ConfigModel):
       spike        z-score of its latest value against its own trailing history ≥ `threshold`
       stale        the target has no new data for more than `threshold` days
                    (indicator: defaults to its `max_age_days`; source: days since the last
-                   successful fetch run)
+                   successful fetch run, never fetched = always; trigger: days the trigger
+                   has been blind, never seen = always, not blind = 0)
       band_change  the composite band moved up (`above`) or down (`below`) against window_days ago
     target: `composite` (0–10 score), `pillar:<id>` (0–10 score), `indicator:<id>` (the raw
-      value in its unit), `source:<name>` or `source:*` (every enabled source; stale only).
+      value in its unit), `source:<name>` or `source:*` (every enabled source; stale only),
+      `trigger` (the country's trigger state; stale only).
     """
 
     id: Identifier = Field(default="", description="Unique rule id.")

@@ -80,11 +80,14 @@ class IndicatorSettings(ConfigModel):
             "price_gap",
             "spike",
             "daily_spike",
+            "seasonal_deviation",
         ]
         | None
     ) = Field(default=None, description="For derived indicators: how they are computed.")
     derived_from: list[str] = Field(
-        default_factory=list, description="For derived indicators: the base indicator ids."
+        default_factory=list,
+        description="For derived indicators: the base indicator ids; `prefix*` names every "
+        "indicator with that prefix.",
     )
     window_days: int = Field(
         default=31, ge=1, description="Trailing window (days) for step changes."
@@ -122,6 +125,11 @@ class PillarSettings(ConfigModel):
         description="mean: weighted mean of the available indicators; max: the strongest "
         "available one (indicators measuring one thing at several time scales).",
     )
+    signal: str = Field(
+        default="",
+        description="Trigger pillars: what a fresh input is, as a blind trigger's reason names it "
+        "(\"domestic fuel price\"). Default: the name in lower case.",
+    )
 
 
 class ModelSettings(ConfigModel):
@@ -144,6 +152,13 @@ class ModelSettings(ConfigModel):
         ge=0,
         le=1,
         description="Minimum share of expected inputs before a composite is reported.",
+    )
+    trigger_active_at: float = Field(
+        default=ModelParameters.trigger_active_at,
+        ge=0,
+        le=10,
+        description="Trigger level (0–10) from which a trigger with fresh inputs is 'active' "
+        "rather than 'quiet'.",
     )
 
 

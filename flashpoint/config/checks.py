@@ -90,6 +90,8 @@ def _check_indicators(settings: Settings) -> list[Problem]:
                 )
             )
         for position, base in enumerate(item.derived_from):
+            if base.endswith("*") and len(base) > 1:
+                continue  # a prefix: matches whatever indicators carry it (possibly none yet)
             if base not in known_ids:
                 problems.append(
                     (f"{where}.derived_from[{position}]", f"unknown indicator {base!r}")
@@ -240,7 +242,7 @@ def _check_rules(settings: Settings) -> list[Problem]:
 
 def _target_problem(settings: Settings, rule: AlertRule, indicator_ids: set[str]) -> str:
     kind, target_id = rule.target_kind, rule.target_id
-    if kind == "composite" and rule.target == "composite":
+    if rule.target in ("composite", "trigger"):
         pass
     elif kind == "pillar":
         if target_id not in settings.pillars:
@@ -253,14 +255,14 @@ def _target_problem(settings: Settings, rule: AlertRule, indicator_ids: set[str]
             return f"unknown source {target_id!r}"
     else:
         return (
-            f"{rule.target!r} is not a target: use composite, pillar:<id>, indicator:<id> "
-            "or source:<name>"
+            f"{rule.target!r} is not a target: use composite, trigger, pillar:<id>, "
+            "indicator:<id> or source:<name>"
         )
     allowed: dict[str, tuple[str, ...]] = {
         "level": ("composite", "pillar", "indicator"),
         "change": ("composite", "pillar", "indicator"),
         "spike": ("indicator",),
-        "stale": ("indicator", "source"),
+        "stale": ("indicator", "source", "trigger"),
         "band_change": ("composite",),
     }
     if kind not in allowed[rule.kind]:

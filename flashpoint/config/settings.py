@@ -168,6 +168,7 @@ class Settings(ConfigModel):
                 factors=tuple(pillar.factors),
                 description=pillar.description,
                 aggregation=pillar.aggregation,
+                signal=pillar.signal,
             )
             for pillar_id, pillar in self.pillars.items()
         )
@@ -176,5 +177,6 @@ class Settings(ConfigModel):
             trigger_amplification=self.model.trigger_amplification,
             vulnerability_pivot=self.model.vulnerability_pivot,
             min_coverage=self.model.min_coverage,
+            trigger_active_at=self.model.trigger_active_at,
         )
         return Catalogue(indicators=indicators, pillars=pillars, bands=bands, model=model)

@@ -17,6 +17,7 @@ from indicators.alert_rules.model import (
 )
 from indicators.catalogue import Catalogue, Indicator
 from indicators.scoring import PanelScore
+from indicators.trigger_state import describe_trigger, is_blind
 from indicators.units import shown_unit
 
 # A spike needs at least this many earlier observations inside the rule's window.
@@ -73,6 +74,9 @@ def measure(
       `window_days` before it (log1p-transformed when the series is never negative, like counts).
     * stale — indicator: days from the end of the latest visible period to `as_of`; source: days
       since the last successful fetch run (`source_ages`), one instance under `WORLD_INSTANCE`.
+    * stale on `trigger` — days the country's trigger has been blind (from `blind_since`, the
+      first blind day counting 1; `math.inf` when no own trigger input was ever seen; 0 when not
+      blind).
     * band_change — band rank now minus the band rank in `earlier` (+1 = one band up).
 
     A country with nothing to measure is absent or has a None value (the state is kept).
@@ -93,6 +97,8 @@ def measure(
     kind, target = rule.target_kind, rule.target_id
     if rule.kind == "stale" and kind == "source":
         return {WORLD_INSTANCE: _source_staleness(rule, target, source_ages or {})}
+    if rule.kind == "stale" and kind == "trigger":
+        return _trigger_blindness(panel, countries)
     if kind == "indicator":
         try:
             indicator = catalogue.indicator(target)
@@ -351,22 +357,47 @@ def _indicator_spike(
     return out
 
 
+def _trigger_blindness(panel: PanelScore, countries: Sequence[str]) -> dict[str, Measurement]:
+    scored = panel.countries
+    out: dict[str, Measurement] = {}
+    for country in countries:
+        if country not in scored.index or "trigger_state" not in scored.columns:
+            continue
+        row = scored.loc[country]
+        if not is_blind(row):
+            out[country] = Measurement(0.0, describe_trigger(row))
+            continue
+        since = row["blind_since"]
+        days: float = (
+            math.inf if pd.isna(since) else float((panel.as_of - pd.Timestamp(since)).days + 1)
+        )
+        out[country] = Measurement(days, describe_trigger(row))
+    return out
+
+
 def _source_staleness(
     rule: AlertRule, target: str, source_ages: Mapping[str, float | None]
 ) -> Measurement:
+    # A source that never ran is infinitely stale (`math.inf`, which a stale rule breaches):
+    # an enabled source that was never fetched is exactly what this rule exists to catch.
     if target != "*":
-        age = source_ages.get(target)
-        detail = (
-            f"source {target}: never succeeded"
-            if age is None
-            else f"source {target}: last successful run {age:.1f} days ago"
-        )
-        return Measurement(age, detail)
-    known = {name: age for name, age in source_ages.items() if age is not None}
-    if not known:
-        return Measurement(None, "no source has run yet")
-    worst = max(known.values())
+        if target not in source_ages:
+            return Measurement(None, f"source {target}: not an enabled source")
+        age = source_ages[target]
+        if age is None:
+            return Measurement(math.inf, f"source {target}: never fetched")
+        return Measurement(age, f"source {target}: last successful run {age:.1f} days ago")
+    if not source_ages:
+        return Measurement(None, "no source is enabled")
+    ages = {name: math.inf if age is None else age for name, age in source_ages.items()}
+    worst = max(ages.values())
     limit = rule.threshold if rule.threshold is not None else DEFAULT_SOURCE_MAX_AGE_DAYS
-    late = sorted((name for name, age in known.items() if age > limit), key=lambda n: -known[n])
-    listing = ", ".join(f"{name} {known[name]:.1f} d" for name in late) or "none over the limit"
+    late = sorted((name for name, age in ages.items() if age > limit), key=lambda n: -ages[n])
+    listing = (
+        ", ".join(
+            f"{name} never fetched" if ages[name] == math.inf else f"{name} {ages[name]:.1f} d"
+            for name in late
+        )
+        or "none over the limit"
+    )
     return Measurement(worst, f"days since the last successful run: {listing}")

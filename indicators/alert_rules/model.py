@@ -25,7 +25,7 @@ ALLOWED_TARGETS: Final[Mapping[str, tuple[str, ...]]] = {
     "level": ("composite", "pillar", "indicator"),
     "change": ("composite", "pillar", "indicator"),
     "spike": ("indicator",),
-    "stale": ("indicator", "source"),
+    "stale": ("indicator", "source", "trigger"),
     "band_change": ("composite",),
 }
 _KINDS_NEEDING_THRESHOLD: Final = ("level", "change", "spike")
@@ -78,7 +78,7 @@ class AlertRule:
 
     @property
     def target_kind(self) -> str:
-        """`composite`, `pillar`, `indicator` or `source`."""
+        """`composite`, `pillar`, `indicator`, `source` or `trigger`."""
         return self.target.split(":", 1)[0]
 
     @property

@@ -237,7 +237,7 @@ def validate_rule(
 
 def _target_error(rule: AlertRule, catalogue: Catalogue, sources: Collection[str] | None) -> str:
     kind, target_id = rule.target_kind, rule.target_id
-    if rule.target == "composite":
+    if rule.target in ("composite", "trigger"):
         pass
     elif kind == "pillar":
         if target_id not in {pillar.id for pillar in catalogue.pillars}:
@@ -251,8 +251,8 @@ def _target_error(rule: AlertRule, catalogue: Catalogue, sources: Collection[str
             return f"unknown source {target_id!r}"
     else:
         return (
-            f"{rule.target!r} is not a target: use composite, pillar:<id>, indicator:<id> "
-            "or source:<name>"
+            f"{rule.target!r} is not a target: use composite, trigger, pillar:<id>, "
+            "indicator:<id> or source:<name>"
         )
     allowed = ALLOWED_TARGETS.get(rule.kind, ())
     if kind not in allowed:
@@ -269,6 +269,8 @@ def effective_threshold(rule: AlertRule, catalogue: Catalogue | None = None) -> 
     if rule.threshold is not None:
         return float(rule.threshold)
     if rule.kind == "stale":
+        if rule.target_kind == "trigger":
+            return 0.0  # blind for any day at all
         if rule.target_kind == "indicator" and catalogue is not None:
             try:
                 return float(catalogue.indicator(rule.target_id).max_age_days)

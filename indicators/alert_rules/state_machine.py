@@ -33,7 +33,8 @@ def _recovered(condition: Condition, value: float, recovery: float) -> bool:
 
 def _describe(rule: AlertRule, country: str, value: float, threshold: float, what: str) -> str:
     sign = ">" if rule.condition == "above" else "<"
-    return f"{rule.title} [{country}]: {what}; value {value:.4g} (threshold {sign} {threshold:g})"
+    shown = "never" if value == math.inf else f"{value:.4g}"
+    return f"{rule.title} [{country}]: {what}; value {shown} (threshold {sign} {threshold:g})"
 
 
 def step(
@@ -62,7 +63,10 @@ def step(
     """
     current = state if state is not None else RuleState(state="ok", since=now)
     limit = effective_threshold(rule) if threshold is None else threshold
-    if value is None or not math.isfinite(value):
+    # An infinite age is a stale rule's "never": a source never fetched is as stale as can be
+    # (it breaches); any other non-finite value is no data.
+    never = rule.kind == "stale" and value == math.inf
+    if value is None or not (math.isfinite(value) or never):
         return Transition(replace(current, last_evaluated_at=now), False, None)
     recovery = _effective_recovery(rule, limit)
     evaluated = replace(current, last_value=value, last_evaluated_at=now)

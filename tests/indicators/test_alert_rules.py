@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -475,8 +476,17 @@ def test_measure_stale_source_and_band_change() -> None:
     measured = measure(stale, MEASURE_CATALOGUE, panel=_panel("2022-01-01"), countries=["KAZ"],
                        source_ages=ages)  # fmt: skip
     assert list(measured) == ["WLD"]
-    assert measured["WLD"].value == 5.5 and "fred 5.5 d" in measured["WLD"].detail
+    # gdelt is enabled but was never fetched: infinitely stale, named first.
+    assert measured["WLD"].value == math.inf
+    assert measured["WLD"].detail.endswith("gdelt never fetched, fred 5.5 d")
     assert "nbk" not in measured["WLD"].detail
+    fetched = measure(stale, MEASURE_CATALOGUE, panel=_panel("2022-01-01"), countries=["KAZ"],
+                      source_ages={"fred": 5.5, "nbk": 1.0})  # fmt: skip
+    assert fetched["WLD"].value == 5.5 and "fred 5.5 d" in fetched["WLD"].detail
+    one = AlertRule(id="one", kind="stale", target="source:gdelt", threshold=3)
+    never = measure(one, MEASURE_CATALOGUE, panel=_panel("2022-01-01"), countries=["KAZ"],
+                    source_ages=ages)["WLD"]  # fmt: skip
+    assert never.value == math.inf and never.detail == "source gdelt: never fetched"
 
     rise = AlertRule(id="band", kind="band_change", target="composite")
     ranks = {"KAZ": ("medium", "very high"), "UZB": ("high", "low")}
@@ -484,3 +494,41 @@ def test_measure_stale_source_and_band_change() -> None:
     now = _panel("2022-01-01", bands={c: after for c, (_, after) in ranks.items()})
     moved = measure(rise, MEASURE_CATALOGUE, panel=now, earlier=earlier, countries=["KAZ", "UZB"])
     assert moved["KAZ"].value == 2.0 and moved["UZB"].value == -2.0
+
+
+def test_a_never_fetched_source_fires_the_stale_rule_and_says_never() -> None:
+    rule = AlertRule(id="stale_source", kind="stale", target="source:*", threshold=3)
+    transition = step(rule, None, math.inf, START, country="WLD")
+    assert transition.new_state.state == "firing" and transition.notify
+    assert transition.event is not None and "value never" in transition.event.message
+    # Infinity is "never" only for stale rules: elsewhere it stays no data.
+    level = AlertRule(id="level", threshold=5.0)
+    assert step(level, None, math.inf, START, country="KAZ").new_state.state == "ok"
+
+
+def test_trigger_blind_rule_counts_blind_days_and_never_seen_is_always() -> None:
+    from indicators.scoring import score_panel
+    from tests.indicators.scoring_support import synthetic_catalogue
+    from tests.indicators.test_scoring import scenario
+
+    catalogue = synthetic_catalogue()
+    rule, problems = parse_rule(
+        {"id": "trigger_blind", "kind": "stale", "target": "trigger", "scope": ["KAZ", "KGZ"]}
+    )
+    assert rule is not None and problems == []
+    assert validate_rule(rule, catalogue) == []
+    frame = scenario()
+    fresh = score_panel(frame, catalogue, as_of="2022-01-02")
+    measured = measure(rule, catalogue, panel=fresh, countries=["KAZ", "KGZ"])
+    # KAZ sees its own fuel step: not blind (0). KGZ has no trigger input at all: never seen.
+    assert measured["KAZ"].value == 0.0 and "blind" not in measured["KAZ"].detail
+    assert measured["KGZ"].value == math.inf
+    assert measured["KGZ"].detail.startswith("trigger blind: ")
+    late = score_panel(frame, catalogue, as_of="2022-09-01")
+    kaz = late.country("KAZ")
+    assert kaz["trigger_state"] == "blind"
+    days = measure(rule, catalogue, panel=late, countries=["KAZ"])["KAZ"]
+    assert days.value == (pd.Timestamp("2022-09-01") - kaz["blind_since"]).days + 1
+    assert days.detail.startswith("trigger blind since ")
+    assert step(rule, None, days.value, START, country="KAZ").new_state.state == "firing"
+    assert step(rule, None, 0.0, START, country="KAZ").new_state.state == "ok"

@@ -42,7 +42,14 @@ def test_replay_equals_scoring_each_date_from_scratch() -> None:
             expected = panel.countries.loc[country]
             assert row["composite"] == pytest.approx(expected["composite"])
             assert row["band"] == expected["band"]
-            assert row["trigger"] == pytest.approx(expected["trigger"])
+            assert row["trigger"] == pytest.approx(expected["trigger"], nan_ok=True)
+            assert row["trigger_seen"] == pytest.approx(expected["trigger_seen"])
+            assert row["trigger_state"] == expected["trigger_state"]
+            assert row["composite_high"] == pytest.approx(expected["composite_high"])
+            if pd.isna(expected["blind_since"]):
+                assert pd.isna(row["blind_since"])
+            else:
+                assert row["blind_since"] == expected["blind_since"]
             assert row["top_driver"] == expected["top_driver"]
     assert {"macro", "governance", "fuel_shock", "unrest_spike"} <= set(table.columns)
 

@@ -151,11 +151,20 @@ def test_contributions_sum_to_the_composite() -> None:
     assert kaz_structural == pytest.approx(_kaz(panel)["vulnerability"])
 
 
-def test_no_trigger_means_the_composite_is_the_vulnerability() -> None:
+def test_no_trigger_input_is_blind_not_zero_and_the_composite_is_a_range() -> None:
     frame = scenario(drop=("fuel_price", "oil_price", "protests"))
     kaz = _kaz(score_panel(frame, CATALOGUE, as_of=AS_OF))
-    assert kaz["trigger"] == 0.0
+    # Nothing seen: the trigger is blind (no value), never 0.
+    assert math.isnan(kaz["trigger"])
+    assert kaz["trigger_state"] == "blind"
+    assert pd.isna(kaz["blind_since"])
+    assert kaz["trigger_reason"].endswith("data at all")
+    assert kaz["trigger_seen"] == 0.0
+    # The composite is V (what can be seen) up to V amplified by a full trigger.
     assert kaz["composite"] == pytest.approx(kaz["vulnerability"])
+    v = kaz["vulnerability"]
+    assert kaz["composite_high"] == pytest.approx(v + (10 - v) * min(1.0, v / 5))
+    assert kaz["band_high"] == CATALOGUE.band_for(kaz["composite_high"]).name
     assert kaz["missing_pillars"] == "fuel_shock,unrest_spike"
 
 
@@ -286,9 +295,14 @@ def test_scores_stay_within_0_and_10(
         CATALOGUE,
         as_of=AS_OF,
     )
-    for column in ("composite", "vulnerability", "trigger"):
+    for column in ("composite", "vulnerability", "trigger_seen", "composite_high"):
         values = panel.countries[column].to_numpy(dtype="float64")
         assert ((values >= 0) & (values <= 10)).all()
+    # The trigger has a value exactly when it is not blind (KGZ has no trigger input: blind).
+    blind = (panel.countries["trigger_state"] == "blind").to_numpy()
+    assert (np.isnan(panel.countries["trigger"].to_numpy(dtype="float64")) == blind).all()
+    assert blind.any()
+    assert (panel.countries["composite"] <= panel.countries["composite_high"] + 1e-12).all()
     scores = panel.pillars["score"].dropna().to_numpy()
     assert ((scores >= 0) & (scores <= 10)).all()
     normalised = panel.contributions["normalised"].dropna().to_numpy()
