@@ -129,8 +129,10 @@ def test_the_shock_is_the_largest_staple_and_names_it() -> None:
 
 
 def _catalogue_with_staples() -> Catalogue:
-    """The project catalogue plus the two staple series (as the WFP source would add them)."""
+    """The project catalogue with the two staple series (added as the WFP source would, where the
+    catalogue does not carry them already)."""
     catalogue = load_config(CONFIG).catalogue()
+    known = {item.id for item in catalogue.indicators}
     staples = tuple(
         Indicator(
             id=indicator_id,
@@ -145,6 +147,7 @@ def _catalogue_with_staples() -> Catalogue:
             normalisation=Normalisation(),
         )
         for name, indicator_id in STAPLES.items()
+        if indicator_id not in known
     )
     return replace(catalogue, indicators=catalogue.indicators + staples)
 

@@ -149,8 +149,8 @@ def test_the_packaged_calendar_is_the_researched_one() -> None:
 
 
 @pytest.fixture(scope="module")
-def bundled() -> SnapshotStore:
-    return snapshot_store()
+def bundled(snapshot_template: Path) -> SnapshotStore:
+    return snapshot_store(snapshot_template)
 
 
 def test_the_score_as_of_mid_2012_uses_wgi_2010(bundled: SnapshotStore) -> None:
