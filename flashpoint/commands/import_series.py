@@ -7,7 +7,7 @@ from typing import Any
 
 from fetchers.analyst_csv import DEFAULT_SOURCE_NAME, read_analyst_csv
 from flashpoint.config import add_config_argument, settings_from_args
-from flashpoint.store import init_schema, make_engine, mask_url, upsert_observations
+from flashpoint.store import mask_url, open_for_writing, upsert_observations
 
 _EPILOG = """\
 CSV columns (header row required, UTF-8):
@@ -53,9 +53,8 @@ def run(args: argparse.Namespace) -> int:
     """Validate the whole file, then write it with one upsert; prints new/changed/unchanged."""
     settings = settings_from_args(args)
     parsed = read_analyst_csv(args.file, settings, source=args.source_name)
-    engine = make_engine(settings.database_url)
+    engine = open_for_writing(settings.database_url)
     try:
-        init_schema(engine)
         counts = upsert_observations(engine, parsed.observations)
     finally:
         engine.dispose()

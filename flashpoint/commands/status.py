@@ -15,11 +15,13 @@ from sqlalchemy.engine import make_url
 
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.store import (
+    CURRENT_SCHEMA_VERSION,
     is_empty,
     last_fetch_runs,
     make_engine,
     mask_url,
     read_schema_version,
+    retry_busy,
     store_summary,
 )
 
@@ -155,13 +157,14 @@ def run(args: argparse.Namespace) -> int:
     summary = pd.DataFrame(columns=list(SERIES_COLUMNS))
     runs = pd.DataFrame()
     if not missing:
-        engine = make_engine(url)
+        # Read-only: status never creates, upgrades or locks the store.
+        engine = make_engine(url, read_only=True)
         try:
-            version = read_schema_version(engine)
-            if version is not None:
-                if not is_empty(engine):
-                    summary = store_summary(engine)
-                runs = last_fetch_runs(engine)
+            version = retry_busy(lambda: read_schema_version(engine), what="reading the store")
+            if version == CURRENT_SCHEMA_VERSION:
+                if not retry_busy(lambda: is_empty(engine), what="reading the store"):
+                    summary = retry_busy(lambda: store_summary(engine), what="summarising")
+                runs = retry_busy(lambda: last_fetch_runs(engine), what="reading fetch runs")
         finally:
             engine.dispose()
     series = _series_table(summary)
@@ -170,6 +173,16 @@ def run(args: argparse.Namespace) -> int:
         hint = (
             f"No store at {shown_url} yet. Run `flashpoint init` to create it, then "
             "`flashpoint load-snapshot` to load the bundled data."
+        )
+    elif version < CURRENT_SCHEMA_VERSION:
+        hint = (
+            f"The store at {shown_url} has schema version {version}, this Flashpoint reads "
+            f"version {CURRENT_SCHEMA_VERSION}: run `flashpoint init` to upgrade it."
+        )
+    elif version > CURRENT_SCHEMA_VERSION:
+        hint = (
+            f"The store at {shown_url} has schema version {version}, newer than this Flashpoint "
+            f"understands ({CURRENT_SCHEMA_VERSION}): upgrade Flashpoint."
         )
     elif series.empty:
         hint = (
