@@ -1,0 +1,318 @@
+"""Big writes staged outside the write lock, then switched in with one short transaction.
+
+An `ObservationStage` holds one dedicated connection and a temporary table on it. Rows are
+added chunk by chunk (`add`); on SQLite a temporary table lives in the connection's own temp
+database, so staging never takes, or waits for, the store's write lock, and on PostgreSQL it is
+private to the session. Memory stays bounded by the chunk, whatever the total.
+
+`switch` then classifies every staged row against the stored ones and writes the new rows, the
+revisions and the changed rows, all in SQL inside one `BEGIN IMMEDIATE` transaction: the write
+is all-or-nothing (the stage vanishes with its connection if the process dies) and the lock is
+held for a few set-based statements, not for a Python loop over a million rows. The result is
+the same as `upsert_observations` on the whole frame: same counts, same revisions, same tolerance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+
+import pandas as pd
+from sqlalchemy.engine import Connection, Engine
+
+from flashpoint.store.engine import _utcnow
+from flashpoint.store.frames import (
+    UpsertCounts,
+    _bind_bools,
+    _bind_dates,
+    _bind_floats,
+    _bind_strings,
+    _bind_timestamps,
+    _executemany,
+    _placeholder,
+)
+from flashpoint.store.series import _VALUE_RTOL, _lock_observations
+from indicators.observations import OBSERVATION_COLUMNS, OBSERVATION_KEY, conform_observations
+
+_KEY = list(OBSERVATION_KEY)
+_EXTRA_COLUMNS = (
+    ("row_number", "BIGINT"),
+    ("kind", "VARCHAR(16)"),
+    ("old_value", "DOUBLE PRECISION"),
+    ("old_fetched_at", "TIMESTAMP"),
+)
+
+
+@dataclass(frozen=True)
+class StagedDuplicate:
+    """Two staged rows with the same observation key (`row` repeats `first_row`)."""
+
+    indicator: str
+    country: str
+    period: str
+    vintage: str
+    first_row: int
+    row: int
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """What `switch` wrote, and how many staged rows it left out because a live source holds
+    their key (only with `skip_live_except`)."""
+
+    counts: UpsertCounts
+    skipped_live: int
+
+
+class ObservationStage:
+    """Observations staged on a private connection, switched into the store in one transaction.
+
+    Use as a context manager; leaving it drops the stage and closes its connection.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._connection: Connection = engine.connect()
+        self._dialect = self._connection.dialect.name
+        self.table = f"fp_stage_{uuid.uuid4().hex[:12]}"
+        self.rows = 0
+        self._fetched_at = pd.Timestamp(_utcnow())
+        self._indexed = False
+        with self._staging() as connection:
+            connection.exec_driver_sql(
+                f"CREATE TEMPORARY TABLE {self.table} AS SELECT "
+                f"{', '.join(OBSERVATION_COLUMNS)} FROM observations WHERE 1 = 0"
+            )
+            for name, kind in _EXTRA_COLUMNS:
+                connection.exec_driver_sql(f"ALTER TABLE {self.table} ADD COLUMN {name} {kind}")
+
+    def __enter__(self) -> ObservationStage:
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the stage (nothing is left behind) and release the connection."""
+        try:
+            if self._connection.in_transaction():
+                self._connection.rollback()
+            with self._staging() as connection:
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self.table}")
+        finally:
+            self._connection.close()
+
+    @contextmanager
+    def _staging(self) -> Iterator[Connection]:
+        """A transaction that only touches the stage: never the store's write lock."""
+        self._connection.execution_options(flashpoint_write=False)
+        with self._connection.begin():
+            yield self._connection
+
+    def add(self, frame: pd.DataFrame, *, row_numbers: pd.Series | None = None) -> None:
+        """Stage a chunk of observations (canonical columns; `fetched_at` may be missing).
+
+        Args:
+            row_numbers: the file rows the observations came from, for duplicate reports.
+        """
+        conformed = conform_observations(frame)
+        if conformed.empty:
+            return
+        conformed["fetched_at"] = conformed["fetched_at"].fillna(self._fetched_at)
+        connection = self._connection
+        numbers = (
+            list(range(self.rows + 1, self.rows + len(conformed) + 1))
+            if row_numbers is None
+            else [int(number) for number in row_numbers]
+        )
+        values = {
+            "indicator": _bind_strings(conformed["indicator"]),
+            "country": _bind_strings(conformed["country"]),
+            "period": _bind_dates(connection, conformed["period"]),
+            "vintage": _bind_strings(conformed["vintage"]),
+            "value": _bind_floats(conformed["value"]),
+            "unit": _bind_strings(conformed["unit"]),
+            "source": _bind_strings(conformed["source"]),
+            "is_forecast": _bind_bools(connection, conformed["is_forecast"]),
+            "published_at": _bind_timestamps(connection, conformed["published_at"]),
+            "fetched_at": _bind_timestamps(connection, conformed["fetched_at"]),
+            "row_number": numbers,
+        }
+        mark = _placeholder(connection)
+        sql = (
+            f"INSERT INTO {self.table} ({', '.join(values)}) "
+            f"VALUES ({', '.join([mark] * len(values))})"
+        )
+        with self._staging() as staging:
+            _executemany(staging, sql, list(values.values()))
+        self.rows += len(conformed)
+
+    def _ensure_index(self) -> None:
+        if self._indexed:
+            return
+        with self._staging() as connection:
+            connection.exec_driver_sql(
+                f"CREATE INDEX {self.table}_key ON {self.table} ({', '.join(_KEY)})"
+            )
+            if self._dialect == "postgresql":
+                connection.exec_driver_sql(f"ANALYZE {self.table}")
+        self._indexed = True
+
+    def first_duplicate(self) -> StagedDuplicate | None:
+        """The first staged row (by row number) that repeats an earlier row's key, if any."""
+        self._ensure_index()
+        stage, keys = self.table, ", ".join(_KEY)
+        with self._staging() as connection:
+            repeated = connection.exec_driver_sql(
+                f"SELECT 1 FROM {stage} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
+            ).first()
+            if repeated is None:
+                return None
+            found = connection.exec_driver_sql(
+                f"SELECT s.row_number, {', '.join(f's.{name}' for name in _KEY)} FROM {stage} s "
+                f"WHERE EXISTS (SELECT 1 FROM {stage} e WHERE {_key_match('e', 's')} "
+                "AND e.row_number < s.row_number) ORDER BY s.row_number LIMIT 1"
+            ).one()
+            mark = _placeholder(connection)
+            first_row = connection.exec_driver_sql(
+                f"SELECT MIN(row_number) FROM {stage} WHERE "
+                + " AND ".join(f"{name} = {mark}" for name in _KEY),
+                tuple(found[1:]),
+            ).scalar_one()
+        return StagedDuplicate(
+            indicator=str(found[1]),
+            country=str(found[2]),
+            period=str(found[3])[:10],
+            vintage=str(found[4]),
+            first_row=int(first_row),
+            row=int(found[0]),
+        )
+
+    def switch(
+        self, *, fetch_run_id: int | None = None, skip_live_except: str | None = None
+    ) -> SwitchResult:
+        """Write the staged rows into the store in one short write transaction.
+
+        Args:
+            fetch_run_id: recorded on every written observation and revision.
+            skip_live_except: leave out staged rows whose key a source not starting with this
+                prefix stored (the snapshot's "never overwrite a live fetcher" rule).
+
+        Raises:
+            ValueError: when two staged rows share a key (the message names them).
+        """
+        duplicate = self.first_duplicate()
+        if duplicate is not None:
+            raise ValueError(
+                "duplicate observation key in frame: "
+                f"indicator={duplicate.indicator!r}, country={duplicate.country!r}, "
+                f"period={duplicate.period}, vintage={duplicate.vintage!r}"
+            )
+        connection = self._connection
+        connection.execution_options(flashpoint_write=True)
+        try:
+            with connection.begin():
+                _lock_observations(connection)
+                skipped = self._drop_live(connection, skip_live_except)
+                self._classify(connection)
+                counts = self._write(connection, fetch_run_id)
+        finally:
+            connection.execution_options(flashpoint_write=False)
+        return SwitchResult(counts=counts, skipped_live=skipped)
+
+    def _drop_live(self, connection: Connection, keep_prefix: str | None) -> int:
+        if keep_prefix is None:
+            return 0
+        stage = self.table
+        result = connection.exec_driver_sql(
+            f"DELETE FROM {stage} WHERE EXISTS (SELECT 1 FROM observations o WHERE "
+            + _key_match("o", stage)
+            + f" AND o.source NOT LIKE {_placeholder(connection)})",
+            (f"{keep_prefix}%",),
+        )
+        return int(result.rowcount or 0)
+
+    def _classify(self, connection: Connection) -> None:
+        stage = self.table
+        # np.isclose(new, old, rtol, atol=0): unchanged when |new - old| <= rtol * |old|.
+        value_differs = f"ABS({stage}.value - o.value) > {_VALUE_RTOL!r} * ABS(o.value)"
+        meta_differs = (
+            f"o.unit <> {stage}.unit OR o.source <> {stage}.source "
+            f"OR o.is_forecast <> {stage}.is_forecast "
+            f"OR ({stage}.published_at IS NOT NULL AND "
+            f"(o.published_at IS NULL OR o.published_at <> {stage}.published_at))"
+        )
+        connection.exec_driver_sql(f"UPDATE {stage} SET kind = 'new'")
+        connection.exec_driver_sql(
+            f"UPDATE {stage} SET kind = CASE WHEN {value_differs} THEN 'revised' "
+            f"WHEN {meta_differs} THEN 'changed' ELSE 'unchanged' END, "
+            "old_value = o.value, old_fetched_at = o.fetched_at, "
+            f"published_at = COALESCE({stage}.published_at, o.published_at) "
+            f"FROM observations o WHERE {_key_match('o', stage)}"
+        )
+
+    def _write(self, connection: Connection, fetch_run_id: int | None) -> UpsertCounts:
+        stage = self.table
+        mark = _placeholder(connection)
+        now = _bind_timestamps(connection, pd.Series([pd.Timestamp(_utcnow())]))[0]
+        columns = ", ".join((*OBSERVATION_COLUMNS, "fetch_run_id"))
+        staged = ", ".join(OBSERVATION_COLUMNS)
+        connection.exec_driver_sql(
+            f"INSERT INTO observations ({columns}) "
+            f"SELECT {staged}, {mark} FROM {stage} WHERE kind = 'new'",
+            (fetch_run_id,),
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO revisions (indicator, country, period, vintage, old_value, new_value,"
+            " old_fetched_at, revised_at, fetch_run_id)"
+            " SELECT indicator, country, period, vintage, old_value, value, old_fetched_at,"
+            f" {mark}, {mark} FROM {stage} WHERE kind = 'revised'",
+            (now, fetch_run_id),
+        )
+        assignments = ", ".join(
+            f"{name} = s.{name}"
+            for name in ("value", "unit", "source", "is_forecast", "published_at", "fetched_at")
+        )
+        connection.exec_driver_sql(
+            f"UPDATE observations SET {assignments}, fetch_run_id = {mark} "
+            f"FROM {stage} s WHERE {_key_match('observations', 's')} "
+            "AND s.kind IN ('changed', 'revised')",
+            (fetch_run_id,),
+        )
+        tally: dict[str, int] = {
+            str(kind): int(count)
+            for kind, count in connection.exec_driver_sql(
+                f"SELECT kind, COUNT(*) FROM {stage} GROUP BY kind"
+            ).all()
+        }
+        return UpsertCounts(
+            new=int(tally.get("new", 0)),
+            changed=int(tally.get("changed", 0)) + int(tally.get("revised", 0)),
+            unchanged=int(tally.get("unchanged", 0)),
+        )
+
+
+def _key_match(left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{name} = {right}.{name}" for name in _KEY)
+
+
+def staged_upsert(
+    engine: Engine,
+    chunks: Iterable[pd.DataFrame],
+    *,
+    fetch_run_id: int | None = None,
+) -> UpsertCounts:
+    """`upsert_observations` for frames too big to hold at once: stage each chunk, then switch."""
+    with ObservationStage(engine) as stage:
+        for chunk in chunks:
+            stage.add(chunk)
+        return stage.switch(fetch_run_id=fetch_run_id).counts
+
+
