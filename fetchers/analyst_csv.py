@@ -186,12 +186,7 @@ def parse_analyst_csv(
     Raises:
         ImportFileError: `<file>: row N, column C: problem` (plus how many more problems).
     """
-    if not _SOURCE_NAME.fullmatch(source):
-        raise ImportFileError(
-            f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
-        )
-    if source == "acled" or source.startswith("acled:"):
-        raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
+    check_source_name(source, file)
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -234,6 +229,20 @@ def parse_analyst_csv(
         rows_read=len(rows),
         skipped=skipped,
     )
+
+
+def check_source_name(source: str, file: str) -> None:
+    """Refuse a source name that is not valid or is ACLED's.
+
+    Raises:
+        ImportFileError: naming the file and the source.
+    """
+    if not _SOURCE_NAME.fullmatch(source):
+        raise ImportFileError(
+            f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
+        )
+    if source == "acled" or source.startswith("acled:"):
+        raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
 
 
 def _check_header(
@@ -383,18 +392,26 @@ def _parse_import_rows(
                 "value": value,
                 "unit": unit,
                 "vintage": vintage,
+                "row": number,
             }
         )
     return _frame(out), {}
 
 
 def _parse_fuel_rows(
-    rows: Sequence[tuple[int, dict[str, str]]], settings: CatalogueLike, problems: list[RowProblem]
+    rows: Sequence[tuple[int, dict[str, str]]],
+    settings: CatalogueLike,
+    problems: list[RowProblem],
+    *,
+    best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] | None = None,
+    skipped: dict[str, int] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The fuel-points rows → one observation per (indicator, date). `best` and `skipped` carry
+    the state between the chunks of a streamed file; the frame covers every chunk so far."""
     indicators = {item.id: item for item in settings.indicators}
-    skipped: dict[str, int] = {}
+    skipped = {} if skipped is None else skipped
     # Per (indicator, date): (regional priority, -midpoint, row) — the smallest wins.
-    best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] = {}
+    best = {} if best is None else best
     for number, cells in rows:
         period = parse_period(cells["date"], "daily")
         if period is None:
@@ -451,15 +468,17 @@ def _parse_fuel_rows(
             "value": -negative_midpoint,
             "unit": indicators[indicator_id].unit,
             "vintage": "",
+            "row": row,
         }
-        for (indicator_id, period), (_priority, negative_midpoint, _row) in sorted(best.items())
+        for (indicator_id, period), (_priority, negative_midpoint, row) in sorted(best.items())
     ]
     return _frame(out), skipped
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    columns = ["indicator", "country", "period", "value", "unit", "vintage"]
+    columns = ["indicator", "country", "period", "value", "unit", "vintage", "row"]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["row"] = frame["row"].astype("int64")
     # The key is unique by construction; this documents it for the single upsert that follows.
     assert not frame.duplicated(subset=list(OBSERVATION_KEY)).any()
     return frame

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from fetchers.analyst_csv import DEFAULT_SOURCE_NAME, read_analyst_csv
+from fetchers.analyst_csv import DEFAULT_SOURCE_NAME
+from fetchers.analyst_stream import AnalystCsvStream
+from fetchers.errors import ImportFileError
 from flashpoint.config import add_config_argument, settings_from_args
-from flashpoint.store import mask_url, open_for_writing, upsert_observations
+from flashpoint.store import mask_url, open_for_writing
+from flashpoint.store.staging import ObservationStage
 
 _EPILOG = """\
 CSV columns (header row required, UTF-8):
@@ -50,19 +53,40 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate the whole file, then write it with one upsert; prints new/changed/unchanged."""
+    """Validate the whole file while staging it, then switch it in with one short transaction.
+
+    The file streams in chunks (memory stays bounded whatever its size) into a private staging
+    table that holds no lock on the store; nothing reaches the store unless every row is good.
+    """
     settings = settings_from_args(args)
-    parsed = read_analyst_csv(args.file, settings, source=args.source_name)
+    stream = AnalystCsvStream(args.file, settings, source=args.source_name)
+    chunks = stream.chunks()
+    # The first chunk is read before the store is opened: a small bad file touches nothing.
+    first = next(chunks, None)
     engine = open_for_writing(settings.database_url)
     try:
-        counts = upsert_observations(engine, parsed.observations)
+        with ObservationStage(engine) as stage:
+            if first is not None:
+                stage.add(first[0], row_numbers=first[1])
+            for frame, rows in chunks:
+                stage.add(frame, row_numbers=rows)
+            duplicate = stage.first_duplicate()
+            if duplicate is not None:
+                vintage = f", vintage {duplicate.vintage}" if duplicate.vintage else ""
+                raise ImportFileError(
+                    f"{args.file}: row {duplicate.row}, column period: duplicate of row "
+                    f"{duplicate.first_row} ({duplicate.indicator}, {duplicate.country}, "
+                    f"{duplicate.period}{vintage}) (nothing was imported)"
+                )
+            counts = stage.switch().counts
+            staged = stage.rows
     finally:
         engine.dispose()
     print(
         f"Imported {args.file} into {mask_url(settings.database_url)}: "
         f"{counts.new} new, {counts.changed} changed, {counts.unchanged} unchanged "
-        f"({len(parsed.observations)} observations from {parsed.rows_read} rows)."
+        f"({staged} observations from {stream.rows_read} rows)."
     )
-    for reason, count in sorted(parsed.skipped.items()):
+    for reason, count in sorted(stream.skipped.items()):
         print(f"Skipped {count} row(s): {reason}.")
     return 0

@@ -15,7 +15,7 @@ the same as `upsert_observations` on the whole frame: same counts, same revision
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -196,7 +196,11 @@ class ObservationStage:
         )
 
     def switch(
-        self, *, fetch_run_id: int | None = None, skip_live_except: str | None = None
+        self,
+        *,
+        fetch_run_id: int | None = None,
+        skip_live_except: str | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> SwitchResult:
         """Write the staged rows into the store in one short write transaction.
 
@@ -204,6 +208,7 @@ class ObservationStage:
             fetch_run_id: recorded on every written observation and revision.
             skip_live_except: leave out staged rows whose key a source not starting with this
                 prefix stored (the snapshot's "never overwrite a live fetcher" rule).
+            also: more writes to make in the same transaction (all land or none).
 
         Raises:
             ValueError: when two staged rows share a key (the message names them).
@@ -223,6 +228,8 @@ class ObservationStage:
                 skipped = self._drop_live(connection, skip_live_except)
                 self._classify(connection)
                 counts = self._write(connection, fetch_run_id)
+                if also is not None:
+                    also(connection)
         finally:
             connection.execution_options(flashpoint_write=False)
         return SwitchResult(counts=counts, skipped_live=skipped)
