@@ -24,6 +24,7 @@ from flashpoint.store import (
     retry_busy,
     store_summary,
 )
+from flashpoint.store.runs import process_is_gone
 
 SERIES_COLUMNS = (
     "source",
@@ -108,13 +109,32 @@ def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
                 "last_run": ""
                 if run is None
                 else _stamp(run["finished_at"] or run["started_at"], True),
-                "last_status": "never run" if run is None else str(run["status"]),
+                "last_status": "never run" if run is None else _run_status(run),
                 "rows_new": "" if run is None else _int_text(run["rows_new"]),
                 "rows_changed": "" if run is None else _int_text(run["rows_changed"]),
-                "error": "" if run is None or run["error"] is None else str(run["error"])[:80],
+                "error": _run_error(run),
             }
         )
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
+
+
+def _run_status(run: Any) -> str:
+    """The run's status; a `running` run whose process is gone shows as interrupted already
+    (status is read-only: the next writing command records it)."""
+    status = str(run["status"])
+    detail = run.get("detail")
+    if status == "running" and isinstance(detail, dict) and process_is_gone(detail):
+        return "interrupted"
+    return status
+
+
+def _run_error(run: Any) -> str:
+    if run is None:
+        return ""
+    if _run_status(run) == "interrupted" and str(run["status"]) == "running":
+        return "its process ended before the run finished"
+    error = run["error"]
+    return "" if error is None or (isinstance(error, float) and pd.isna(error)) else str(error)[:80]
 
 
 def _int_text(value: Any) -> str:

@@ -37,6 +37,7 @@ from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine
 from flashpoint.store.frames import UpsertCounts
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
+    close_interrupted_runs,
     finish_fetch_run,
     last_fetch_runs,
     read_fetch_runs,
@@ -88,6 +89,7 @@ __all__ = [
     "audit_log",
     "begin_write",
     "check_schema",
+    "close_interrupted_runs",
     "data_version",
     "events",
     "fetch_runs",

@@ -1,11 +1,11 @@
 """How commands open the store: writers create and upgrade it, readers never take the write lock.
 
 Only commands that write call `open_for_writing`, which creates or migrates the schema (a write
-transaction) and closes fetch runs whose process is gone. Everything that only reads (`score`,
-`status`, `replay`, `export`, `alerts list`, the dashboard's loaders) calls `open_for_reading`:
-a read-only engine whose transactions never ask for the write lock, so a long write elsewhere
-cannot make a read fail with "database is locked". A missing or un-migrated store is a one-line
-`StoreNotReadyError`, not a schema change behind the reader's back.
+transaction) and marks fetch runs whose process is gone as `interrupted`. Everything that only
+reads (`score`, `status`, `replay`, `export`, `alerts list`, the dashboard's loaders) calls
+`open_for_reading`: a read-only engine whose transactions never ask for the write lock, so a
+long write elsewhere cannot make a read fail with "database is locked". A missing or un-migrated
+store is a one-line `StoreNotReadyError`, not a schema change behind the reader's back.
 
 `retry_busy` runs a read again, a bounded number of times and reporting each wait, when the
 database still answers "busy" (on SQLite a reader can meet that only in rare moments, such as a
@@ -24,6 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from flashpoint.errors import StoreError
 from flashpoint.store.engine import StoreNotReadyError, _describe, make_engine, mask_url
+from flashpoint.store.runs import close_interrupted_runs
 from flashpoint.store.schema import CURRENT_SCHEMA_VERSION, init_schema, read_schema_version
 
 log = logging.getLogger("flashpoint.store")
@@ -85,7 +86,8 @@ def open_for_reading(url: str, *, explicit_writes: bool = False) -> Engine:
 
 
 def open_for_writing(url: str) -> Engine:
-    """An engine for a command that writes, with the schema created or upgraded.
+    """An engine for a command that writes: schema created or upgraded, and fetch runs left
+    `running` by a process that is gone marked `interrupted`.
 
     Raises:
         StoreError: the store cannot be reached, created or upgraded.
@@ -93,9 +95,16 @@ def open_for_writing(url: str) -> Engine:
     engine = make_engine(url)
     try:
         init_schema(engine)
+        closed = close_interrupted_runs(engine)
     except BaseException:
         engine.dispose()
         raise
+    if closed:
+        log.warning(
+            "marked %d fetch run(s) as interrupted: their process is gone",
+            closed,
+            extra={"event": "interrupted_runs", "interrupted_runs": closed},
+        )
     return engine
 
 
