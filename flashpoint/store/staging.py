@@ -5,11 +5,14 @@ added chunk by chunk (`add`); on SQLite a temporary table lives in the connectio
 database, so staging never takes, or waits for, the store's write lock, and on PostgreSQL it is
 private to the session. Memory stays bounded by the chunk, whatever the total.
 
-`switch` then classifies every staged row against the stored ones and writes the new rows, the
-revisions and the changed rows, all in SQL inside one `BEGIN IMMEDIATE` transaction: the write
-is all-or-nothing (the stage vanishes with its connection if the process dies) and the lock is
-held for a few set-based statements, not for a Python loop over a million rows. The result is
-the same as `upsert_observations` on the whole frame: same counts, same revisions, same tolerance.
+`switch` then classifies every staged row against the stored ones (new, revised, changed,
+unchanged; in SQL, in a read transaction that takes no lock) and, in one `BEGIN IMMEDIATE`
+transaction, writes the new rows, the revisions and the changed rows with three set-based
+statements. On SQLite the classification is reused when no other connection has committed since
+(`PRAGMA data_version`); otherwise, and always on PostgreSQL, it is redone under the lock. The
+write is all-or-nothing (the stage vanishes with its connection if the process dies), and the
+lock is held for a few statements, not for a Python loop over a million rows. The result is the
+same as `upsert_observations` on the whole frame: same counts, same revisions, same tolerance.
 """
 
 from __future__ import annotations
@@ -220,33 +223,40 @@ class ObservationStage:
                 f"indicator={duplicate.indicator!r}, country={duplicate.country!r}, "
                 f"period={duplicate.period}, vintage={duplicate.vintage!r}"
             )
+        version = self.prepare(skip_live_except=skip_live_except)
         connection = self._connection
         connection.execution_options(flashpoint_write=True)
         try:
             with connection.begin():
                 _lock_observations(connection)
-                skipped = self._drop_live(connection, skip_live_except)
-                self._classify(connection)
-                counts = self._write(connection, fetch_run_id)
+                if version is None or self._data_version(connection) != version:
+                    # Someone wrote since `prepare` read the store: classify again, now locked.
+                    self._classify(connection, skip_live_except)
+                counts, skipped = self._write(connection, fetch_run_id)
                 if also is not None:
                     also(connection)
         finally:
             connection.execution_options(flashpoint_write=False)
         return SwitchResult(counts=counts, skipped_live=skipped)
 
-    def _drop_live(self, connection: Connection, keep_prefix: str | None) -> int:
-        if keep_prefix is None:
-            return 0
-        stage = self.table
-        result = connection.exec_driver_sql(
-            f"DELETE FROM {stage} WHERE EXISTS (SELECT 1 FROM observations o WHERE "
-            + _key_match("o", stage)
-            + f" AND o.source NOT LIKE {_placeholder(connection)})",
-            (f"{keep_prefix}%",),
-        )
-        return int(result.rowcount or 0)
+    def prepare(self, *, skip_live_except: str | None = None) -> int | None:
+        """Classify the staged rows against the store in a read transaction (no write lock).
 
-    def _classify(self, connection: Connection) -> None:
+        Returns:
+            SQLite's `data_version` the classification was made at (the switch reuses it when
+            no other connection has committed since), or None where there is no such check.
+        """
+        with self._staging() as connection:
+            version = self._data_version(connection)
+            self._classify(connection, skip_live_except)
+        return version
+
+    def _data_version(self, connection: Connection) -> int | None:
+        if self._dialect != "sqlite":
+            return None  # PostgreSQL classifies again under its table lock
+        return int(connection.exec_driver_sql("PRAGMA main.data_version").scalar_one())
+
+    def _classify(self, connection: Connection, keep_prefix: str | None) -> None:
         stage = self.table
         # np.isclose(new, old, rtol, atol=0): unchanged when |new - old| <= rtol * |old|.
         value_differs = f"ABS({stage}.value - o.value) > {_VALUE_RTOL!r} * ABS(o.value)"
@@ -256,16 +266,23 @@ class ObservationStage:
             f"OR ({stage}.published_at IS NOT NULL AND "
             f"(o.published_at IS NULL OR o.published_at <> {stage}.published_at))"
         )
-        connection.exec_driver_sql(f"UPDATE {stage} SET kind = 'new'")
+        connection.exec_driver_sql(
+            f"UPDATE {stage} SET kind = 'new', old_value = NULL, old_fetched_at = NULL"
+        )
         connection.exec_driver_sql(
             f"UPDATE {stage} SET kind = CASE WHEN {value_differs} THEN 'revised' "
             f"WHEN {meta_differs} THEN 'changed' ELSE 'unchanged' END, "
-            "old_value = o.value, old_fetched_at = o.fetched_at, "
-            f"published_at = COALESCE({stage}.published_at, o.published_at) "
+            "old_value = o.value, old_fetched_at = o.fetched_at "
             f"FROM observations o WHERE {_key_match('o', stage)}"
         )
+        if keep_prefix is not None:
+            connection.exec_driver_sql(
+                f"UPDATE {stage} SET kind = 'live' WHERE EXISTS (SELECT 1 FROM observations o "
+                f"WHERE {_key_match('o', stage)} AND o.source NOT LIKE {_placeholder(connection)})",
+                (f"{keep_prefix}%",),
+            )
 
-    def _write(self, connection: Connection, fetch_run_id: int | None) -> UpsertCounts:
+    def _write(self, connection: Connection, fetch_run_id: int | None) -> tuple[UpsertCounts, int]:
         stage = self.table
         mark = _placeholder(connection)
         now = _bind_timestamps(connection, pd.Series([pd.Timestamp(_utcnow())]))[0]
@@ -273,7 +290,8 @@ class ObservationStage:
         staged = ", ".join(OBSERVATION_COLUMNS)
         connection.exec_driver_sql(
             f"INSERT INTO observations ({columns}) "
-            f"SELECT {staged}, {mark} FROM {stage} WHERE kind = 'new'",
+            # In key order: the primary-key index fills page by page, not at random.
+            f"SELECT {staged}, {mark} FROM {stage} WHERE kind = 'new' ORDER BY {', '.join(_KEY)}",
             (fetch_run_id,),
         )
         connection.exec_driver_sql(
@@ -283,10 +301,10 @@ class ObservationStage:
             f" {mark}, {mark} FROM {stage} WHERE kind = 'revised'",
             (now, fetch_run_id),
         )
-        assignments = ", ".join(
-            f"{name} = s.{name}"
-            for name in ("value", "unit", "source", "is_forecast", "published_at", "fetched_at")
-        )
+        copied = ("value", "unit", "source", "is_forecast", "fetched_at")
+        assignments = ", ".join(f"{name} = s.{name}" for name in copied)
+        # A changed row keeps the published_at it had when the new row does not know it.
+        assignments += ", published_at = COALESCE(s.published_at, observations.published_at)"
         connection.exec_driver_sql(
             f"UPDATE observations SET {assignments}, fetch_run_id = {mark} "
             f"FROM {stage} s WHERE {_key_match('observations', 's')} "
@@ -299,11 +317,12 @@ class ObservationStage:
                 f"SELECT kind, COUNT(*) FROM {stage} GROUP BY kind"
             ).all()
         }
-        return UpsertCounts(
+        counts = UpsertCounts(
             new=int(tally.get("new", 0)),
             changed=int(tally.get("changed", 0)) + int(tally.get("revised", 0)),
             unchanged=int(tally.get("unchanged", 0)),
         )
+        return counts, int(tally.get("live", 0))
 
 
 def _key_match(left: str, right: str) -> str:

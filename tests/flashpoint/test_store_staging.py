@@ -111,6 +111,7 @@ def test_staging_does_not_wait_for_the_write_lock(sqlite_url: str) -> None:
             for chunk in _split(_frame(5), 4):
                 stage.add(chunk)
             assert stage.rows == 300
+            stage.prepare()  # classifying reads the store and writes only the stage
         # (The switch itself queues behind the other writer, as every write does.)
     finally:
         engine.dispose()
@@ -130,5 +131,20 @@ def test_the_switch_keeps_live_rows_when_asked(store_url: str) -> None:
         assert result.counts.new == 40
         stored = store.read_observations(engine)
         assert (stored.loc[stored["source"] == "live", "value"] == 99.0).sum() == 10
+    finally:
+        engine.dispose()
+
+
+def test_a_write_between_prepare_and_switch_is_taken_into_account(store_url: str) -> None:
+    engine = store.open_for_writing(store_url)
+    frame = _frame(7, rows=40)
+    try:
+        with ObservationStage(engine) as stage:
+            stage.add(frame)
+            stage.prepare()  # everything is new at this point
+            store.upsert_observations(engine, frame.iloc[:15])  # another writer lands first
+            result = stage.switch()
+        assert result.counts == store.UpsertCounts(new=25, changed=0, unchanged=15)
+        assert len(store.read_observations(engine)) == 40
     finally:
         engine.dispose()
