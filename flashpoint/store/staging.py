@@ -83,6 +83,8 @@ class ObservationStage:
         self.rows = 0
         self._fetched_at = pd.Timestamp(_utcnow())
         self._indexed = False
+        self._no_duplicates_at = -1  # `rows` when no duplicate was last found
+        self._prepared: tuple[int, str | None, int | None] | None = None  # rows, prefix, version
         with self._staging() as connection:
             connection.exec_driver_sql(
                 f"CREATE TEMPORARY TABLE {self.table} AS SELECT "
@@ -170,6 +172,8 @@ class ObservationStage:
 
     def first_duplicate(self) -> StagedDuplicate | None:
         """The first staged row (by row number) that repeats an earlier row's key, if any."""
+        if self._no_duplicates_at == self.rows:
+            return None
         self._ensure_index()
         stage, keys = self.table, ", ".join(_KEY)
         with self._staging() as connection:
@@ -177,6 +181,7 @@ class ObservationStage:
                 f"SELECT 1 FROM {stage} GROUP BY {keys} HAVING COUNT(*) > 1 LIMIT 1"
             ).first()
             if repeated is None:
+                self._no_duplicates_at = self.rows
                 return None
             found = connection.exec_driver_sql(
                 f"SELECT s.row_number, {', '.join(f's.{name}' for name in _KEY)} FROM {stage} s "
@@ -223,7 +228,11 @@ class ObservationStage:
                 f"indicator={duplicate.indicator!r}, country={duplicate.country!r}, "
                 f"period={duplicate.period}, vintage={duplicate.vintage!r}"
             )
-        version = self.prepare(skip_live_except=skip_live_except)
+        prepared = self._prepared
+        if prepared is not None and prepared[:2] == (self.rows, skip_live_except):
+            version = prepared[2]  # the caller classified already, nothing staged since
+        else:
+            version = self.prepare(skip_live_except=skip_live_except)
         connection = self._connection
         connection.execution_options(flashpoint_write=True)
         try:
@@ -249,6 +258,7 @@ class ObservationStage:
         with self._staging() as connection:
             version = self._data_version(connection)
             self._classify(connection, skip_live_except)
+        self._prepared = (self.rows, skip_live_except, version)
         return version
 
     def _data_version(self, connection: Connection) -> int | None:
