@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from fetchers import analyst_stream
 from fetchers.analyst_csv import DEFAULT_SOURCE_NAME
 from fetchers.analyst_stream import AnalystCsvStream
 from fetchers.errors import ImportFileError
@@ -59,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     table that holds no lock on the store; nothing reaches the store unless every row is good.
     """
     settings = settings_from_args(args)
-    stream = AnalystCsvStream(args.file, settings, source=args.source_name)
+    stream = AnalystCsvStream(
+        args.file, settings, source=args.source_name, chunk_rows=analyst_stream.CHUNK_ROWS
+    )
     chunks = stream.chunks()
     # The first chunk is read before the store is opened: a small bad file touches nothing.
     first = next(chunks, None)
