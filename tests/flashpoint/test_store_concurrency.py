@@ -177,7 +177,7 @@ print(json.dumps({"loads": loads, "codes": codes}), flush=True)
 
 SCORE_ARGS = ["score", "--country", "KAZ", "--as-of", "2022-01-10"]
 FULL_SCORE_EVERY = 50  # every 50th read is a whole in-process `flashpoint score`
-FUEL_INDICATORS = ["fuel_lpg_retail", "fuel_gasoline_retail", "fuel_diesel_retail"]
+FUEL_INDICATORS = ["fuel_lpg_retail", "fuel_gasoline_retail", "fuel_diesel_retail", "usd_fx_rate"]
 
 
 def _loads_done(state_file: Path) -> int:
@@ -224,7 +224,7 @@ def test_score_reads_never_fail_while_load_snapshot_force_rewrites_the_store(
     code, baseline, _ = score_in_process()
     assert code == 0 and "KAZ  composite" in baseline
     baseline_inputs = score_inputs()
-    assert len(baseline_inputs) > 50
+    assert len(baseline_inputs) > 10
 
     stop_file, state_file = tmp_path / "stop", tmp_path / "state"
     writer = subprocess.Popen(
