@@ -122,10 +122,16 @@ def get_catalogue() -> Catalogue:
 
 @cache_resource(max_entries=4, on_release=lambda engine: engine.dispose())
 def _engine_for(url: str) -> Engine:
-    engine = store.make_engine(url)
-    # Idempotent: a dashboard started before any other command still finds the tables.
-    store.init_schema(engine)
-    return engine
+    try:
+        # Reads never take the write lock; only an admin's `begin_write` action may write.
+        return store.open_for_reading(url, explicit_writes=True)
+    except store.StoreNotReadyError as error:
+        if error.kind not in ("missing", "uninitialised"):
+            raise  # an older or newer schema: `flashpoint init` (a writing command) decides
+    # A store with no schema yet holds nothing to read and nobody else is writing it: create the
+    # empty tables once, so a dashboard started before any other command shows its guidance.
+    store.open_for_writing(url).dispose()
+    return store.open_for_reading(url, explicit_writes=True)
 
 
 def get_engine() -> Engine:

@@ -90,6 +90,7 @@ STATUS_COLOURS: dict[str, str] = {
     "partial": "background-color: #fdebd3; color: #8a4b00",
     "error": "background-color: #fbe0df; color: #8e1b13",
     "running": "background-color: #e1ecf8; color: #1f4e79",
+    "interrupted": "background-color: #fdebd3; color: #8a4b00",
     "never fetched": "background-color: #eef0f3; color: #5f6b7a",
     "disabled": "background-color: #eef0f3; color: #5f6b7a",
 }

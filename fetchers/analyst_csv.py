@@ -224,12 +224,7 @@ def parse_analyst_csv(
     Raises:
         ImportFileError: `<file>: row N, column C: problem` (plus how many more problems).
     """
-    if not _SOURCE_NAME.fullmatch(source):
-        raise ImportFileError(
-            f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
-        )
-    if source == "acled" or source.startswith("acled:"):
-        raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
+    check_source_name(source, file)
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -273,6 +268,20 @@ def parse_analyst_csv(
         rows_read=len(rows),
         skipped=skipped,
     )
+
+
+def check_source_name(source: str, file: str) -> None:
+    """Refuse a source name that is not valid or is ACLED's.
+
+    Raises:
+        ImportFileError: naming the file and the source.
+    """
+    if not _SOURCE_NAME.fullmatch(source):
+        raise ImportFileError(
+            f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
+        )
+    if source == "acled" or source.startswith("acled:"):
+        raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
 
 
 def _check_header(
@@ -481,6 +490,7 @@ def _parse_import_rows(
                 "unit": unit,
                 "vintage": vintage,
                 "is_forecast": is_forecast,
+                "row": number,
             }
         )
     return _frame(out), {}
@@ -491,13 +501,20 @@ def _parse_fuel_rows(
     settings: CatalogueLike,
     problems: list[RowProblem],
     today: dt.date,
+    *,
+    best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] | None = None,
+    skipped: dict[str, int] | None = None,
+    units: dict[tuple[str, pd.Timestamp], str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The fuel-points rows → one observation per (indicator, date). `best`, `skipped` and
+    `units` carry the state between the chunks of a streamed file; the frame covers every chunk
+    so far."""
     indicators = {item.id: item for item in settings.indicators}
-    skipped: dict[str, int] = {}
+    skipped = {} if skipped is None else skipped
     # Per (indicator, date): (regional priority, -midpoint, row) — the smallest wins.
-    best: dict[tuple[str, pd.Timestamp], tuple[int, float, int]] = {}
+    best = {} if best is None else best
     # The unit of the winning row (the file's own, e.g. KZT/litre; the catalogue's is a pattern).
-    units: dict[tuple[str, pd.Timestamp], str] = {}
+    units = {} if units is None else units
     for number, cells in rows:
         period = parse_period(cells["date"], "daily")
         if period is None:
@@ -564,8 +581,9 @@ def _parse_fuel_rows(
             "unit": units[(indicator_id, period)],
             "vintage": "",
             "is_forecast": False,
+            "row": row,
         }
-        for (indicator_id, period), (_priority, negative_midpoint, _row) in sorted(best.items())
+        for (indicator_id, period), (_priority, negative_midpoint, row) in sorted(best.items())
     ]
     return _frame(out), skipped
 
@@ -580,9 +598,10 @@ def _unit_problem(unit: str, indicator_id: str, catalogue_unit: str) -> str:
 
 
 def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    columns = ["indicator", "country", "period", "value", "unit", "vintage", "is_forecast"]
+    columns = ["indicator", "country", "period", "value", "unit", "vintage", "is_forecast", "row"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["is_forecast"] = frame["is_forecast"].fillna(False).astype(bool)
+    frame["row"] = frame["row"].astype("int64")
     # The key is unique by construction; this documents it for the single upsert that follows.
     assert not frame.duplicated(subset=list(OBSERVATION_KEY)).any()
     return frame

@@ -268,25 +268,14 @@ class SchedulerService:
 
 
 def close_interrupted_runs(engine: Engine) -> int:
-    """Mark fetch runs left 'running' by a process that died as errors; returns how many.
+    """Mark fetch runs left 'running' by a process that died as `interrupted`; returns how many.
 
-    Only the lock holder calls this, so no other process can be in the middle of a run: a
-    'running' row here is a run whose process was killed (its batch was rolled back).
+    The store's own check (`store.close_interrupted_runs`): a run whose process is still alive,
+    such as a manual `flashpoint refresh` next to the service, is left alone.
     """
     from flashpoint import store
 
-    with engine.begin() as connection:
-        result = connection.execute(
-            store.fetch_runs.update()
-            .where(store.fetch_runs.c.status == "running")
-            .values(
-                status="error",
-                finished_at=datetime.now(UTC).replace(tzinfo=None),
-                error="interrupted: the process ended before the run finished; "
-                "nothing from this run was stored",
-            )
-        )
-    return int(result.rowcount or 0)
+    return store.close_interrupted_runs(engine)
 
 
 def scheduled_jobs(settings: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:

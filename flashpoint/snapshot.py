@@ -1,9 +1,10 @@
 """The bundled real-data snapshot: loads `flashpoint/snapshot_data/` into a store, idempotently.
 
 The files are built from the repository's `data/` by `scripts/build_snapshot.py` (provenance and
-licences in `snapshot_data/SOURCES.md` and `LICENCES`). Loading is one `upsert_observations` batch
-plus the event annotations, in one write transaction, recorded as a fetch run of source
-`snapshot`: it either all lands or nothing does, and loading again changes nothing.
+licences in `snapshot_data/SOURCES.md` and `LICENCES`). Loading stages the observations outside
+the write lock (`store.staging`), then switches them in with the event annotations in one short
+write transaction, recorded as a fetch run of source `snapshot`: it either all lands or nothing
+does, and loading again changes nothing.
 
 Snapshot rows never overwrite what a live fetcher stored (a newer vintage of the same value)
 unless `force=True`; rows an earlier snapshot stored are updated like any other upsert.
@@ -23,12 +24,12 @@ from importlib.resources.abc import Traversable
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from flashpoint import store
 from flashpoint.errors import FlashpointError
-from indicators.observations import OBSERVATION_KEY, conform_observations
+from flashpoint.store.staging import ObservationStage
+from indicators.observations import conform_observations
 
 SNAPSHOT_SOURCE = "snapshot"  # the fetch-run source; observations carry "snapshot:<dataset>"
 SNAPSHOT_FORMAT = 1
@@ -36,6 +37,7 @@ _OBSERVATIONS_FILE = "observations.csv.gz"
 _EVENTS_FILE = "events.csv"
 _MANIFEST_FILE = "manifest.json"
 _TEXT_COLUMNS = ("indicator", "country", "unit", "source", "vintage")
+_STAGE_CHUNK = 50_000  # rows bound per staging statement batch
 
 
 class SnapshotError(FlashpointError):
@@ -116,28 +118,6 @@ def read_snapshot_events() -> pd.DataFrame:
     return events
 
 
-def _live_keys(connection: Connection, frame: pd.DataFrame) -> pd.DataFrame:
-    """Keys of `frame`'s indicators that a non-snapshot source stored."""
-    table = store.observations
-    query = sa.select(*(table.c[name] for name in OBSERVATION_KEY)).where(
-        table.c.indicator.in_(sorted(frame["indicator"].unique().tolist())),
-        sa.not_(table.c.source.like(f"{SNAPSHOT_SOURCE}:%")),
-    )
-    result = connection.execute(query)
-    live = pd.DataFrame(result.all(), columns=list(OBSERVATION_KEY))
-    live["period"] = pd.to_datetime(live["period"]).astype("datetime64[ns]")
-    return live
-
-
-def _without_live(frame: pd.DataFrame, live: pd.DataFrame) -> pd.DataFrame:
-    if live.empty:
-        return frame
-    key = list(OBSERVATION_KEY)
-    marked = frame.merge(live.assign(_live=True), on=key, how="left")
-    keep = marked["_live"].isna().to_numpy()
-    return frame.loc[keep].reset_index(drop=True)
-
-
 def load_snapshot(engine: Engine, *, force: bool = False) -> SnapshotLoadResult:
     """Load the bundled snapshot into the store in one transaction; idempotent.
 
@@ -157,11 +137,24 @@ def load_snapshot(engine: Engine, *, force: bool = False) -> SnapshotLoadResult:
     frame = read_snapshot_observations(manifest)
     events = read_snapshot_events()
     run_id = store.start_fetch_run(engine, SNAPSHOT_SOURCE)
+    event_counts = store.UpsertCounts()
+
+    def upsert_events(connection: Connection) -> None:
+        nonlocal event_counts
+        event_counts = store.upsert_events(connection, events)
+
     try:
-        with store.begin_write(engine) as connection:
-            offered = frame if force else _without_live(frame, _live_keys(connection, frame))
-            counts = store.upsert_observations(connection, offered, fetch_run_id=run_id)
-            event_counts = store.upsert_events(connection, events)
+        # Staged outside the write lock, then switched in with the events in one short
+        # transaction: readers and other writers are never held up for the whole load.
+        with ObservationStage(engine) as stage:
+            for start in range(0, len(frame), _STAGE_CHUNK):
+                stage.add(frame.iloc[start : start + _STAGE_CHUNK])
+            switched = stage.switch(
+                fetch_run_id=run_id,
+                skip_live_except=None if force else f"{SNAPSHOT_SOURCE}:",
+                also=upsert_events,
+            )
+        counts = switched.counts
     except Exception as error:
         # The transaction rolled back; record why, but never let the bookkeeping hide the error.
         with contextlib.suppress(Exception):
@@ -169,7 +162,7 @@ def load_snapshot(engine: Engine, *, force: bool = False) -> SnapshotLoadResult:
                 engine, run_id, status="error", requests=0, counts=None, error=str(error)[:500]
             )
         raise
-    skipped = len(frame) - len(offered)
+    skipped = switched.skipped_live
     store.finish_fetch_run(
         engine,
         run_id,

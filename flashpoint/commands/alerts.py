@@ -36,15 +36,14 @@ def _open_store(settings: Settings, *, create: bool) -> Iterator[Any]:
     the schema; otherwise a store that was never initialised is a clear error."""
     from flashpoint import store
 
-    engine = store.make_engine(settings.database_url)
+    # Writing sub-commands create or upgrade the schema; reading ones open the store read-only
+    # (never taking the write lock) and report a missing or older store in one line.
+    engine = (
+        store.open_for_writing(settings.database_url)
+        if create
+        else store.open_for_reading(settings.database_url)
+    )
     try:
-        if create:
-            store.init_schema(engine)
-        elif store.read_schema_version(engine) is None:
-            raise AlertsCommandError(
-                f"no store at {store.mask_url(settings.database_url)} yet: run `flashpoint init` "
-                "and `flashpoint load-snapshot` first"
-            )
         yield engine
     finally:
         engine.dispose()
@@ -236,7 +235,7 @@ def run_silence_expire(args: argparse.Namespace) -> int:
     from flashpoint.alerts import expire_silence
 
     settings = settings_from_args(args)
-    with _open_store(settings, create=False) as engine:
+    with _open_store(settings, create=True) as engine:
         ended = expire_silence(engine, args.id, actor=_actor(args))
     if not ended:
         print(f"flashpoint: error: silence {args.id} does not exist or has ended", file=sys.stderr)

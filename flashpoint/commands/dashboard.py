@@ -65,9 +65,8 @@ def prepare_store(config: Path | None) -> tuple[Path, int, str]:
 
     settings = load_config(config)
     config_path = (settings.config_path or resolve_config_path(config)).resolve()
-    engine = store.make_engine(settings.database_url)
+    engine = store.open_for_writing(settings.database_url)
     try:
-        store.init_schema(engine)
         if store.is_empty(engine):
             log.info("store is empty: loading the bundled snapshot")
             snapshot.ensure_snapshot_loaded(engine)

@@ -18,11 +18,11 @@ import pandas as pd
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
 from flashpoint.store import (
-    init_schema,
-    make_engine,
+    open_for_reading,
     read_observations,
     read_revisions,
     read_scores,
+    retry_busy,
     store_summary,
 )
 
@@ -206,15 +206,17 @@ def run(args: argparse.Namespace) -> int:
     """Write the export; prints how many rows went out and how many were withheld."""
     _check_output(args.output)
     settings = settings_from_args(args)
-    engine = make_engine(settings.database_url)
+    engine = open_for_reading(settings.database_url)
     try:
-        init_schema(engine)
-        frame, withheld = export_frame(
-            settings,
-            engine,
-            what=args.what,
-            indicators=args.indicator,
-            countries=args.country,
+        frame, withheld = retry_busy(
+            lambda: export_frame(
+                settings,
+                engine,
+                what=args.what,
+                indicators=args.indicator,
+                countries=args.country,
+            ),
+            what="exporting",
         )
     finally:
         engine.dispose()

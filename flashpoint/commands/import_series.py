@@ -8,15 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from fetchers.analyst_csv import DEFAULT_SOURCE_NAME, read_analyst_csv
+from fetchers import analyst_stream
+from fetchers.analyst_csv import DEFAULT_SOURCE_NAME
+from fetchers.analyst_stream import AnalystCsvStream
+from fetchers.errors import ImportFileError
 from flashpoint.config import Settings, add_config_argument, settings_from_args
-from flashpoint.store import (
-    init_schema,
-    make_engine,
-    mask_url,
-    read_observations,
-    upsert_observations,
-)
+from flashpoint.store import make_engine, mask_url, open_for_writing, read_observations
+from flashpoint.store.staging import ObservationStage
 
 _EPILOG = """\
 CSV columns (header row required, UTF-8):
@@ -37,6 +35,10 @@ Every row is checked before anything is written; an error names the row (the hea
 and the column. Re-importing the same file changes nothing; a changed value keeps its old value
 in the store's revisions.
 """
+
+
+# What identifies one imported series.
+SERIES_KEY = ("indicator", "country", "vintage")
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -60,23 +62,52 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate the whole file, then write it with one upsert; prints new/changed/unchanged."""
+    """Validate the whole file while staging it, then switch it in with one short transaction.
+
+    The file streams in chunks (memory stays bounded whatever its size) into a private staging
+    table that holds no lock on the store; nothing reaches the store unless every row is good.
+    """
     settings = settings_from_args(args)
-    parsed = read_analyst_csv(args.file, settings, source=args.source_name)
-    engine = make_engine(settings.database_url)
+    stream = AnalystCsvStream(
+        args.file, settings, source=args.source_name, chunk_rows=analyst_stream.CHUNK_ROWS
+    )
+    chunks = stream.chunks()
+    # The first chunk is read before the store is opened: a small bad file touches nothing.
+    first = next(chunks, None)
+    # The imported series (not their rows): enough to warn about series too sparse for a step.
+    series: list[pd.DataFrame] = []
+    engine = open_for_writing(settings.database_url)
     try:
-        init_schema(engine)
-        counts = upsert_observations(engine, parsed.observations)
+        with ObservationStage(engine) as stage:
+            if first is not None:
+                stage.add(first[0], row_numbers=first[1])
+                series.append(first[0][list(SERIES_KEY)].drop_duplicates())
+            for frame, rows in chunks:
+                stage.add(frame, row_numbers=rows)
+                series.append(frame[list(SERIES_KEY)].drop_duplicates())
+            duplicate = stage.first_duplicate()
+            if duplicate is not None:
+                vintage = f", vintage {duplicate.vintage}" if duplicate.vintage else ""
+                raise ImportFileError(
+                    f"{args.file}: row {duplicate.row}, column period: duplicate of row "
+                    f"{duplicate.first_row} ({duplicate.indicator}, {duplicate.country}, "
+                    f"{duplicate.period}{vintage}) (nothing was imported)"
+                )
+            counts = stage.switch().counts
+            staged = stage.rows
     finally:
         engine.dispose()
     print(
         f"Imported {args.file} into {mask_url(settings.database_url)}: "
         f"{counts.new} new, {counts.changed} changed, {counts.unchanged} unchanged "
-        f"({len(parsed.observations)} observations from {parsed.rows_read} rows)."
+        f"({staged} observations from {stream.rows_read} rows)."
     )
-    for reason, count in sorted(parsed.skipped.items()):
+    for reason, count in sorted(stream.skipped.items()):
         print(f"Skipped {count} row(s): {reason}.")
-    for warning in sparse_step_warnings(settings, parsed.observations):
+    imported = (
+        pd.concat(series).drop_duplicates() if series else pd.DataFrame(columns=list(SERIES_KEY))
+    )
+    for warning in sparse_step_warnings(settings, imported):
         print(f"Warning: {warning}", file=sys.stderr)
     return 0
 
@@ -91,14 +122,14 @@ def sparse_step_warnings(settings: Settings, imported: pd.DataFrame) -> list[str
 
     Args:
         settings: the configuration (its catalogue's step-change indicators).
-        imported: the imported observations.
+        imported: the imported series (`SERIES_KEY` columns; observations do too).
 
     Returns:
         One message per (indicator, country, vintage) series that feeds a step and cannot.
     """
     steps = [item for item in settings.catalogue().enabled_indicators
              if item.derivation == "step_change"]
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, read_only=True)
     try:
         messages = []
         for step in steps:

@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from flashpoint.config import add_config_argument, settings_from_args
-from flashpoint.store import init_schema, make_engine, mask_url, read_schema_version
+from flashpoint.store import (
+    close_interrupted_runs,
+    init_schema,
+    make_engine,
+    mask_url,
+    read_schema_version,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -30,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         before = read_schema_version(engine)
         version = init_schema(engine)
+        interrupted = close_interrupted_runs(engine)
     finally:
         engine.dispose()
     if before is None:
@@ -39,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         outcome = f"upgraded from schema version {before} to {version}"
     print(f"Store: {mask_url(settings.database_url)} — {outcome}")
+    if interrupted:
+        print(f"Marked {interrupted} fetch run(s) as interrupted: their process is gone.")
     print(f"Data directory: {data_path}")
     if settings.config_path is not None:
         print(f"Config: {settings.config_path}")

@@ -13,9 +13,8 @@ def run(args: argparse.Namespace) -> int:
     from flashpoint import snapshot, store
 
     settings = settings_from_args(args)
-    engine = store.make_engine(settings.database_url)
+    engine = store.open_for_writing(settings.database_url)
     try:
-        store.init_schema(engine)
         result = snapshot.load_snapshot(engine, force=args.force)
     finally:
         engine.dispose()

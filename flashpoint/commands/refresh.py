@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     names = sources_to_refresh(settings, _checked_sources(args.sources, fetchers.REGISTRY))
     countries = _checked_countries(args.countries)
 
-    engine = store.make_engine(settings.database_url)
+    engine = store.open_for_writing(settings.database_url)
     bar = tqdm(
         total=len(names), unit="source", file=sys.stderr,
         disable=args.quiet or not sys.stderr.isatty(), desc="refresh",
@@ -71,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
             bar.update(1)
 
     try:
-        store.init_schema(engine)
         # Log lines go through tqdm.write so they never tear the progress bar.
         with logging_redirect_tqdm(loggers=[logging.getLogger("flashpoint")]):
             if args.fetch_only:

@@ -144,11 +144,16 @@ def run(args: argparse.Namespace) -> int:
     end = parse_day(args.end, "--to")
     if end < start:
         raise ScoreCommandError(f"--to {end:%Y-%m-%d} is before --from {start:%Y-%m-%d}")
+    from flashpoint.store import retry_busy
+
     engine = open_store(settings)
     alerts: dict[str, pd.DataFrame | None] = {}
     try:
-        frames, observations = replay_frames_from_store(
-            engine, settings, countries=countries, start=start, end=end, every=args.every
+        frames, observations = retry_busy(
+            lambda: replay_frames_from_store(
+                engine, settings, countries=countries, start=start, end=end, every=args.every
+            ),
+            what="replaying",
         )
         if args.alerts:
             for country in countries:

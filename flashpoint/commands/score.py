@@ -64,13 +64,40 @@ def format_table(frame: pd.DataFrame, *, digits: int = 2) -> str:
 
 
 def open_store(settings: Any) -> Any:
-    """An engine on the configured store, schema created and the snapshot loaded when empty."""
+    """A read-only engine on the configured store, which never takes the write lock.
+
+    A fresh install (no store, no schema, or no observations yet) is the one case that writes:
+    the bundled snapshot loads itself first, and stderr says so in one line. An older schema is
+    a one-line error: only a writing command (`flashpoint init`) upgrades it.
+    """
     from flashpoint import snapshot, store
 
-    engine = store.make_engine(settings.database_url)
-    store.init_schema(engine)
-    snapshot.ensure_snapshot_loaded(engine)
-    return engine
+    url = settings.database_url
+    try:
+        engine = store.open_for_reading(url)
+    except store.StoreNotReadyError as error:
+        if error.kind not in ("missing", "uninitialised"):
+            raise
+    else:
+        try:
+            empty = store.retry_busy(lambda: store.is_empty(engine), what="reading the store")
+        except BaseException:
+            engine.dispose()
+            raise
+        if not empty:
+            return engine
+        engine.dispose()
+    print(
+        f"flashpoint: the store at {store.mask_url(url)} holds no data yet: "
+        "loading the bundled snapshot first",
+        file=sys.stderr,
+    )
+    writer = store.open_for_writing(url)
+    try:
+        snapshot.ensure_snapshot_loaded(writer)
+    finally:
+        writer.dispose()
+    return store.open_for_reading(url)
 
 
 def _countries_frame(panel: Any) -> pd.DataFrame:
@@ -225,9 +252,14 @@ def run(args: argparse.Namespace) -> int:
         countries = None
     else:
         countries = list(settings.general.countries)
+    from flashpoint.store import retry_busy
+
     engine = open_store(settings)
     try:
-        panel = score_from_store(engine, settings, as_of=as_of, countries=countries)
+        panel = retry_busy(
+            lambda: score_from_store(engine, settings, as_of=as_of, countries=countries),
+            what="scoring",
+        )
     finally:
         engine.dispose()
     scored = panel.countries.sort_values("composite", ascending=False, na_position="last")

@@ -17,9 +17,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     configure_logging(settings.general.log_level)
-    engine = store.make_engine(settings.database_url)
+    engine = store.open_for_writing(settings.database_url)
     try:
-        store.init_schema(engine)
         if not args.no_snapshot:
             # A fresh server shows real data at once; live fetches then revise it source by source.
             ensure_snapshot_loaded(engine)

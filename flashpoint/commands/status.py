@@ -15,14 +15,17 @@ from sqlalchemy.engine import make_url
 
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.store import (
+    CURRENT_SCHEMA_VERSION,
     countries_with_indicators,
     is_empty,
     last_fetch_runs,
     make_engine,
     mask_url,
     read_schema_version,
+    retry_busy,
     store_summary,
 )
+from flashpoint.store.runs import process_is_gone
 
 SERIES_COLUMNS = (
     "source",
@@ -120,10 +123,10 @@ def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
                     run["finished_at"] if not _missing(run["finished_at"]) else run["started_at"],
                     True,
                 ),
-                "last_status": "never run" if run is None else str(run["status"]),
+                "last_status": "never run" if run is None else _run_status(run),
                 "rows_new": "" if run is None else _int_text(run["rows_new"]),
                 "rows_changed": "" if run is None else _int_text(run["rows_changed"]),
-                "error": "" if run is None else _error_text(run["error"]),
+                "error": _run_error(run),
             }
         )
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
@@ -138,11 +141,24 @@ def _missing(value: Any) -> bool:
     return value is None or bool(pd.isna(value))
 
 
-def _error_text(value: Any) -> str:
-    """A recorded error as one short line; "" when there is none (never "nan")."""
-    if _missing(value):
+def _run_status(run: Any) -> str:
+    """The run's status; a `running` run whose process is gone shows as interrupted already
+    (status is read-only: the next writing command records it)."""
+    status = str(run["status"])
+    detail = run.get("detail")
+    if status == "running" and isinstance(detail, dict) and process_is_gone(detail):
+        return "interrupted"
+    return status
+
+
+def _run_error(run: Any) -> str:
+    if run is None:
         return ""
-    return " ".join(str(value).split())[:80]
+    if _run_status(run) == "interrupted" and str(run["status"]) == "running":
+        return "its process ended before the run finished"
+    error = run["error"]
+    # One short line; "" when there is none (never "nan").
+    return "" if _missing(error) else " ".join(str(error).split())[:80]
 
 
 def _int_text(value: Any) -> str:
@@ -222,14 +238,18 @@ def run(args: argparse.Namespace) -> int:
     runs = pd.DataFrame()
     fuel_countries = 0
     if not missing:
-        engine = make_engine(url)
+        # Read-only: status never creates, upgrades or locks the store.
+        engine = make_engine(url, read_only=True)
         try:
-            version = read_schema_version(engine)
-            if version is not None:
-                if not is_empty(engine):
-                    summary = store_summary(engine)
-                    fuel_countries = countries_with_indicators(engine, DOMESTIC_FUEL_INDICATORS)
-                runs = last_fetch_runs(engine)
+            version = retry_busy(lambda: read_schema_version(engine), what="reading the store")
+            if version == CURRENT_SCHEMA_VERSION:
+                if not retry_busy(lambda: is_empty(engine), what="reading the store"):
+                    summary = retry_busy(lambda: store_summary(engine), what="summarising")
+                    fuel_countries = retry_busy(
+                        lambda: countries_with_indicators(engine, DOMESTIC_FUEL_INDICATORS),
+                        what="counting the countries with fuel prices",
+                    )
+                runs = retry_busy(lambda: last_fetch_runs(engine), what="reading fetch runs")
         finally:
             engine.dispose()
     series = _series_table(summary, _licences(settings))
@@ -238,6 +258,16 @@ def run(args: argparse.Namespace) -> int:
         hint = (
             f"No store at {shown_url} yet. Run `flashpoint init` to create it, then "
             "`flashpoint load-snapshot` to load the bundled data."
+        )
+    elif version < CURRENT_SCHEMA_VERSION:
+        hint = (
+            f"The store at {shown_url} has schema version {version}, this Flashpoint reads "
+            f"version {CURRENT_SCHEMA_VERSION}: run `flashpoint init` to upgrade it."
+        )
+    elif version > CURRENT_SCHEMA_VERSION:
+        hint = (
+            f"The store at {shown_url} has schema version {version}, newer than this Flashpoint "
+            f"understands ({CURRENT_SCHEMA_VERSION}): upgrade Flashpoint."
         )
     elif series.empty:
         hint = (

@@ -16,18 +16,28 @@ The package, by table family (this module re-exports the public API of all of th
 schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
 `validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`, and
-`summary` (`data_version`, `store_summary`, `integrity_check`).
+`summary` (`data_version`, `store_summary`, `integrity_check`), and `access` (how commands open
+the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
+lock, `retry_busy` bounds and reports retries on a busy store).
 """
 
 from __future__ import annotations
 
+from flashpoint.store.access import (
+    check_schema,
+    is_busy_error,
+    open_for_reading,
+    open_for_writing,
+    retry_busy,
+)
 from flashpoint.store.acled import read_acled_events, upsert_acled_events
 from flashpoint.store.annotations import add_event, read_events, upsert_events
 from flashpoint.store.audit import read_audit, write_audit
-from flashpoint.store.engine import begin_write, make_engine, mask_url
+from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine, mask_url
 from flashpoint.store.frames import UpsertCounts
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
+    close_interrupted_runs,
     finish_fetch_run,
     last_fetch_runs,
     read_fetch_runs,
@@ -74,6 +84,7 @@ __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "FETCH_RUN_STATUSES",
     "MIGRATIONS",
+    "StoreNotReadyError",
     "UpsertCounts",
     "acled_events",
     "add_event",
@@ -82,6 +93,8 @@ __all__ = [
     "alert_state",
     "audit_log",
     "begin_write",
+    "check_schema",
+    "close_interrupted_runs",
     "countries_with_indicators",
     "data_version",
     "events",
@@ -91,6 +104,7 @@ __all__ = [
     "http_validators",
     "init_schema",
     "integrity_check",
+    "is_busy_error",
     "is_empty",
     "last_fetch_runs",
     "latest_periods",
@@ -99,6 +113,8 @@ __all__ = [
     "metadata",
     "notifications",
     "observations",
+    "open_for_reading",
+    "open_for_writing",
     "read_acled_events",
     "read_audit",
     "read_events",
@@ -108,6 +124,7 @@ __all__ = [
     "read_revisions",
     "read_schema_version",
     "read_scores",
+    "retry_busy",
     "revisions",
     "save_scores",
     "schema_meta",

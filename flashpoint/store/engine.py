@@ -52,12 +52,39 @@ def _normalise_url(url: str) -> URL:
     return parsed
 
 
+class StoreNotReadyError(StoreError):
+    """A read-only opening found no store, or one whose schema only a writing command can fix.
+
+    `kind` is "missing" (no database), "uninitialised" (no schema), "outdated" (an older schema
+    that `flashpoint init` upgrades) or "newer" (written by a newer Flashpoint).
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(message)
+
+
 def _sqlite_is_read_only(parsed: URL) -> bool:
     return str(parsed.query.get("mode", "")) == "ro"
 
 
-def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
-    """Pragmas on every connection, and transactions that SQLite's driver does not mangle."""
+def _sqlite_file(parsed: URL) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory and URI-style databases)."""
+    database = parsed.database or ""
+    is_uri = str(parsed.query.get("uri", "")).lower() == "true"
+    if not database or database == ":memory:" or is_uri:
+        return None
+    return Path(database).expanduser()
+
+
+def _install_sqlite_hooks(
+    engine: Engine, *, read_only: bool, query_only: bool = False, explicit_writes: bool = False
+) -> None:
+    """Pragmas on every connection, and transactions that SQLite's driver does not mangle.
+
+    `query_only` connections refuse every write (`PRAGMA query_only`) and never change the file's
+    journal mode; with `explicit_writes` only `begin_write` transactions may write.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,7 +94,9 @@ def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA busy_timeout=10000")
-            if not read_only:
+            if query_only:
+                cursor.execute("PRAGMA query_only=ON")
+            elif not read_only:
                 cursor.execute("PRAGMA journal_mode=WAL")  # persistent in the file
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -81,20 +110,42 @@ def _install_sqlite_hooks(engine: Engine, *, read_only: bool) -> None:
     def _on_begin(connection: Connection) -> None:
         # Writers take the write lock up front: a deferred transaction that reads and then
         # writes cannot wait on the busy timeout when another writer committed in between.
+        writing = bool(connection.get_execution_options().get("flashpoint_write"))
+        # A strictly read-only engine never asks for the write lock, not even in `begin_write`
+        # (its writes fail at once with "attempt to write a readonly database").
+        writing = writing and (explicit_writes or not query_only)
+        if explicit_writes:
+            # The pragma is per connection: set it for this transaction's kind, before BEGIN.
+            connection.exec_driver_sql(f"PRAGMA query_only={'OFF' if writing else 'ON'}")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _install_postgresql_hooks(engine: Engine) -> None:
+    """Sessions default to read-only transactions; `begin_write` transactions may write."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
         if connection.get_execution_options().get("flashpoint_write"):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            connection.exec_driver_sql("BEGIN")
+            # The first statement of the transaction, so it may still change its access mode.
+            connection.exec_driver_sql("SET TRANSACTION READ WRITE")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, explicit_writes: bool = False) -> Engine:
     """An engine for `url`, checked by opening one connection.
 
     SQLite file URLs get their parent directory created and WAL, busy_timeout=10000,
     synchronous=NORMAL and foreign_keys=ON on every connection. `postgresql://` and
     `postgres://` are rewritten to `postgresql+psycopg://`.
 
+    Args:
+        read_only: every transaction is read-only (SQLite `PRAGMA query_only`, PostgreSQL
+            `default_transaction_read_only`), so reading never takes or waits for the write
+            lock, and a missing SQLite file is reported instead of created.
+        explicit_writes: with `read_only`, transactions opened by `begin_write` may still write
+            (the dashboard: it reads all the time and writes only on an admin's action).
+
     Raises:
+        StoreNotReadyError: `read_only` and the SQLite file does not exist.
         StoreError: when the URL is invalid, the driver is missing or the database cannot be
             reached; the message never contains the URL's password.
     """
@@ -102,17 +153,31 @@ def make_engine(url: str) -> Engine:
     backend = parsed.get_backend_name()
     try:
         if backend == "sqlite":
-            database = parsed.database or ""
-            is_uri = str(parsed.query.get("uri", "")).lower() == "true"
-            if database and database != ":memory:" and not is_uri:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            database = _sqlite_file(parsed)
+            if database is not None and read_only and not database.exists():
+                raise StoreNotReadyError(
+                    "missing",
+                    f"no store at {mask_url(parsed)} yet: run `flashpoint init` to create it "
+                    "(and `flashpoint load-snapshot` to load the bundled data)",
+                )
+            if database is not None and not read_only:
+                database.parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(parsed)
-            _install_sqlite_hooks(engine, read_only=_sqlite_is_read_only(parsed))
+            _install_sqlite_hooks(
+                engine,
+                read_only=_sqlite_is_read_only(parsed),
+                query_only=read_only,
+                explicit_writes=read_only and explicit_writes,
+            )
         elif backend == "postgresql":
             connect_args: dict[str, Any] = {}
             if "connect_timeout" not in parsed.query:
                 connect_args["connect_timeout"] = 10
+            if read_only and "options" not in parsed.query:
+                connect_args["options"] = "-c default_transaction_read_only=on"
             engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            if read_only and explicit_writes:
+                _install_postgresql_hooks(engine)
         else:
             raise StoreError(
                 f"unsupported store URL {mask_url(parsed)!r}: use sqlite:/// or postgresql+psycopg://"

@@ -142,3 +142,157 @@ def store_rows(url: str) -> pd.DataFrame:
         return store.read_observations(engine)
     finally:
         engine.dispose()
+
+
+# Runs in a separate interpreter: until the stop file appears (and at least twice), a live source
+# takes over every snapshot row with the same values, then `flashpoint load-snapshot --force`
+# rewrites them all back: two long write transactions per cycle that change no score. The state
+# file says whether a forced load is in progress, so the reader can prove the two overlapped.
+SNAPSHOT_WRITER = r"""
+import json, sys
+from pathlib import Path
+import sqlalchemy as sa
+from flashpoint import store
+from flashpoint.cli import main
+
+config, url, stop_file, state_file = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+engine = store.make_engine(url)
+print("ready", flush=True)
+loads, codes = 0, []
+while loads < 2 or not stop_file.exists():
+    with store.begin_write(engine) as connection:
+        connection.execute(sa.text(
+            "UPDATE observations SET source = 'live:replica' WHERE source LIKE 'snapshot:%'"
+        ))
+    state_file.write_text(f"loading {loads}")
+    code = main(["load-snapshot", "--force", "--config", config])
+    codes.append(code)
+    if code != 0:
+        break
+    loads += 1
+    state_file.write_text(f"done {loads}")
+engine.dispose()
+print(json.dumps({"loads": loads, "codes": codes}), flush=True)
+"""
+
+SCORE_ARGS = ["score", "--country", "KAZ", "--as-of", "2022-01-10"]
+FULL_SCORE_EVERY = 50  # every 50th read is a whole in-process `flashpoint score`
+FUEL_INDICATORS = ["fuel_lpg_retail", "fuel_gasoline_retail", "fuel_diesel_retail", "usd_fx_rate"]
+
+
+def _loads_done(state_file: Path) -> int:
+    text = state_file.read_text() if state_file.exists() else ""
+    return int(text.split()[1]) if text.startswith("done") else 0
+
+
+def _loading(state_file: Path) -> bool:
+    return state_file.exists() and state_file.read_text().startswith("loading")
+
+
+@pytest.mark.slow
+def test_score_reads_never_fail_while_load_snapshot_force_rewrites_the_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flashpoint.cli import main
+
+    database = tmp_path / "flashpoint.db"
+    url = f"sqlite:///{database}"
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\nurl = "{url}"\n', encoding="utf-8")
+    assert main(["load-snapshot", "--config", str(config)]) == 0
+    capsys.readouterr()
+
+    def score_in_process() -> tuple[int, str, str]:
+        code = main([*SCORE_ARGS, "--config", str(config)])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def score_inputs() -> pd.DataFrame:
+        # `score`'s way into the store: a fresh read-only opening (the schema check that used
+        # to take the write lock, the emptiness check), then a read of the trigger's inputs (a
+        # slice of what scoring reads: the whole read costs seconds on a busy machine).
+        engine = store.open_for_reading(url)
+        try:
+            assert not store.is_empty(engine)
+            frame = store.read_observations(
+                engine, indicators=FUEL_INDICATORS, countries=["KAZ"], include_forecasts=False
+            )
+        finally:
+            engine.dispose()
+        return frame.drop(columns=["source", "fetched_at"])
+
+    code, baseline, _ = score_in_process()
+    assert code == 0 and "KAZ  composite" in baseline
+    baseline_inputs = score_inputs()
+    assert len(baseline_inputs) > 10
+
+    stop_file, state_file = tmp_path / "stop", tmp_path / "state"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", SNAPSHOT_WRITER, str(config), url, str(stop_file), str(state_file)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    subprocess_reads: list[subprocess.Popen[str]] = []
+    failures: list[str] = []
+    reads = full_scores = during_load = 0
+    try:
+        _wait_for_line(writer, "ready", timeout=60)
+        deadline = time.monotonic() + 2400
+        while reads < 500 or _loads_done(state_file) < 2:
+            assert time.monotonic() < deadline, f"only {reads} reads"
+            assert writer.poll() is None, "writer exited early"
+            loading = _loading(state_file)
+            if reads in (50, 200, 350) and len(subprocess_reads) < 3:
+                # Real `flashpoint score` processes too, running alongside.
+                subprocess_reads.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "flashpoint.cli", *SCORE_ARGS, "--config",
+                         str(config)],
+                        cwd=REPO_ROOT,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+            if reads % FULL_SCORE_EVERY == 0:
+                code, out, err = score_in_process()
+                full_scores += 1
+                if code != 0 or out != baseline:
+                    failures.append(f"read {reads}: score exit {code}: {err.strip()[:200]}")
+            else:
+                try:
+                    pd.testing.assert_frame_equal(score_inputs(), baseline_inputs)
+                except (AssertionError, OperationalError, store.StoreNotReadyError) as error:
+                    failures.append(f"read {reads}: {str(error)[:200]}")
+            reads += 1
+            if loading and _loading(state_file):
+                during_load += 1  # the whole read ran while a forced load was in progress
+        stop_file.touch()
+        stdout, stderr = writer.communicate(timeout=600)
+        outcomes = [process.communicate(timeout=300) for process in subprocess_reads]
+    finally:
+        for process in [writer, *subprocess_reads]:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert writer.returncode == 0, stderr
+    assert summary["codes"] == [0] * summary["loads"] and summary["loads"] >= 2
+    assert failures == []
+    assert reads >= 500 and full_scores >= 10
+    assert during_load >= 50, (reads, during_load)
+    assert len(outcomes) == 3
+    for process, (out, err) in zip(subprocess_reads, outcomes, strict=True):
+        assert process.returncode == 0, err
+        assert out == baseline
+    check = store.make_engine(url)
+    try:
+        assert store.integrity_check(check) == []
+        runs = store.read_fetch_runs(check, source="snapshot", limit=1000)
+        assert set(runs["status"]) == {"ok"}
+        stored = store.read_observations(check)
+        assert not stored["source"].str.startswith("live:").any()
+    finally:
+        check.dispose()
