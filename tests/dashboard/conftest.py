@@ -56,6 +56,17 @@ expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 HOSTILE_TITLE = '<img src=x onerror="window.__flashpoint_xss=1">Synthetic <b>bold</b> event'
 
 
+def headline_text(row: Any) -> str:
+    """The Overview's composite headline for a scored row, as a viewer should read it.
+
+    A blind trigger (no fresh input of the country's own) makes the composite a range, from what
+    can still be seen up to a full trigger (METHODOLOGY §5a); a seeing trigger gives one value.
+    """
+    if row.get("trigger_state") == "blind":
+        return f"{row['composite']:.1f}–{row['composite_high']:.1f}"
+    return f"{row['composite']:.1f}"
+
+
 def free_port() -> int:
     """A free TCP port on the loopback interface."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
