@@ -34,9 +34,9 @@ from typing import Any, ClassVar
 import pandas as pd
 import requests
 
-from fetchers import http
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
+from fetchers.single_file import fetch_whole_file
 from indicators.observations import empty_observations
 
 SOURCE = "eu_oil_bulletin"
@@ -272,16 +272,9 @@ class EuOilBulletinFetcher(BaseFetcher):
         Raises:
             FetchError: transport, status or HTML-page failures.
         """
-        url = str(request.settings.base_url).strip() or DEFAULT_URL
-        key = "history"
-        response = http.get(
-            session, url, source=SOURCE, expect="bytes", validator=request.validators.get(key),
-            timeout=request.settings.timeout_seconds,
+        return fetch_whole_file(
+            request, session, source=SOURCE, default_url=DEFAULT_URL, validator_key="history"
         )
-        validators = {key: response.validator} if any(response.validator) else {}
-        if response.not_modified:
-            return Extracted(not_modified=True, validators=validators)
-        return Extracted(payloads=[response.content], validators=validators)
 
     def transform(self, payloads: Sequence[Any], request: FetchRequest) -> Transformed:
         """Observations of the requested fuel indicators for every country in the file.
