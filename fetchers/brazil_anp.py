@@ -21,13 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
-from fetchers.single_file import fetch_whole_file
-from indicators.observations import empty_observations
+from fetchers.single_file import fetch_whole_file, one_country_prices
 
 SOURCE = "brazil_anp"
 DEFAULT_URL = (
@@ -178,21 +176,12 @@ class BrazilAnpFetcher(BaseFetcher):
         Raises:
             BadPayload: see `parse_weekly_workbook`; a workbook with no mapped price is empty.
         """
-        wanted = {item.id for item in request.indicators} & set(self.also_serves)
-        rows: list[tuple[str, dt.date, float, str]] = []
-        for payload in payloads:
-            if not isinstance(payload, bytes):
-                raise BadPayload(SOURCE, f"unexpected payload {type(payload).__name__}")
-            rows.extend(row for row in parse_weekly_workbook(payload) if row[0] in wanted)
-        if not payloads:
-            return Transformed(empty_observations())
-        if not rows:
-            raise BadPayload(SOURCE, "the ANP workbook has no price of a requested fuel "
-                                     "(empty result)", kind="empty")
-        frame = pd.DataFrame.from_records(rows, columns=["indicator", "period", "value", "unit"])
-        frame = frame.drop_duplicates(["indicator", "period"], keep="last")
-        frame["period"] = pd.to_datetime(frame["period"])
-        frame["country"] = COUNTRY
-        frame["source"] = SOURCE
-        frame["fetched_at"] = request.now
-        return Transformed(frame.reset_index(drop=True))
+        return one_country_prices(
+            payloads,
+            request,
+            source=SOURCE,
+            country=COUNTRY,
+            parse=parse_weekly_workbook,
+            served=self.also_serves,
+            empty_what="the ANP workbook has no price of a requested fuel",
+        )

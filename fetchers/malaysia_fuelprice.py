@@ -17,13 +17,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
-from fetchers.single_file import fetch_whole_file
-from indicators.observations import empty_observations
+from fetchers.single_file import fetch_whole_file, one_country_prices
 
 SOURCE = "malaysia_fuelprice"
 DEFAULT_URL = "https://storage.data.gov.my/commodities/fuelprice.csv"
@@ -123,22 +121,13 @@ class MalaysiaFuelpriceFetcher(BaseFetcher):
         Raises:
             BadPayload: see `parse_fuelprice_csv`; a file without any level row is empty.
         """
-        wanted = {item.id for item in request.indicators} & set(COLUMNS.values())
-        rows: list[tuple[str, dt.date, float]] = []
-        for payload in payloads:
-            if not isinstance(payload, bytes):
-                raise BadPayload(SOURCE, f"unexpected payload {type(payload).__name__}")
-            rows.extend(row for row in parse_fuelprice_csv(payload) if row[0] in wanted)
-        if not payloads:
-            return Transformed(empty_observations())
-        if not rows:
-            raise BadPayload(SOURCE, "fuelprice.csv has no price level of a requested fuel "
-                                     "(empty result)", kind="empty")
-        frame = pd.DataFrame.from_records(rows, columns=["indicator", "period", "value"])
-        frame = frame.drop_duplicates(["indicator", "period"], keep="last")
-        frame["period"] = pd.to_datetime(frame["period"])
-        frame["country"] = COUNTRY
-        frame["unit"] = UNIT
-        frame["source"] = SOURCE
-        frame["fetched_at"] = request.now
-        return Transformed(frame.reset_index(drop=True))
+        return one_country_prices(
+            payloads,
+            request,
+            source=SOURCE,
+            country=COUNTRY,
+            parse=parse_fuelprice_csv,
+            served=COLUMNS.values(),
+            empty_what="fuelprice.csv has no price level of a requested fuel",
+            unit=UNIT,
+        )

@@ -17,13 +17,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
-from fetchers.single_file import fetch_whole_file
-from indicators.observations import empty_observations
+from fetchers.single_file import fetch_whole_file, one_country_prices
 
 SOURCE = "nz_mbie"
 DEFAULT_URL = (
@@ -140,22 +138,13 @@ class NzMbieFetcher(BaseFetcher):
         Raises:
             BadPayload: see `parse_weekly_table`; a table without any board price is empty.
         """
-        wanted = {item.id for item in request.indicators} & set(FUELS.values())
-        rows: list[tuple[str, dt.date, float]] = []
-        for payload in payloads:
-            if not isinstance(payload, bytes):
-                raise BadPayload(SOURCE, f"unexpected payload {type(payload).__name__}")
-            rows.extend(row for row in parse_weekly_table(payload) if row[0] in wanted)
-        if not payloads:
-            return Transformed(empty_observations())
-        if not rows:
-            raise BadPayload(SOURCE, "weekly-table.csv has no board price of a requested fuel "
-                                     "(empty result)", kind="empty")
-        frame = pd.DataFrame.from_records(rows, columns=["indicator", "period", "value"])
-        frame = frame.drop_duplicates(["indicator", "period"], keep="last")
-        frame["period"] = pd.to_datetime(frame["period"])
-        frame["country"] = COUNTRY
-        frame["unit"] = UNIT
-        frame["source"] = SOURCE
-        frame["fetched_at"] = request.now
-        return Transformed(frame.reset_index(drop=True))
+        return one_country_prices(
+            payloads,
+            request,
+            source=SOURCE,
+            country=COUNTRY,
+            parse=parse_weekly_table,
+            served=FUELS.values(),
+            empty_what="weekly-table.csv has no board price of a requested fuel",
+            unit=UNIT,
+        )

@@ -1,4 +1,4 @@
-"""One conditional GET of a whole published file: the extract step of the single-file sources.
+"""Single-file sources: one conditional GET of a whole published file, and one country's rows.
 
 The national fuel tables (NZ MBIE, data.gov.my, Brazil ANP) and the EU Weekly Oil Bulletin each
 publish one file that is replaced in place. An unchanged file costs one request answered 304 with
@@ -7,10 +7,16 @@ no body; the validator (ETag / Last-Modified) is kept under a fixed key per sour
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pandas as pd
 import requests
 
 from fetchers import http
-from fetchers.base import Extracted, FetchRequest
+from fetchers.base import Extracted, FetchRequest, Transformed
+from fetchers.errors import BadPayload
+from indicators.observations import empty_observations
 
 
 def fetch_whole_file(
@@ -50,3 +56,55 @@ def fetch_whole_file(
     if response.not_modified:
         return Extracted(not_modified=True, validators=validators)
     return Extracted(payloads=[response.content], validators=validators)
+
+
+def one_country_prices(
+    payloads: Sequence[Any],
+    request: FetchRequest,
+    *,
+    source: str,
+    country: str,
+    parse: Callable[[bytes], Iterable[tuple[Any, ...]]],
+    served: Iterable[str],
+    empty_what: str,
+    unit: str | None = None,
+) -> Transformed:
+    """The transform step of a single-file national price source: one country's observations.
+
+    Args:
+        payloads: raw bodies (bytes); none after a 304.
+        request: the requested indicators and `now`.
+        source: the source name recorded on every row and in errors.
+        country: the ISO3 code of every row.
+        parse: body → rows `(indicator, day, value)`, or `(indicator, day, value, unit)` when
+            the rows carry their own unit (`unit` is then None).
+        served: the indicator ids the source can give.
+        empty_what: what the file lacks when no requested price is in it, for the error.
+        unit: the unit of every row, unless the rows carry theirs.
+
+    Returns:
+        The requested indicators' observations (the last row wins for a repeated day).
+
+    Raises:
+        BadPayload: a payload that is not bytes, or a file with no requested price (empty).
+    """
+    wanted = {item.id for item in request.indicators} & set(served)
+    rows: list[tuple[Any, ...]] = []
+    for payload in payloads:
+        if not isinstance(payload, bytes):
+            raise BadPayload(source, f"unexpected payload {type(payload).__name__}")
+        rows.extend(row for row in parse(payload) if row[0] in wanted)
+    if not payloads:
+        return Transformed(empty_observations())
+    if not rows:
+        raise BadPayload(source, f"{empty_what} (empty result)", kind="empty")
+    columns = ["indicator", "period", "value"] + ([] if unit is not None else ["unit"])
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame = frame.drop_duplicates(["indicator", "period"], keep="last")
+    frame["period"] = pd.to_datetime(frame["period"])
+    frame["country"] = country
+    if unit is not None:
+        frame["unit"] = unit
+    frame["source"] = source
+    frame["fetched_at"] = request.now
+    return Transformed(frame.reset_index(drop=True))

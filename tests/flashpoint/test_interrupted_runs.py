@@ -8,8 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +19,7 @@ from flashpoint.cli import main
 from flashpoint.config import SourcesSettings
 from flashpoint.store.runs import current_process
 from tests.support.replay_server import ReplayServer, hang
+from tests.support.serve_process import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WB_ROUTE = r"/v2/country/KAZ/indicator/[A-Z0-9.;]+"
@@ -43,15 +42,6 @@ def _config(tmp_path: Path, base_url: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)  # polling against a deadline
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _runs(url: str) -> pd.DataFrame:
@@ -83,8 +73,13 @@ def test_a_killed_refresh_is_shown_then_closed_by_the_next_writing_command(
             stderr=subprocess.PIPE,
         )
         try:
-            _wait(lambda: (_runs(url)["status"] == "running").any(), "the refresh to start a run")
-            _wait(lambda: server.count() > 0, "the refresh to ask the stalled upstream")
+            wait_for(
+                lambda: bool((_runs(url)["status"] == "running").any()),
+                timeout=60.0,
+                what="the refresh to start a run",
+            )
+            wait_for(lambda: server.count() > 0, timeout=60.0,
+                     what="the refresh to ask the stalled upstream")
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
