@@ -47,7 +47,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 import pandas as pd
 
@@ -167,14 +167,8 @@ def read_analyst_csv(
             has been written anywhere.
     """
     shown = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ImportFileError(f"{shown}: file not found") from None
-    except IsADirectoryError:
-        raise ImportFileError(f"{shown}: is a directory, not a CSV file") from None
-    except OSError as error:
-        raise ImportFileError(f"{shown}: cannot read: {error.strerror or error}") from None
+    with open_import_file(path) as handle:
+        raw = handle.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -186,6 +180,22 @@ def read_analyst_csv(
             "text (Latin-1 or Windows-1252?); save the file as CSV UTF-8 (nothing was imported)"
         ) from None
     return parse_analyst_csv(text, settings, file=shown, source=source, today=today)
+
+
+def open_import_file(path: Path | str) -> BinaryIO:
+    """The import file opened for reading bytes; a missing or unreadable file is one line.
+
+    Raises:
+        ImportFileError: naming the file and what is wrong with it.
+    """
+    try:
+        return Path(path).open("rb")
+    except FileNotFoundError:
+        raise ImportFileError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ImportFileError(f"{path}: is a directory, not a CSV file") from None
+    except OSError as error:
+        raise ImportFileError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
 def _column_at(raw: bytes, line_start: bytes) -> str:

@@ -34,6 +34,7 @@ from fetchers.analyst_csv import (
     _parse_import_rows,
     _raise,
     check_source_name,
+    open_import_file,
 )
 from fetchers.errors import ImportFileError
 
@@ -66,17 +67,6 @@ class AnalystCsvStream:
         # Periods may not be after this day (forecasts excepted): the current UTC date by default.
         self.today = today if today is not None else dt.datetime.now(dt.UTC).date()
 
-    def _open(self) -> BinaryIO:
-        shown = self.file
-        try:
-            return self.path.open("rb")
-        except FileNotFoundError:
-            raise ImportFileError(f"{shown}: file not found") from None
-        except IsADirectoryError:
-            raise ImportFileError(f"{shown}: is a directory, not a CSV file") from None
-        except OSError as error:
-            raise ImportFileError(f"{shown}: cannot read: {error.strerror or error}") from None
-
     def _lines(self, handle: BinaryIO) -> Iterator[str]:
         for number, raw in enumerate(handle, start=1):
             try:
@@ -96,7 +86,7 @@ class AnalystCsvStream:
                 last chunk, naming the first bad row and counting the others.
         """
         check_source_name(self.source, self.file)
-        with self._open() as handle:
+        with open_import_file(self.file) as handle:
             reader = csv.reader(self._lines(handle))
             try:
                 header = [cell.strip() for cell in next(reader, [])]

@@ -51,6 +51,13 @@ def watched_page(page: Page) -> Iterator[tuple[Page, list[str]]]:
     yield page, requested
 
 
+def expect_country_open(page: Page, name: str, code: str) -> None:
+    """The page shows `name` and the URL holds its code (so the view can be shared)."""
+    expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
+    wait_for_app(page)
+    assert re.search(rf"[?&]country={code}", page.url), page.url
+
+
 def wait_for_app(page: Page) -> None:
     """Wait until Streamlit connected, ran the script to the end and drew no skeletons."""
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
@@ -189,9 +196,7 @@ def test_query_parameter_and_picker_choose_the_country(
     wait_for_app(page)
     expect(page.get_by_role("heading", name="Nigeria", exact=True)).to_be_visible()
     open_country_from_picker(page, "Ecuador", "Ecuador (ECU)")
-    expect(page.get_by_role("heading", name="Ecuador", exact=True)).to_be_visible()
-    wait_for_app(page)
-    assert re.search(r"[?&]country=ECU", page.url), page.url
+    expect_country_open(page, "Ecuador", "ECU")
 
 
 def test_fetched_text_is_shown_as_text_never_as_html(
@@ -292,9 +297,7 @@ def test_a_click_on_a_compare_row_opens_that_country(
     assert box is not None
     # The row-selection marker of the first data row (below the 35 px header row).
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
-    expect(page.get_by_role("heading", name=known[top], exact=True)).to_be_visible()
-    wait_for_app(page)
-    assert re.search(rf"[?&]country={top}", page.url), page.url
+    expect_country_open(page, known[top], top)
 
 
 def test_replay_alerts_tab_lists_the_january_2022_alerts(
