@@ -173,11 +173,13 @@ def read_analyst_csv(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         before = raw[: error.start]
-        row = before.count(b"\n") + 1
-        column = _column_at(raw, before[before.rfind(b"\n") + 1 :])
-        raise ImportFileError(
-            f"{shown}: row {row}, column {column}: byte 0x{raw[error.start]:02x} is not UTF-8 "
-            "text (Latin-1 or Windows-1252?); save the file as CSV UTF-8 (nothing was imported)"
+        header_line = raw.split(b"\n", 1)[0]
+        raise not_utf8_error(
+            shown,
+            row=before.count(b"\n") + 1,
+            header_line=header_line,
+            line_start=before[before.rfind(b"\n") + 1 :],
+            byte=raw[error.start],
         ) from None
     return parse_analyst_csv(text, settings, file=shown, source=source, today=today)
 
@@ -198,14 +200,33 @@ def open_import_file(path: Path | str) -> BinaryIO:
         raise ImportFileError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
-def _column_at(raw: bytes, line_start: bytes) -> str:
+def not_utf8_error(
+    file: str, *, row: int, header_line: bytes, line_start: bytes, byte: int
+) -> ImportFileError:
+    """The one error for a byte that is not UTF-8, naming the row and column (both readers).
+
+    Args:
+        file: the file as shown to the user.
+        row: the 1-based file row of the bad byte.
+        header_line: the file's first line (raw), to name the column.
+        line_start: the bytes of the bad row before the bad byte.
+        byte: the bad byte.
+    """
+    return ImportFileError(
+        f"{file}: row {row}, column {_column_at(header_line, line_start)}: byte 0x{byte:02x} is "
+        "not UTF-8 text (Latin-1 or Windows-1252?); save the file as CSV UTF-8 "
+        "(nothing was imported)"
+    )
+
+
+def _column_at(header_line: bytes, line_start: bytes) -> str:
     """The header name (else the 1-based position) of the cell whose line begins `line_start`.
 
     Counts commas, so a quoted comma before the bad byte can shift it: good enough to find it.
     """
     position = line_start.count(b",") + 1
-    header_line = raw.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
-    names = [name.strip().strip('"') for name in header_line.split(",")]
+    header = header_line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    names = [name.strip().strip('"') for name in header.split(",")]
     return names[position - 1] if 0 < position <= len(names) and names[position - 1] else str(
         position
     )

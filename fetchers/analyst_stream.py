@@ -2,7 +2,8 @@
 
 `flashpoint import` streams its file through `AnalystCsvStream.chunks()`, staging each chunk of
 validated observations as it comes, so a file of a million rows never sits in memory whole. The
-file is decoded line by line, so a byte that is not UTF-8 is reported with its row.
+file is decoded line by line, so a byte that is not UTF-8 is reported with its row and column
+(the same message as `read_analyst_csv`).
 
 Every row is still checked before anything is written: problems are collected over the whole
 file and raised, as one `ImportFileError` naming the first, once the last chunk has been read;
@@ -34,6 +35,7 @@ from fetchers.analyst_csv import (
     _parse_import_rows,
     _raise,
     check_source_name,
+    not_utf8_error,
     open_import_file,
 )
 from fetchers.errors import ImportFileError
@@ -68,13 +70,19 @@ class AnalystCsvStream:
         self.today = today if today is not None else dt.datetime.now(dt.UTC).date()
 
     def _lines(self, handle: BinaryIO) -> Iterator[str]:
+        header_line = b""
         for number, raw in enumerate(handle, start=1):
+            if number == 1:
+                header_line = raw
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise ImportFileError(
-                    f"{self.file}: row {number}: not UTF-8 text (byte {error.start + 1} of the "
-                    "row); save the file as CSV UTF-8"
+                raise not_utf8_error(
+                    self.file,
+                    row=number,
+                    header_line=header_line,
+                    line_start=raw[: error.start],
+                    byte=raw[error.start],
                 ) from None
             yield line.removeprefix("\ufeff") if number == 1 else line
 

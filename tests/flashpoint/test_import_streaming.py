@@ -94,9 +94,11 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_row(
 ) -> None:
     config, engine = configured
     path = tmp_path / "latin1.csv"
-    text = HEADER + "".join(_rows(6)) + "fuel_lpg_retail,KAZ,2021-03-01,55,KZT/litre,café\n"
+    text = HEADER + "".join(_rows(6)) + "fuel_lpg_retail,KAZ,2021-03-01,55,KZT/litré\n"
     path.write_bytes(text.encode("latin-1"))
     assert _import(config, path) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"flashpoint: error: {path}: row 8: not UTF-8 text (byte ")
+    assert err.startswith(
+        f"flashpoint: error: {path}: row 8, column unit: byte 0xe9 is not UTF-8 text"
+    )
     assert read_observations(engine).empty
