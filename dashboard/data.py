@@ -34,6 +34,7 @@ from flashpoint.config import (
     load_config,
 )
 from indicators.catalogue import Catalogue
+from indicators.derived import price_in_force_rows
 from indicators.observations import WORLD
 from indicators.scoring import PanelScore, score_panel
 
@@ -517,7 +518,13 @@ def fuel_shock_threshold(settings: Settings) -> float:
     return DEFAULT_SHOCK_THRESHOLD
 
 
-def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int) -> pd.DataFrame:
+def fuel_price_frame(
+    observations: pd.DataFrame,
+    country: str,
+    window_days: int,
+    *,
+    catalogue: Catalogue | None = None,
+) -> pd.DataFrame:
     """The trigger panel's series for `country`: its domestic fuel prices and the world crude price.
 
     Args:
@@ -526,6 +533,9 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
         window_days: a change counts as a *step* only between observations at most this many
             days apart (the fuel-price-step indicator's window); across longer gaps `step_pct`
             is NaN, because a move spread over years is not a shock.
+        catalogue: when given, a change between two rows of a price-in-force source (the
+            catalogue's `in_force_sources`: official revisions) is a step whatever the gap, as
+            the fuel-price-step indicator counts it.
 
     Returns:
         Columns `indicator, label, period, value, unit, axis ("domestic"/"world"), step_pct,
@@ -544,6 +554,10 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
         rows = rows.sort_values(["period", "vintage"]).drop_duplicates("period", keep="last")
         gap = rows["period"].diff().dt.days
         step = rows["value"].pct_change() * 100
+        datable = gap <= window_days
+        if catalogue is not None:
+            in_force = price_in_force_rows(rows, catalogue)
+            datable |= in_force & in_force.shift(1, fill_value=False)
         # A change of vintage is a series break (WFP's actual → aggregate markets): no step
         # is drawn across it.
         same_series = rows["vintage"].eq(rows["vintage"].shift(1))
@@ -557,7 +571,7 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
                     "value": rows["value"].to_numpy(dtype="float64"),
                     "unit": rows["unit"].to_numpy(),
                     "axis": "world" if is_world else "domestic",
-                    "step_pct": step.where(gap <= window_days).to_numpy(dtype="float64"),
+                    "step_pct": step.where(datable).to_numpy(dtype="float64"),
                     "gap_days": gap.to_numpy(dtype="float64"),
                 }
             )
@@ -581,7 +595,12 @@ def fuel_price_frame(observations: pd.DataFrame, country: str, window_days: int)
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_fuel_prices(version: str, country: str, window_days: int) -> pd.DataFrame:
     """`fuel_price_frame` of the stored observations (cached per data version and country)."""
-    return fuel_price_frame(load_country_observations(version, country), country, window_days)
+    return fuel_price_frame(
+        load_country_observations(version, country),
+        country,
+        window_days,
+        catalogue=get_catalogue(),
+    )
 
 
 def trigger_window_start(

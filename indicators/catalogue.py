@@ -74,6 +74,10 @@ class Indicator:
     derivation: Derivation | None = None
     derived_from: tuple[str, ...] = ()
     window_days: int = 31  # trailing window for step changes
+    # Sources whose rows of this (base) indicator are official price revisions: one row per
+    # revision, the price in force until the next row, so a step is datable across any gap.
+    # Every other source's rows are samples (docs/METHODOLOGY.md, "Price-in-force series").
+    in_force_sources: tuple[str, ...] = ()
     description: str = ""
     # Name of a release calendar (`Catalogue.releases`) giving each data year's first-release day;
     # "" = none (publication date = published_at, else period end + publication_lag_days).

@@ -7,14 +7,18 @@ only visible point in time once all of its inputs were (see `indicators.pointint
 
 Definitions (also in docs/METHODOLOGY.md):
 
-* `step_change` — per base series the % step between consecutive observations, counted only
-  when the previous observation is at most `window_days` earlier (a jump across a multi-year gap
-  is drift, not a datable step); at each observation date of any base series, the largest such
-  step (signed: a price cut is negative) dated within the trailing window `(d − window_days, d]`.
-  LPG 55 (2021-12-31) → 120 (2022-01-01) gives +118 % on 2022-01-01.
+* `step_change` — per base series the % step between consecutive observations. A **sampled**
+  series (WFP monthly medians, weekly bulletins: each row a reading of a moving price) counts a step
+  only when the previous observation is at most `window_days` earlier (a jump across a multi-year
+  gap is drift, not a datable step). A **price-in-force** series (both rows from a source the base
+  indicator lists in `in_force_sources`: one row per official revision, the price holding until
+  the next) compares the new price with the price in force the day before, whatever the gap —
+  Sri Lanka's 22 Apr → 24 May 2022 revision (32 days) is a step. At each observation date of any
+  base series, the largest such step (signed: a price cut is negative) dated within the trailing
+  window `(d − window_days, d]`. LPG 55 (2021-12-31) → 120 (2022-01-01) gives +118 % on 2022-01-01.
 * `change_mom` / `change_yoy` — % change against the same series' value 1 / 12 months earlier
-  (the newest observation at most 10 days before that anchor). Several bases: the largest change on
-  each date.
+  (the newest observation at most 10 days before that anchor; for a price-in-force series the price
+  in force on the anchor day, however old). Several bases: the largest change on each date.
 * `depreciation_1m/3m/12m` — % rise in local-currency units per USD over 1/3/12 months. The
   bases are alternatives in order of preference (`usd_fx_rate` daily, then `fx_rate_annual`): a
   later base only fills dates before the preferred base's first derived value for that country.
@@ -68,6 +72,8 @@ LITRES_PER_UNIT = {"bbl": 158.987294928, "gal": 3.785411784}
 DAYS_PER_MONTH = 30.44
 # How far back a world price or fx rate may be carried to a domestic price's date.
 GAP_TOLERANCE = pd.Timedelta(days=31)
+# Column set on the base rows handed to the derivations: True for a price-in-force row.
+IN_FORCE = "in_force"
 
 _KEYS = ["indicator", "country"]
 _RESULT_COLUMNS = ["country", "period", "value", PUBLISHED, "fetched_at"]
@@ -160,6 +166,27 @@ def trailing_zscore(
     return pd.Series(result, index=values.index, dtype="float64")
 
 
+def price_in_force_rows(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
+    """Which rows belong to a price-in-force series (their source is in `in_force_sources`).
+
+    Args:
+        frame: observations with `indicator` and `source` columns.
+        catalogue: each base indicator's `in_force_sources`.
+
+    Returns:
+        A boolean Series aligned with `frame`: True for an official revision's row (the price holds
+        until the series' next row), False for a sampled reading.
+    """
+    in_force = pd.Series(False, index=frame.index)
+    # One vectorised test per indicator with revision sources (the four fuel prices), not per row.
+    for item in catalogue.indicators:
+        if item.in_force_sources:
+            in_force |= (frame["indicator"] == item.id) & frame["source"].isin(
+                item.in_force_sources
+            )
+    return in_force
+
+
 def _step_change(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
     frame = inputs.sort_values([*_KEYS, "period"], kind="mergesort")
     grouped = frame.groupby(_KEYS, sort=False)
@@ -167,7 +194,13 @@ def _step_change(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
     previous_period = grouped["period"].shift(1)
     previous_published = grouped[PUBLISHED].shift(1)
     window = pd.Timedelta(days=item.window_days)
+    # The previous row of a revision series is the price in force the day before, however old;
+    # a sampled reading that old says nothing about when the price moved.
     close_enough = (frame["period"] - previous_period) <= window
+    if IN_FORCE in frame.columns:
+        in_force = frame[IN_FORCE].fillna(False).astype(bool)
+        previous_in_force = grouped[IN_FORCE].shift(1).fillna(False).astype(bool)
+        close_enough |= in_force & previous_in_force
     step = _pct_change(frame["value"], previous_value).where(close_enough)
     steps = pd.DataFrame(
         {
@@ -210,11 +243,29 @@ def _step_change(inputs: pd.DataFrame, item: Indicator) -> pd.DataFrame:
 
 
 def _changes_over(inputs: pd.DataFrame, months: int) -> pd.DataFrame:
-    """Per base series, % change of each observation against the value `months` earlier."""
-    left = inputs[[*_KEYS, "period", "value", PUBLISHED, "fetched_at"]].copy()
+    """Per base series, % change of each observation against the value `months` earlier.
+
+    The earlier value is the newest observation at most `CHANGE_TOLERANCE` before the anchor — or,
+    when both rows belong to a price-in-force series, the price in force on the anchor day,
+    however long before it was set.
+    """
+    in_force = (
+        inputs[IN_FORCE].fillna(False).astype(bool)
+        if IN_FORCE in inputs.columns
+        else pd.Series(False, index=inputs.index)
+    )
+    left = inputs[[*_KEYS, "period", "value", PUBLISHED, "fetched_at"]].assign(in_force=in_force)
     left["anchor"] = left["period"] - pd.DateOffset(months=months)
-    right = inputs[[*_KEYS, "period", "value", PUBLISHED]].rename(
-        columns={"period": "anchor_period", "value": "anchor_value", PUBLISHED: "anchor_published"}
+    right = (
+        inputs[[*_KEYS, "period", "value", PUBLISHED]]
+        .assign(anchor_in_force=in_force)
+        .rename(
+            columns={
+                "period": "anchor_period",
+                "value": "anchor_value",
+                PUBLISHED: "anchor_published",
+            }
+        )
     )
     merged = pd.merge_asof(
         left.sort_values("anchor", kind="mergesort"),
@@ -223,8 +274,12 @@ def _changes_over(inputs: pd.DataFrame, months: int) -> pd.DataFrame:
         right_on="anchor_period",
         by=_KEYS,
         direction="backward",
-        tolerance=CHANGE_TOLERANCE,
     )
+    recent = (merged["anchor"] - merged["anchor_period"]) <= CHANGE_TOLERANCE
+    held = merged["in_force"] & merged["anchor_in_force"].fillna(False).astype(bool)
+    usable = recent | held
+    merged["anchor_value"] = merged["anchor_value"].where(usable)
+    merged["anchor_published"] = merged["anchor_published"].where(usable)
     merged["value"] = _pct_change(merged["value"], merged["anchor_value"])
     merged[PUBLISHED] = _latest_of(merged[PUBLISHED], merged["anchor_published"])
     merged = merged[merged["value"].notna()]
@@ -432,6 +487,7 @@ def derive_from_visible(base: pd.DataFrame, catalogue: Catalogue) -> pd.DataFram
     if not definitions:
         return empty_derived()
     base = base[base["indicator"].isin(derivation_bases(catalogue))]
+    base = base.assign(**{IN_FORCE: price_in_force_rows(base, catalogue)})
     pieces: dict[str, pd.DataFrame] = {}
     for item in definitions:
         bases = base_ids(item, catalogue)

@@ -327,8 +327,9 @@ else:
                 format_value(float(latest["value"])),
                 delta=f"{step:+.1f}% step" if pd.notna(step) else None,
                 delta_color="inverse",
-                help="The latest value and its step from the previous observation (only "
-                f"counted when they are at most {step_indicator.window_days} days apart).",
+                help="The latest value and its step from the previous observation (counted "
+                f"when they are at most {step_indicator.window_days} days apart, or when both are "
+                "official revisions: the price in force until the next one).",
             )
             if pd.notna(step) and step >= threshold and not stale:
                 st.badge(f"Shock ≥ {threshold:g}%", icon=":material/warning:", color="red")

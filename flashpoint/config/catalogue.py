@@ -92,6 +92,12 @@ class IndicatorSettings(ConfigModel):
     window_days: int = Field(
         default=31, ge=1, description="Trailing window (days) for step changes."
     )
+    in_force_sources: list[str] = Field(
+        default_factory=list,
+        description="Sources whose rows of this indicator are official price revisions (one row "
+        "per revision, the price in force until the next): a step compares a new price with the "
+        "price in force the day before, whatever the gap. Other sources' rows are samples.",
+    )
     description: str = Field(default="", description="What the indicator measures and why.")
     valid_min: float | None = Field(
         default=None,
@@ -203,6 +209,7 @@ def _to_indicator(item: IndicatorSettings) -> Indicator:
         derivation=item.derivation,
         derived_from=tuple(item.derived_from),
         window_days=item.window_days,
+        in_force_sources=tuple(item.in_force_sources),
         description=item.description,
         release_calendar=item.release_calendar,
         valid_min=item.valid_min,

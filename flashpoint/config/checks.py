@@ -108,6 +108,14 @@ def _check_indicators(settings: Settings) -> list[Problem]:
             problems.append(
                 (f"{where}.derivation", 'only `source = "derived"` indicators have a derivation')
             )
+        if item.source == "derived" and item.in_force_sources:
+            problems.append(
+                (
+                    f"{where}.in_force_sources",
+                    "only base price series have price-in-force sources (a derived indicator's "
+                    "rows are computed, not official revisions)",
+                )
+            )
         if item.release_calendar and item.release_calendar not in calendars:
             problems.append(
                 (

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from dashboard import data
-from flashpoint.config import Settings
+from flashpoint.config import Settings, default_config_path, load_config
+from flashpoint.snapshot import read_snapshot_observations
 from indicators.observations import conform_observations
 
 
@@ -140,3 +141,20 @@ def test_fuel_shock_threshold_comes_from_the_enabled_fuel_rule(
 ) -> None:
     settings = Settings.model_validate({"alerts": {"rules": rules}})
     assert data.fuel_shock_threshold(settings) == expected
+
+
+def test_fuel_price_frame_counts_an_official_revision_as_a_step_whatever_the_gap() -> None:
+    # The real bundled Sri Lanka CPC revisions: 27 Dec 2021 → 11 Mar 2022 is 74 days.
+    bundled = read_snapshot_observations()
+    rows = bundled[(bundled["country"] == "LKA") & (bundled["source"] == "snapshot:sri-lanka-cpc")]
+    catalogue = load_config(default_config_path()).catalogue()
+    window = catalogue.indicator(data.FUEL_SHOCK_INDICATOR).window_days
+    with_revisions = data.fuel_price_frame(rows, "LKA", window, catalogue=catalogue)
+    sampled = data.fuel_price_frame(rows, "LKA", window)
+    diesel = with_revisions[with_revisions["indicator"] == "fuel_diesel_retail"].reset_index()
+    march = diesel.index[diesel["period"] == pd.Timestamp("2022-03-11")][0]
+    assert diesel.loc[march, "gap_days"] > window
+    expected = (diesel.loc[march, "value"] / diesel.loc[march - 1, "value"] - 1) * 100
+    assert diesel.loc[march, "step_pct"] == pytest.approx(expected)
+    plain = sampled[sampled["indicator"] == "fuel_diesel_retail"].reset_index()
+    assert pd.isna(plain.loc[march, "step_pct"])  # read as samples, the gap hides the step

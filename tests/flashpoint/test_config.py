@@ -220,6 +220,15 @@ BAD_CONFIGS: list[tuple[str, str, str, str]] = [
         "unknown indicator 'usd_fx_rate'",
     ),
     (
+        "in_force_sources_on_a_derived_indicator",
+        two_indicators() + '\n[[indicators]]\nid = "fx_dep"\npillar = "macro"\nsource = "derived"\n'
+        'derivation = "depreciation_12m"\nderived_from = ["cpi_inflation"]\n'
+        'in_force_sources = ["analyst"]\n'
+        "[indicators.normalisation]\nlower = 0.0\nupper = 50.0\n",
+        "indicators[2].in_force_sources",
+        "only base price series have price-in-force sources",
+    ),
+    (
         "unknown_indicator_source",
         two_indicators().replace(
             'source = "worldbank"\nweight = 1.0', 'source = "wdi"\nweight = 1.0'
