@@ -139,3 +139,31 @@ def test_cli_imports_all_or_nothing_and_score_shows_the_scheduled_shock(
     shock = [row for row in kaz["contributions"] if row["indicator"] == INDICATOR]
     assert shock and shock[0]["value"] == 100.0 and shock[0]["status"] == "ok"
     assert kaz["trigger_state"] == "active"
+
+
+def test_export_carries_product_url_and_licence_and_imports_back(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configs = []
+    for name in ("first", "second"):
+        config = tmp_path / f"{name}.toml"
+        config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / name}.db"\n', encoding="utf-8")
+        configs.append(config)
+    calendar = tmp_path / "calendar.csv"
+    calendar.write_text(GOOD, encoding="utf-8")
+    assert main(["import-announcements", "--config", str(configs[0]), str(calendar)]) == 0
+    exported = tmp_path / "announcements.csv"
+    argv = ["export", "--config", str(configs[0]), "--what", "announcements"]
+    assert main([*argv, "--country", "KAZ", "--output", str(exported)]) == 0
+    frame = pd.read_csv(exported, keep_default_na=False).set_index("product")
+    assert sorted(frame.index) == ["LPG", "diesel"]  # --country KAZ: no KGZ bread
+    assert frame.loc["LPG", "source_url"] == "https://example.org/decree"
+    assert frame.loc["LPG", "announced"] == "2021-12-01"
+    licence = load_config(CONFIG).indicator(INDICATOR).licence
+    assert (frame["licence"] == licence).all() and licence
+    capsys.readouterr()
+    assert main([*argv, "--indicator", "gini", "--output", str(exported)]) == 1
+    assert "--indicator does not apply to --what announcements" in capsys.readouterr().err
+    assert main([*argv, "--output", str(exported)]) == 0
+    assert main(["import-announcements", "--config", str(configs[1]), str(exported)]) == 0
+    assert "3 new, 0 changed" in capsys.readouterr().out
