@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
-from fetchers.policy_calendar import is_safe_link
+from fetchers.policy_calendar import INDICATOR, is_safe_link
 
 NOT_RECORDED = "not recorded"
 DISPLAY_COLUMNS: tuple[str, ...] = (
@@ -131,3 +131,25 @@ def export_csv(stored: pd.DataFrame, licence: str) -> bytes:
         frame[name] = pd.to_datetime(frame[name]).dt.strftime("%Y-%m-%d")
     frame["licence"] = licence
     return frame.to_csv(index=False).encode("utf-8")
+
+
+def show_country_calendar(country: str) -> None:
+    """The Country detail's "Announced price changes" expander (nothing when none is recorded)."""
+    from dashboard import data
+    from flashpoint import store
+
+    stored = store.read_announcements(data.get_engine(), countries=[country])
+    if stored.empty:
+        return
+    indicator = data.get_catalogue().indicator(INDICATOR)
+    with st.expander(f"Announced price changes ({len(stored)})", expanded=False):
+        st.caption(
+            "The policy calendar (Announcements page): each counts in the trigger as a scheduled "
+            f"shock from its announcement until {indicator.max_age_days} days after it takes "
+            "effect."
+        )
+        labels = {country: data.country_label(country)}
+        table = display_frame(
+            stored, today=data.today(), fresh_days=indicator.max_age_days, labels=labels
+        )
+        show_table(table.drop(columns=["Country"]), key=f"country_calendar_{country}")

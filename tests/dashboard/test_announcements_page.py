@@ -261,3 +261,18 @@ def test_an_admin_adds_edits_and_deletes_with_audit_and_shock(store_url: str) ->
     assert list(mine["action"]) == ["announcement_add", "announcement_edit", "announcement_delete"]
     assert set(mine["actor"]) == {"Alice"}  # the login identity, `[dashboard] admin_name`
 
+
+
+def test_country_detail_lists_the_open_countrys_announcements(store_url: str) -> None:
+    from dashboard import components
+
+    country_page = PAGE.parent / "country.py"
+    at = AppTest.from_file(str(country_page), default_timeout=60)
+    at.session_state[components.COUNTRY_KEY] = "KAZ"
+    at.run()
+    assert not at.exception
+    (calendar,) = [item for item in at.expander if item.label.startswith("Announced price")]
+    assert calendar.label == "Announced price changes (1)"
+    table = calendar.dataframe[0].value
+    assert table["Product"].tolist() == ["LPG"]  # KAZ only: not UZB's diesel
+    assert table["Source"].tolist() == ["https://example.org/decree"]
