@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -276,3 +277,17 @@ def test_country_detail_lists_the_open_countrys_announcements(store_url: str) ->
     table = calendar.dataframe[0].value
     assert table["Product"].tolist() == ["LPG"]  # KAZ only: not UZB's diesel
     assert table["Source"].tolist() == ["https://example.org/decree"]
+
+
+def test_the_page_is_in_the_app_navigation_on_the_bundled_data(
+    snapshot_store: Path, use_store: Any
+) -> None:
+    # The snapshot records no announcement: the page says so instead of showing an empty table.
+    use_store(snapshot_store)
+    at = AppTest.from_file(str(PAGE.parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("app_pages/announcements.py").run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert at.title[0].value == "Announced price changes"
+    assert any("No announced price change is recorded" in item.value for item in at.info)
+    assert not at.dataframe
