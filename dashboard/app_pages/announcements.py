@@ -56,7 +56,8 @@ st.caption(
 
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
-    st.success(flash, icon=":material/check_circle:")
+    # The message quotes what the admin typed (product): escaped, so it shows literally.
+    st.success(escape_markdown(flash), icon=":material/check_circle:")
 
 stored = store.read_announcements(engine)  # small, and an edit must show at once
 open_country = str(st.session_state.get(components.COUNTRY_KEY, data.default_country()))
