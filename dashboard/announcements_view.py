@@ -153,3 +153,44 @@ def show_country_calendar(country: str) -> None:
             stored, today=data.today(), fresh_days=indicator.max_age_days, labels=labels
         )
         show_table(table.drop(columns=["Country"]), key=f"country_calendar_{country}")
+
+
+def in_range(stored: pd.DataFrame, start: dt.date, end: dt.date, fresh_days: int) -> pd.DataFrame:
+    """The announcements that count in the trigger on some day of [start, end]: announced by
+    `end`, and still fresh (effective + `fresh_days`) on or after `start`."""
+    if stored.empty:
+        return stored
+    announced = pd.to_datetime(stored["announced"])
+    ends = pd.to_datetime(stored["effective"]) + pd.Timedelta(days=fresh_days)
+    keep = (announced <= pd.Timestamp(end)) & (ends >= pd.Timestamp(start))
+    return stored.loc[keep.to_numpy()]
+
+
+def show_replay_calendar(country: str, start: dt.date, end: dt.date) -> None:
+    """The Replay's "Announced price changes in this range" expander (nothing when none)."""
+    from dashboard import data
+    from flashpoint import store
+
+    indicator = data.get_catalogue().indicator(INDICATOR)
+    stored = store.read_announcements(data.get_engine(), countries=[country])
+    shown = in_range(stored, start, end, indicator.max_age_days)
+    if shown.empty:
+        return
+    with st.expander(f"Announced price changes in this range ({len(shown)})", expanded=True):
+        st.caption(
+            "Each counts in the replayed trigger as a scheduled shock from its announcement "
+            f"until {indicator.max_age_days} days after it takes effect (of one date, the "
+            "largest change)."
+        )
+        table = display_frame(
+            shown, today=end, fresh_days=indicator.max_age_days,
+            labels={country: data.country_label(country)},
+        )
+        counts_from = pd.to_datetime(shown["announced"]).dt.date.to_numpy()
+        counts_until = (
+            pd.to_datetime(shown["effective"]) + pd.Timedelta(days=indicator.max_age_days)
+        ).dt.date.to_numpy()
+        table = table.drop(columns=["Country", "In the trigger", "Recorded by", "Last edited"])
+        table.insert(4, "Counts from", counts_from)
+        table.insert(5, "Counts until", counts_until)
+        show_table(table, key=f"replay_calendar_{country}")

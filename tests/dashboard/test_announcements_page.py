@@ -291,3 +291,27 @@ def test_the_page_is_in_the_app_navigation_on_the_bundled_data(
     assert at.title[0].value == "Announced price changes"
     assert any("No announced price change is recorded" in item.value for item in at.info)
     assert not at.dataframe
+
+
+def test_replay_lists_the_announcements_of_its_range(
+    writable_snapshot_store: Path, use_store: Any
+) -> None:
+    url = use_store(writable_snapshot_store)
+    engine = store.make_engine(url)
+    try:
+        store.save_announcements(engine, [LPG, BAD_LINK], actor="seed")
+    finally:
+        engine.dispose()
+    at = AppTest.from_file(str(PAGE.parents[1] / "app.py"), default_timeout=300)
+    at.session_state["replay_country"] = "KAZ"
+    at.session_state["replay_range"] = (dt.date(2021, 11, 1), dt.date(2022, 1, 31))
+    at.session_state["replay_every"] = "week"
+    at.run()
+    at.switch_page("app_pages/replay.py").run()
+    assert not at.exception, [item.value for item in at.exception]
+    (calendar,) = [item for item in at.expander if item.label.startswith("Announced price")]
+    assert calendar.label == "Announced price changes in this range (1)"  # KAZ's, not UZB's
+    table = calendar.dataframe[0].value
+    assert table["Product"].tolist() == ["LPG"]
+    assert table["Counts from"].tolist() == [dt.date(2021, 12, 1)]
+    assert table["Counts until"].tolist() == [dt.date(2022, 2, 1)]
