@@ -131,3 +131,28 @@ def test_a_version_3_store_upgrades_and_keeps_its_announcement(store_url: str) -
         assert store.read_observations(engine, indicators=[INDICATOR]).empty
     finally:
         engine.dispose()
+
+
+def test_an_announcement_recorded_by_an_admin_fires_its_rule_on_the_day_it_was_made(
+    sqlite_url: str,
+) -> None:
+    from flashpoint.alerts import evaluate_alerts
+    from flashpoint.config import load_config
+
+    settings = load_config(None)
+    assert "KAZ" in settings.general.countries  # the default watched list
+    engine = store.make_engine(sqlite_url)
+    try:
+        store.init_schema(engine)
+        store.add_announcement(engine, LPG, actor="ana")
+        eve = evaluate_alerts(engine, settings, now=dt.datetime(2021, 11, 30, 12), channels={})
+        assert ("price_change_announced", "KAZ") not in eve.firing
+        day = evaluate_alerts(engine, settings, now=dt.datetime(2021, 12, 1, 12), channels={})
+        assert ("price_change_announced", "KAZ") in day.firing
+        # Deleting it (a mistaken entry) leaves nothing for the rule to see afterwards.
+        store.delete_announcement(engine, store.read_announcements(engine)["id"].iloc[0].item(),
+                                  actor="ana")
+        after = evaluate_alerts(engine, settings, now=dt.datetime(2021, 12, 2, 12), channels={})
+        assert ("price_change_announced", "KAZ") not in after.firing
+    finally:
+        engine.dispose()
