@@ -51,7 +51,8 @@ replay = _page("replay.py", "Replay", ":material/history:")
 health = _page("health.py", "Data health", ":material/monitor_heart:")
 methodology = _page("methodology.py", "Methodology", ":material/menu_book:")
 validation = _page("validation.py", "Validation", ":material/fact_check:")
-pages = [overview, country, compare, replay]
+announcements = _page("announcements.py", "Announcements", ":material/event_upcoming:")
+pages = [overview, country, compare, replay, announcements]
 if (PAGES / "alerts.py").is_file():  # owned by the alerts room; registered once it exists
     pages.append(_page("alerts.py", "Alerts", ":material/notifications:"))
 pages += [health, methodology, validation]
@@ -63,6 +64,7 @@ st.session_state["_pages"] = {
     "country": country,
     "compare": compare,
     "replay": replay,
+    "announcements": announcements,
     "health": health,
     "methodology": methodology,
     "validation": validation,

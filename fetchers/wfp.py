@@ -55,7 +55,12 @@ VINTAGE_AGGREGATE = "wfp:aggregate"
 DEFAULT_PUBLICATION_LAG_DAYS = 15
 
 # HDX resource paths (below https://data.humdata.org/dataset) of the per-country files, taken
-# from the datasets' download links.
+# from the datasets' download links. CAF, GTM and TUR (added 2026-12) are the download links that
+# public projects fetching these files from HDX use, as found in their source by the project's
+# code search: CAF and TUR with the dataset's id, GTM with its slug
+# ("wfp-food-prices-for-guatemala"), which HDX also resolves. Pakistan has no path here: no public
+# source gave its full download link (only the dataset slug and a DataStore resource id, which
+# were not combined by guesswork), so PAK falls back to the flat mirror name.
 DEFAULT_RESOURCES: Mapping[str, str] = {
     "AFG": "a246cbac-42d5-47b2-ba75-ac66f69e83de/resource/03e6ce5d-03a2-4e60-8d04-afa39c5972f4"
            "/download/wfp_food_prices_afg.csv",
@@ -75,6 +80,12 @@ DEFAULT_RESOURCES: Mapping[str, str] = {
            "/download/wfp_food_prices_nga.csv",
     "SOM": "26727d1b-af49-4323-9215-c2ac479abb87/resource/39614bfb-0f9c-4800-8997-e68e41a38ced"
            "/download/wfp_food_prices_som.csv",
+    "CAF": "e9f27b34-f511-498c-a7f8-fe8d2321f7ba/resource/cb558a54-357a-4bcd-9edd-30caf65b1bd7"
+           "/download/wfp_food_prices_caf.csv",
+    "GTM": "wfp-food-prices-for-guatemala/resource/63084d67-8c50-4a24-8b45-4d2c4b7bb2fb"
+           "/download/wfp_food_prices_gtm.csv",
+    "TUR": "7d7224ed-eff6-421f-9f96-9c8d43905f3c/resource/1e2fc8c9-a192-4019-96fa-9280554d6488"
+           "/download/wfp_food_prices_tur.csv",
 }
 
 

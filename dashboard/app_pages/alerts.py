@@ -11,14 +11,14 @@ HTML.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from dashboard import admin as admin_session
 from dashboard import data
 from dashboard.formatting import escape_markdown, for_viewers
-from flashpoint import alerts, auth
+from flashpoint import alerts
 from indicators.alert_rules import (
     ALLOWED_TARGETS,
     AlertRule,
@@ -49,51 +49,12 @@ pillar_titles = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 
 # --------------------------------------------------------------------------------------------
-# Who is this?
-
-
-def _auth_configured() -> bool:
-    """Whether Streamlit's OIDC login is configured (`[auth]` in secrets.toml)."""
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
-
-
-def _user() -> Any:
-    try:
-        return st.user
-    except Exception:
-        return None
-
-
-def _session_id() -> str | None:
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    return context.session_id if context is not None else None
-
-
-def _client_address() -> str | None:
-    try:
-        direct = st.context.ip_address
-        forwarded = st.context.headers.get("X-Forwarded-For")
-    except Exception:  # no request context (bare mode)
-        return None
-    return auth.client_address(direct, forwarded)
-
-
-def _audit_login(actor: str, action: str, details: dict[str, Any]) -> None:
-    from flashpoint import store
-
-    store.write_audit(engine, actor=actor, action=action, obj="dashboard", old=None, new=details)
+# Who is this? (the login panel and the server-side check are shared with the Announcements page)
 
 
 def current_admin() -> str | None:
     """The admin acting in this session, checked server-side (call right before every write)."""
-    return auth.current_admin(
-        st.session_state, settings, user=_user(), auth_configured=_auth_configured()
-    )
+    return admin_session.current_admin()
 
 
 def _refuse() -> None:
@@ -112,47 +73,8 @@ def _show_errors(errors: list[FieldError]) -> None:
         )
 
 
-def _admin_panel(admin: str | None) -> None:
-    with st.sidebar.expander("Admin", expanded=False, icon=":material/key:"):
-        if admin is not None:
-            st.write(f"Signed in as **{escape_markdown(admin)}**: you can edit rules and silences.")
-            if st.button("Log out", key="admin_logout"):
-                st.session_state.pop(auth.ADMIN_TOKEN_KEY, None)
-                if _auth_configured() and getattr(_user(), "is_logged_in", False):
-                    st.logout()
-                st.rerun()
-            return
-        if auth.password_login_available(settings):
-            with st.form("admin_login", clear_on_submit=True):
-                st.caption(
-                    f"Signs in as **{escape_markdown(auth.admin_identity(settings))}** "
-                    "(`[dashboard] admin_name`)."
-                )
-                password = st.text_input("Admin password", type="password", key="admin_password")
-                if st.form_submit_button("Log in"):
-                    result = auth.attempt_login(
-                        password,
-                        settings,
-                        session_id=_session_id(),
-                        address=_client_address(),
-                        audit=_audit_login,
-                    )
-                    if result.ok and result.token is not None:
-                        st.session_state[auth.ADMIN_TOKEN_KEY] = result.token
-                        st.rerun()
-                    st.error(result.message, icon=":material/lock:")  # our own words only
-        if _auth_configured() and st.button("Log in with single sign-on", key="admin_sso"):
-            st.login()
-        if not auth.password_login_available(settings) and not _auth_configured():
-            # How operators enable editing is in docs/ALERTS.md ("Admins"), not on this page.
-            st.caption(
-                "Editing rules and silences needs an admin login, which is not set up on this "
-                "dashboard. Ask your administrator if you need to change an alert."
-            )
-
-
 admin = current_admin()
-_admin_panel(admin)
+admin_session.login_panel(admin, what="edit rules and silences")
 
 # --------------------------------------------------------------------------------------------
 # Data for the page (read fresh on every run: small tables, and edits must show at once)

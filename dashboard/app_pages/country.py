@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data
+from dashboard import announcements_view, charts, components, data
 from dashboard.formatting import (
     age_in_words,
     escape_markdown,
@@ -100,6 +100,7 @@ if not events.empty:
             width="stretch",
             column_config={"Source": st.column_config.LinkColumn("Source", display_text="open")},
         )
+announcements_view.show_country_calendar(country)
 
 # --------------------------------------------------------------------------------------------
 # Every indicator

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data
+from dashboard import announcements_view, charts, components, data
 from dashboard.formatting import escape_markdown
 
 DEFAULT_START = dt.date(2021, 10, 1)
@@ -124,6 +124,8 @@ if jumps["change"].max() > 0.5:
         f"({escape_markdown(jump['band'])})"
         + (f", driven by {escape_markdown(driver)}." if driver else ".")
     )
+
+announcements_view.show_replay_calendar(replay_country, start, end)
 
 peak = frame.loc[frame["composite"].idxmax()]
 first_high = frame[frame["trigger"] >= threshold]

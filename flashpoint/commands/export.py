@@ -1,7 +1,9 @@
-"""`flashpoint export`: stored observations, scores or revisions as CSV or Parquet, licence-aware.
+"""`flashpoint export`: observations, scores, revisions or announcements as CSV or Parquet.
 
 ACLED's terms forbid giving others its data, so rows from the `acled` source (and revisions of
-ACLED indicators) are never exported; every exported observation carries its licence.
+ACLED indicators) are never exported; every exported row carries its licence. Announcements (the
+policy calendar) go out as recorded — product, source URL and note included — in the columns
+`flashpoint import-announcements` reads, so an export can be imported into another store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
 from flashpoint.store import (
     open_for_reading,
+    read_announcements,
     read_observations,
     read_revisions,
     read_scores,
@@ -27,6 +30,7 @@ from flashpoint.store import (
 )
 
 RESTRICTED_SOURCE = "acled"
+ANNOUNCEMENT_INDICATOR = "announced_price_change"
 SCORES_LICENCE = (
     "Derived by Flashpoint from the indicators listed on its Methodology page; each input keeps "
     "its own licence"
@@ -37,13 +41,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the `export` sub-command."""
     parser = subparsers.add_parser(
         "export",
-        help="export observations, scores or revisions as CSV or Parquet (never ACLED rows)",
+        help="export observations, scores, revisions or announcements as CSV or Parquet "
+        "(never ACLED rows)",
         description="Export stored data with a licence column. ACLED rows are never exported "
         "(ACLED's terms forbid redistribution).",
     )
     parser.add_argument(
         "--what",
-        choices=("observations", "scores", "revisions"),
+        choices=("observations", "scores", "revisions", "announcements"),
         default="observations",
         help="what to export (default: observations)",
     )
@@ -97,8 +102,9 @@ def export_frame(
         FlashpointError: when the request names only ACLED indicators, or filters that do not
             apply.
     """
-    stored = store_summary(engine) if what != "scores" else pd.DataFrame(columns=["source"])
-    restricted = _restricted_indicators(settings, stored) if what != "scores" else set()
+    keyed_on_indicators = what in ("observations", "revisions")
+    stored = store_summary(engine) if keyed_on_indicators else pd.DataFrame(columns=["source"])
+    restricted = _restricted_indicators(settings, stored) if keyed_on_indicators else set()
     if indicators and all(item in restricted for item in indicators):
         raise FlashpointError(
             f"{', '.join(indicators)}: ACLED data cannot be exported (ACLED's terms of use forbid "
@@ -122,7 +128,9 @@ def export_frame(
         frame["licence"] = frame["indicator"].map(licences).fillna("")
         return frame, int(restricted_rows.sum())
     if indicators:
-        raise FlashpointError("--indicator does not apply to --what scores")
+        raise FlashpointError(f"--indicator does not apply to --what {what}")
+    if what == "announcements":
+        return _announcements_frame(engine, countries, licences.get(ANNOUNCEMENT_INDICATOR, "")), 0
     frame = read_scores(engine)
     if countries:
         frame = frame.loc[frame["country"].isin(countries)].reset_index(drop=True)
@@ -134,6 +142,17 @@ def export_frame(
         ]
     frame["licence"] = SCORES_LICENCE
     return frame, 0
+
+
+def _announcements_frame(
+    engine: Any, countries: list[str] | None, licence: str
+) -> pd.DataFrame:
+    """Stored announcements with dates as YYYY-MM-DD (what the import reads) and their licence."""
+    frame = read_announcements(engine, countries=countries)
+    for name in ("announced", "effective"):
+        frame[name] = pd.to_datetime(frame[name]).dt.strftime("%Y-%m-%d")
+    frame["licence"] = licence
+    return frame
 
 
 # Score detail keys exported as their own columns: the trigger state travels with every composite,

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 from typing import Any
 
 from fetchers.policy_calendar import read_announcements
 from flashpoint.config import add_config_argument, settings_from_args
-from flashpoint.store import init_schema, make_engine, mask_url, upsert_observations
+from flashpoint.store import mask_url, open_for_writing, save_announcements
 
 _EPILOG = """\
 CSV columns (header row required, UTF-8):
   country              ISO3 code, e.g. KAZ
-  product              what changes, e.g. LPG, diesel, bread (reported, not stored)
+  product              what changes, e.g. LPG, diesel, bread
   announced            YYYY-MM-DD: the day the change was announced
   effective            YYYY-MM-DD: the day it takes effect (not before `announced`)
-  expected_change_pct  the announced change in %, e.g. 100 for a doubling
-  source_url           where it was announced (reported, not stored)
+  expected_change_pct  the announced change in %, e.g. 100 for a doubling (not below -100)
+  source_url           where it was announced: an http(s) URL, or empty when not recorded
+  note                 optional free text
 
-From its announcement the change counts in the trigger as a scheduled shock
-(`announced_price_change`, fuel-shock pillar), until 31 days after it takes effect.
-Every row is checked before anything is written; an error names the row and the column.
+An announcement is identified by its country, product and effective date: importing the same
+file again changes nothing, and a changed row updates the stored announcement. Each one is
+stored with its product, URL and note (Announcements page, `flashpoint export --what
+announcements`) and audited under your login name. From its announcement the change counts in the
+trigger as a scheduled shock (`announced_price_change`, fuel-shock pillar), until 31 days after
+it takes effect; several products with the same country and effective date count once, with the
+largest change. Every row is checked before anything is written; an error names the row and the
+column.
 """
 
 
@@ -34,28 +41,43 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the CSV file to import")
+    parser.add_argument(
+        "--by",
+        metavar="NAME",
+        help="who is importing, for the audit log (default: your login name + ' (cli)')",
+    )
     add_config_argument(parser)
     parser.set_defaults(handler=run)
 
 
+def _actor(args: argparse.Namespace) -> str:
+    if getattr(args, "by", None):
+        return str(args.by)
+    try:
+        return f"{getpass.getuser()} (cli)"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def run(args: argparse.Namespace) -> int:
-    """Validate the whole file, then write it with one upsert; prints new/changed/unchanged."""
+    """Validate the whole file, then write it in one transaction; prints what changed."""
     settings = settings_from_args(args)
     parsed = read_announcements(args.file)
-    engine = make_engine(settings.database_url)
+    engine = open_for_writing(settings.database_url)
     try:
-        init_schema(engine)
-        counts = upsert_observations(engine, parsed.observations)
+        counts = save_announcements(engine, parsed.records, actor=_actor(args))
     finally:
         engine.dispose()
+    stored = counts.announcements
     print(
         f"Imported {args.file} into {mask_url(settings.database_url)}: "
-        f"{counts.new} new, {counts.changed} changed, {counts.unchanged} unchanged "
-        f"({len(parsed.observations)} announcements from {parsed.rows_read} rows)."
+        f"{stored.new} new, {stored.changed} changed, {stored.unchanged} unchanged "
+        f"({parsed.rows_read} announcements read); scheduled shocks written: "
+        f"{counts.shocks_written}, removed: {counts.shocks_removed}."
     )
     if parsed.merged:
         print(
-            f"Merged {parsed.merged} row(s) into another of the same country and effective date "
-            "(the largest change is kept)."
+            f"{parsed.merged} announcement(s) share a country and effective date with a larger "
+            "one: the trigger counts the largest change of each date once."
         )
     return 0

@@ -15,7 +15,8 @@ The package, by table family (this module re-exports the public API of all of th
 `engine` (URLs, masking, `make_engine`, SQLite hooks, transactions), `schema` (every table, the
 schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
-`validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`, and
+`validators` (HTTP validators), `annotations` (events), `announcements` (the policy
+calendar and the shocks derived from it), `audit`, `saved_scores`, `acled`, and
 `summary` (`data_version`, `store_summary`, `integrity_check`), and `access` (how commands open
 the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
 lock, `retry_busy` bounds and reports retries on a busy store).
@@ -32,6 +33,15 @@ from flashpoint.store.access import (
 )
 from flashpoint.store.acled import read_acled_events, upsert_acled_events
 from flashpoint.store.annotations import add_event, read_events, upsert_events
+from flashpoint.store.announcements import (
+    AnnouncementConflict,
+    CalendarCounts,
+    add_announcement,
+    delete_announcement,
+    read_announcements,
+    save_announcements,
+    update_announcement,
+)
 from flashpoint.store.audit import read_audit, write_audit
 from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine, mask_url
 from flashpoint.store.frames import UpsertCounts
@@ -51,6 +61,7 @@ from flashpoint.store.schema import (
     alert_events,
     alert_rules,
     alert_state,
+    announcements,
     audit_log,
     events,
     fetch_runs,
@@ -84,19 +95,24 @@ __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "FETCH_RUN_STATUSES",
     "MIGRATIONS",
+    "AnnouncementConflict",
+    "CalendarCounts",
     "StoreNotReadyError",
     "UpsertCounts",
     "acled_events",
+    "add_announcement",
     "add_event",
     "alert_events",
     "alert_rules",
     "alert_state",
+    "announcements",
     "audit_log",
     "begin_write",
     "check_schema",
     "close_interrupted_runs",
     "countries_with_indicators",
     "data_version",
+    "delete_announcement",
     "events",
     "fetch_runs",
     "finish_fetch_run",
@@ -116,6 +132,7 @@ __all__ = [
     "open_for_reading",
     "open_for_writing",
     "read_acled_events",
+    "read_announcements",
     "read_audit",
     "read_events",
     "read_fetch_runs",
@@ -126,6 +143,7 @@ __all__ = [
     "read_scores",
     "retry_busy",
     "revisions",
+    "save_announcements",
     "save_scores",
     "schema_meta",
     "scores",
@@ -133,6 +151,7 @@ __all__ = [
     "silences",
     "start_fetch_run",
     "store_summary",
+    "update_announcement",
     "upsert_acled_events",
     "upsert_events",
     "upsert_observations",

@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from flashpoint.errors import StoreError
 from flashpoint.store.engine import _describe, begin_write, mask_url
 
-CURRENT_SCHEMA_VERSION: Final = 3
+CURRENT_SCHEMA_VERSION: Final = 4
 
 # Arbitrary constant key for PostgreSQL's advisory lock that serialises `init_schema`.
 _PG_SCHEMA_LOCK_KEY = 0x46_4C_41_53  # "FLAS"
@@ -192,6 +192,32 @@ scores = Table(
     Index("ix_scores_country_computed", "country", "computed_at"),
 )
 
+# The policy calendar: announced price changes as the analyst recorded them. The trigger reads the
+# `announced_price_change` observations derived from these rows (flashpoint/store/announcements.py).
+# `product` and `source_url` are NULL only for rows recorded before v4, when they were not stored;
+# `product_key` (the product case-folded, "" for those rows) makes a product unique per country
+# and effective date whatever its spelling's case.
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("country", String(8), nullable=False),
+    Column("product", String(120)),
+    Column("product_key", String(120), nullable=False),
+    Column("announced", Date, nullable=False),
+    Column("effective", Date, nullable=False),
+    Column("expected_change_pct", Double, nullable=False),
+    Column("source_url", Text),
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(120), nullable=False, default=""),
+    Column("updated_at", DateTime, nullable=False),
+    Column("updated_by", String(120), nullable=False, default=""),
+    UniqueConstraint(
+        "country", "product_key", "effective", name="uq_announcements_country_product_effective"
+    ),
+)
+
 # Raw ACLED rows: licensed data, kept local only, never exported or bundled into a snapshot.
 acled_events = Table(
     "acled_events",
@@ -240,11 +266,52 @@ def _upgrade_2_to_3(connection: Connection) -> None:
             index.create(connection, checkfirst=True)
 
 
+def _upgrade_3_to_4(connection: Connection) -> None:
+    """v4: the `announcements` table; announcements imported before keep their shock, with the
+    product and source URL they never had stored left unknown (NULL)."""
+    announcements.create(connection, checkfirst=True)
+    already = connection.execute(sa.select(sa.func.count()).select_from(announcements)).scalar()
+    if already:
+        return  # a re-run after a partial upgrade
+    legacy = connection.execute(
+        sa.select(
+            observations.c.country,
+            observations.c.period,
+            observations.c.value,
+            observations.c.published_at,
+            observations.c.fetched_at,
+        ).where(
+            observations.c.indicator == "announced_price_change",
+            observations.c.source == "policy_calendar",
+        )
+    ).all()
+    rows = [
+        {
+            "country": row.country,
+            "product": None,
+            "product_key": "",
+            "announced": (row.published_at.date() if row.published_at else row.period),
+            "effective": row.period,
+            "expected_change_pct": row.value,
+            "source_url": None,
+            "note": "",
+            "created_at": row.fetched_at,
+            "created_by": "",
+            "updated_at": row.fetched_at,
+            "updated_by": "",
+        }
+        for row in legacy
+    ]
+    if rows:
+        connection.execute(announcements.insert(), rows)
+
+
 # Ordered upgrade steps: (version reached, step). A step must be safe to re-run on a database
 # that is already partly in the new shape.
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _upgrade_1_to_2),
     (3, _upgrade_2_to_3),
+    (4, _upgrade_3_to_4),
 ]
 
 

@@ -20,6 +20,7 @@ from flashpoint.store.schema import (
     alert_events,
     alert_rules,
     alert_state,
+    announcements,
     audit_log,
     events,
     fetch_runs,
@@ -38,7 +39,7 @@ def _text_size(table: Table, *names: str) -> sa.ColumnElement[Any]:
 
 def data_version(engine: Engine | Connection) -> str:
     """A cheap token that changes whenever observations, fetch runs, alerts, silences, events,
-    audit entries or scores change; the dashboard keys its caches on it.
+    audit entries, scores or announcements change; the dashboard keys its caches on it.
 
     One round trip of aggregates: row counts, the newest ids and timestamps, and for the small
     tables edited in place (events, silences, notifications) a size or attempt total.
@@ -66,6 +67,8 @@ def data_version(engine: Engine | Connection) -> str:
         sa.select(sa.func.max(events.c.id)),
         sa.select(_text_size(events, "title", "description", "source_url")),
         sa.select(sa.func.max(scores.c.id)),
+        sa.select(sa.func.count()).select_from(announcements),
+        sa.select(sa.func.max(announcements.c.updated_at)),
     ]
     query = sa.select(*(aggregate.scalar_subquery() for aggregate in aggregates))
     with _reading(engine) as connection:

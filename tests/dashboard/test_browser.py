@@ -38,6 +38,7 @@ PAGES = [
     ("country", "Kazakhstan", True),
     ("compare", "Compare countries", True),
     ("replay", "Replay", True),
+    ("announcements", "Announced price changes", False),
     ("health", "Data health", False),
     ("methodology", "Methodology", False),
 ]

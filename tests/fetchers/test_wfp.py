@@ -21,6 +21,7 @@ from fetchers import REGISTRY
 from fetchers.base import FetchRequest, HttpValidator
 from fetchers.errors import BadPayload, HTTPStatusError
 from fetchers.wfp import (
+    DEFAULT_RESOURCES,
     VINTAGE_ACTUAL,
     VINTAGE_AGGREGATE,
     WfpFetcher,
@@ -447,3 +448,26 @@ def test_turkeys_lira_crisis_reaches_the_fuel_trigger_on_the_publication_day() -
     period, value = latest_yoy("2022-02-15")
     assert period == dt.date(2022, 1, 31)
     assert value >= expected > 50  # the largest move across Turkey's fuels (petrol, LPG)
+
+
+@pytest.mark.parametrize(
+    ("country", "body"),
+    [("CAF", WFP / "wfp_food_prices_caf.fuel-and-staples.csv"), ("GTM", GTM), ("TUR", TUR)],
+)
+def test_each_country_added_to_the_hdx_table_requests_its_own_hdx_path(
+    replay_server: ReplayServer, country: str, body: Path
+) -> None:
+    # The default config's path for the country (the HDX layout, not the flat mirror name).
+    defaults: Any = load_config(None).source("wfp")
+    resource = defaults.resources[country]
+    assert resource == DEFAULT_RESOURCES[country] and "/resource/" in resource
+    replay_server.add(f"/dataset/{resource}", Reply.from_file(body, content_type="text/csv"))
+    request = wfp_request(replay_server.url + "/dataset", [country])
+    settings: Any = request.settings
+    request = dataclasses.replace(
+        request, settings=settings.model_copy(update={"resources": defaults.resources}))
+    result = WfpFetcher().fetch(request, make_test_session())
+    assert replay_server.count(f"/dataset/{resource}") == 1
+    assert result.requests_made == 1
+    assert set(result.observations["country"]) == {country}
+    assert result.observations["indicator"].str.startswith("fuel_").any()

@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "events",
     "scores",
     "acled_events",
+    "announcements",
 }
 
 
@@ -194,12 +195,12 @@ def test_init_schema_is_idempotent(store_url: str) -> None:
 
 def _build_v1_store(engine: Engine) -> None:
     """A version-1 store written by hand: observations without is_forecast/published_at, and
-    no scores or acled_events tables."""
+    no scores, acled_events or announcements tables."""
     v1 = sa.MetaData()
     v1_tables = [
         table.to_metadata(v1)
         for name, table in store.metadata.tables.items()
-        if name not in {"observations", "scores", "acled_events"}
+        if name not in {"observations", "scores", "acled_events", "announcements"}
     ]
     v1_observations = sa.Table(
         "observations",
@@ -214,7 +215,8 @@ def _build_v1_store(engine: Engine) -> None:
         sa.Column("fetched_at", sa.DateTime, nullable=False),
         sa.Column("fetch_run_id", sa.Integer, sa.ForeignKey("fetch_runs.id")),
     )
-    assert {t.name for t in v1_tables} | {"observations", "scores", "acled_events"} == set(
+    later = {"observations", "scores", "acled_events", "announcements"}
+    assert {t.name for t in v1_tables} | later == set(
         store.metadata.tables
     )
     with engine.begin() as connection:
@@ -264,7 +266,7 @@ def test_upgrade_from_version_1_keeps_rows_and_adds_columns(store_url: str) -> N
         assert "scores" not in inspector.get_table_names()
         assert store.read_schema_version(engine) == 1
 
-        assert store.init_schema(engine) == store.CURRENT_SCHEMA_VERSION == 3
+        assert store.init_schema(engine) == store.CURRENT_SCHEMA_VERSION
 
         inspector = sa.inspect(engine)
         columns = {c["name"] for c in inspector.get_columns("observations")}
@@ -273,7 +275,7 @@ def test_upgrade_from_version_1_keeps_rows_and_adds_columns(store_url: str) -> N
         # v3: the data-version probe's index exists on an upgraded store too.
         indexes = {index["name"] for index in inspector.get_indexes("observations")}
         assert "ix_observations_fetched_at" in indexes
-        assert store.read_schema_version(engine) == 3
+        assert store.read_schema_version(engine) == store.CURRENT_SCHEMA_VERSION
         upgraded = store.read_observations(engine).set_index("indicator")
         assert upgraded.loc["gini", "value"] == 27.8
         assert upgraded.loc["wgi_rule_of_law", "vintage"] == "2020"
@@ -286,7 +288,7 @@ def test_upgrade_from_version_1_keeps_rows_and_adds_columns(store_url: str) -> N
             make_frame({("gini", "KAZ", "2020-01-01"): 28.0, ("gini", "KAZ", "2021-01-01"): 29.0}),
         )
         assert (counts.new, counts.changed) == (1, 1)
-        assert store.init_schema(engine) == 3
+        assert store.init_schema(engine) == store.CURRENT_SCHEMA_VERSION
         assert store.integrity_check(engine) == []
     finally:
         engine.dispose()
