@@ -67,6 +67,17 @@ def _user() -> Any:
         return None
 
 
+def _signed_in_email() -> str:
+    """The e-mail of a user logged in through OIDC ("" when nobody is)."""
+    if not _auth_configured():
+        return ""
+    try:
+        user = _user()
+        return str(user.email or "") if user is not None and user.is_logged_in else ""
+    except Exception:  # st.user raises when auth is half-configured
+        return ""
+
+
 def _session_id() -> str | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -122,6 +133,15 @@ def _admin_panel(admin: str | None) -> None:
                     st.logout()
                 st.rerun()
             return
+        signed_in = _signed_in_email()
+        if signed_in:
+            # Logged in through the provider, but not a listed admin: say so, offer a way out.
+            st.caption(
+                f"Signed in through single sign-on as **{escape_markdown(signed_in)}**, which "
+                "cannot change alerts here. Ask your administrator if you need to change an alert."
+            )
+            if st.button("Log out", key="sso_logout"):
+                st.logout()
         if auth.password_login_available(settings):
             with st.form("admin_login", clear_on_submit=True):
                 st.caption(
@@ -141,7 +161,11 @@ def _admin_panel(admin: str | None) -> None:
                         st.session_state[auth.ADMIN_TOKEN_KEY] = result.token
                         st.rerun()
                     st.error(result.message, icon=":material/lock:")  # our own words only
-        if _auth_configured() and st.button("Log in with single sign-on", key="admin_sso"):
+        if (
+            _auth_configured()
+            and not signed_in
+            and st.button("Log in with single sign-on", key="admin_sso")
+        ):
             st.login()
         if not auth.password_login_available(settings) and not _auth_configured():
             # How operators enable editing is in docs/ALERTS.md ("Admins"), not on this page.
