@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from fetchers.redact import register_secret
 from flashpoint.config import Settings
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "issue_token",
     "oidc_admin",
     "password_login_available",
+    "register_oidc_secrets",
     "verify_token",
 ]
 
@@ -164,6 +166,26 @@ def oidc_admin(
     allowed = {item.strip().lower() for item in env.get(ADMIN_EMAILS_ENV, "").split(",")}
     allowed.discard("")
     return email if email.lower() in allowed else None
+
+
+OIDC_SECRET_KEYS: Final = frozenset({"cookie_secret", "client_secret"})
+
+
+def register_oidc_secrets(auth_section: Any) -> None:
+    """Register the secrets of Streamlit's `[auth]` section (the cookie secret, each provider's
+    client secret) with the redaction layer, so no Flashpoint output can show them.
+
+    Args:
+        auth_section: `st.secrets["auth"]` (a mapping, possibly with provider sub-sections), or
+            None when OIDC is not configured.
+    """
+    if not isinstance(auth_section, Mapping):
+        return
+    for key, value in auth_section.items():
+        if isinstance(value, Mapping):
+            register_oidc_secrets(value)
+        elif key in OIDC_SECRET_KEYS and isinstance(value, str):
+            register_secret(value)
 
 
 def current_admin(

@@ -38,6 +38,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from fetchers import redact
 from flashpoint import alerts, auth, store
 from flashpoint.config import load_config
 from tests.dashboard.conftest import (
@@ -216,6 +217,25 @@ def test_an_unverified_email_never_makes_an_admin(user: Any, admin: bool) -> Non
     assert found == (ADMIN.email if admin else None)
 
 
+def test_the_auth_sections_secrets_are_masked_by_the_redaction_layer() -> None:
+    cookie_secret, client_secret, other = (secrets.token_urlsafe(24) for _ in range(3))
+    section = {
+        "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+        "cookie_secret": cookie_secret,
+        "client_id": CLIENT_ID,
+        "client_secret": client_secret,
+        "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+        "okta": {"client_id": "second-provider", "client_secret": other},
+    }
+    try:
+        auth.register_oidc_secrets(section)
+        line = f"echoed {cookie_secret} / {client_secret} / {other} by {CLIENT_ID}"
+        assert redact.redact(line) == f"echoed *** / *** / *** by {CLIENT_ID}"
+    finally:
+        redact.forget_secrets()
+    auth.register_oidc_secrets(None)  # OIDC not configured: nothing to register, no error
+
+
 # --------------------------------------------------------------------------------------------
 # The dashboard in a real browser
 
@@ -367,13 +387,14 @@ def store_dump(dashboard: OidcDashboard) -> str:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_listed_email_logs_in_edits_a_rule_and_is_audited(
-    dashboard: OidcDashboard, page: Page
+    dashboard: OidcDashboard, page: Page, artifacts: Path
 ) -> None:
     log_in(page, dashboard)
     assert auth_cookies(page), "no Streamlit identity cookie after the login"
     sidebar = open_admin_panel(page, dashboard)
     expect(sidebar.get_by_text(f"Signed in as {ADMIN.email}")).to_be_visible()
     expect(page.get_by_role("heading", name="Edit rules")).to_be_visible()
+    page.screenshot(path=str(artifacts / "dashboard-alerts-oidc-admin.png"), full_page=True)
 
     rule = first_rule(dashboard)
     old_threshold = rule.rule.threshold
@@ -412,6 +433,10 @@ def test_an_email_not_listed_stays_a_viewer(dashboard: OidcDashboard, page: Page
     assert auth_cookies(page), "the viewer did log in with the provider"
     sidebar = open_admin_panel(page, dashboard)
     expect(sidebar.get_by_text("Signed in as")).to_have_count(0)
+    expect(sidebar).to_contain_text(
+        f"Signed in through single sign-on as {VIEWER.email}, which cannot change alerts here."
+    )
+    expect(sidebar.get_by_role("button", name="Log in with single sign-on")).to_have_count(0)
     expect(page.get_by_role("heading", name="Rule definitions (read-only)")).to_be_visible()
     rule = first_rule(dashboard)
     expect(page.locator(f".st-key-rule_{rule.rule.id}_threshold input")).to_be_disabled()
@@ -419,6 +444,13 @@ def test_an_email_not_listed_stays_a_viewer(dashboard: OidcDashboard, page: Page
     page.get_by_role("tab", name="Silences").click()
     expect(page.get_by_role("button", name="Add silence")).to_be_disabled()
     assert audit_rows(dashboard) == audit_before
+    # Logging out removes the identity cookie and offers the login again.
+    sidebar.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{dashboard.url}/", timeout=EXPECT_TIMEOUT_MS)
+    wait_for_app(page)
+    assert auth_cookies(page) == []
+    sidebar = open_admin_panel(page, dashboard)
+    expect(sidebar.get_by_role("button", name="Log in with single sign-on")).to_be_visible()
 
 
 @pytest.mark.browser
