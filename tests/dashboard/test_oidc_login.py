@@ -423,6 +423,16 @@ def test_a_listed_email_logs_in_edits_a_rule_and_is_audited(
     for secret in (dashboard.client_secret, dashboard.cookie_secret):
         assert secret not in shown and secret not in logged and secret not in dumped
 
+    # Logging out ends the admin's rights with the identity cookie.
+    sidebar = open_admin_panel(page, dashboard)
+    sidebar.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{dashboard.url}/", timeout=EXPECT_TIMEOUT_MS)
+    wait_for_app(page)
+    assert auth_cookies(page) == []
+    page.goto(f"{dashboard.url}/alerts")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Rule definitions (read-only)")).to_be_visible()
+
 
 @pytest.mark.browser
 @pytest.mark.slow
