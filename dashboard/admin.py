@@ -31,6 +31,17 @@ def _user() -> Any:
         return None
 
 
+def _signed_in_email() -> str:
+    """The e-mail of a user logged in through OIDC ("" when nobody is)."""
+    if not _auth_configured():
+        return ""
+    try:
+        user = _user()
+        return str(user.email or "") if user is not None and user.is_logged_in else ""
+    except Exception:  # st.user raises when auth is half-configured
+        return ""
+
+
 def _session_id() -> str | None:
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -77,6 +88,15 @@ def login_panel(admin: str | None, *, what: str) -> None:
                     st.logout()
                 st.rerun()
             return
+        signed_in = _signed_in_email()
+        if signed_in:
+            # Logged in through the provider, but not a listed admin: say so, offer a way out.
+            st.caption(
+                f"Signed in through single sign-on as **{escape_markdown(signed_in)}**, which "
+                f"cannot {what} here. Ask your administrator if you need to."
+            )
+            if st.button("Log out", key="sso_logout"):
+                st.logout()
         if auth.password_login_available(settings):
             with st.form("admin_login", clear_on_submit=True):
                 st.caption(
@@ -96,7 +116,11 @@ def login_panel(admin: str | None, *, what: str) -> None:
                         st.session_state[auth.ADMIN_TOKEN_KEY] = result.token
                         st.rerun()
                     st.error(result.message, icon=":material/lock:")  # our own words only
-        if _auth_configured() and st.button("Log in with single sign-on", key="admin_sso"):
+        if (
+            _auth_configured()
+            and not signed_in
+            and st.button("Log in with single sign-on", key="admin_sso")
+        ):
             st.login()
         if not auth.password_login_available(settings) and not _auth_configured():
             st.caption(

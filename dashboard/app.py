@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import components, data
 from dashboard.formatting import escape_markdown
 from fetchers.redact import redact
+from flashpoint import auth
 from flashpoint.errors import FlashpointError
 from flashpoint.logs import ensure_logging
 
@@ -25,10 +26,20 @@ st.set_page_config(
     initial_sidebar_state="auto",
 )
 
+
+def _oidc_auth_section() -> object:
+    try:
+        return st.secrets.get("auth")
+    except Exception:  # no secrets.toml at all, or one Streamlit cannot parse
+        return None
+
+
 try:
     settings = data.get_settings()
     # Flashpoint's own log lines (logins, store retries) as redacted key=value lines on stderr.
     ensure_logging(settings.general.log_level)
+    # The OIDC client and cookie secrets (`[auth]` in secrets.toml) are masked like the rest.
+    auth.register_oidc_secrets(_oidc_auth_section())
     data.begin_run()
 except FlashpointError as error:
     # A bad config.toml or an unreachable store: one clear line, never a traceback.

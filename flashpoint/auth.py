@@ -27,8 +27,9 @@ is configured, never typed at login); an OIDC login acts as the identity provide
 
 OIDC (optional): when Streamlit's `[auth]` section is configured in `.streamlit/secrets.toml`
 (see Streamlit's `st.login` documentation), a user logged in through the identity provider whose
-e-mail is listed in `$FLASHPOINT_ADMIN_EMAILS` (comma-separated) is an admin. With no list,
-nobody is an admin through OIDC: the check fails closed.
+e-mail is listed in `$FLASHPOINT_ADMIN_EMAILS` (comma-separated) is an admin, unless the
+provider marks that e-mail unverified (`email_verified` false). With no list, nobody is an admin
+through OIDC: the check fails closed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from fetchers.redact import register_secret
 from flashpoint.config import Settings
 
 __all__ = [
@@ -61,6 +63,7 @@ __all__ = [
     "issue_token",
     "oidc_admin",
     "password_login_available",
+    "register_oidc_secrets",
     "verify_token",
 ]
 
@@ -150,14 +153,39 @@ def oidc_admin(
     try:
         logged_in = bool(getattr(user, "is_logged_in", False))
         email = str(getattr(user, "email", "") or "")
+        verified = getattr(user, "email_verified", None)
     except Exception:  # st.user raises when auth is half-configured: fail closed
         return None
     if not logged_in or not email:
+        return None
+    # A provider that says the address is unverified lets its users claim anyone's e-mail.
+    # Absent (some providers never send the claim) is accepted; some send the flag as a string.
+    if verified is False or str(verified).strip().lower() == "false":
         return None
     env = os.environ if environ is None else environ
     allowed = {item.strip().lower() for item in env.get(ADMIN_EMAILS_ENV, "").split(",")}
     allowed.discard("")
     return email if email.lower() in allowed else None
+
+
+OIDC_SECRET_KEYS: Final = frozenset({"cookie_secret", "client_secret"})
+
+
+def register_oidc_secrets(auth_section: Any) -> None:
+    """Register the secrets of Streamlit's `[auth]` section (the cookie secret, each provider's
+    client secret) with the redaction layer, so no Flashpoint output can show them.
+
+    Args:
+        auth_section: `st.secrets["auth"]` (a mapping, possibly with provider sub-sections), or
+            None when OIDC is not configured.
+    """
+    if not isinstance(auth_section, Mapping):
+        return
+    for key, value in auth_section.items():
+        if isinstance(value, Mapping):
+            register_oidc_secrets(value)
+        elif key in OIDC_SECRET_KEYS and isinstance(value, str):
+            register_secret(value)
 
 
 def current_admin(
