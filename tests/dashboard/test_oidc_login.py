@@ -444,7 +444,8 @@ def test_an_email_not_listed_stays_a_viewer(dashboard: OidcDashboard, page: Page
     sidebar = open_admin_panel(page, dashboard)
     expect(sidebar.get_by_text("Signed in as")).to_have_count(0)
     expect(sidebar).to_contain_text(
-        f"Signed in through single sign-on as {VIEWER.email}, which cannot edit rules and silences here."
+        f"Signed in through single sign-on as {VIEWER.email}, which cannot edit rules and "
+        "silences here."
     )
     expect(sidebar.get_by_role("button", name="Log in with single sign-on")).to_have_count(0)
     expect(page.get_by_role("heading", name="Rule definitions (read-only)")).to_be_visible()
