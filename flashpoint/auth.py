@@ -304,9 +304,10 @@ def client_address(direct: str | None, forwarded_for: str | None) -> str | None:
     appended (`$proxy_add_x_forwarded_for` in deploy/nginx), which a client cannot forge. Earlier
     entries come from the client and are ignored.
     """
-    if direct:
+    # Only text counts: a context without a request (AppTest, bare mode) hands out placeholders.
+    if isinstance(direct, str) and direct:
         return direct
-    if forwarded_for:
+    if isinstance(forwarded_for, str) and forwarded_for:
         last = forwarded_for.split(",")[-1].strip()
         return last or None
     return None

@@ -192,20 +192,52 @@ def login(at: AppTest) -> None:
     assert not at.exception
 
 
-def test_ten_wrong_passwords_trigger_the_backoff(store_url: str) -> None:
+class SteppedClock:
+    """The login throttle's clock, moved only by the test: the backoff is judged on the throttle's
+    own time, never on how fast this machine happens to run the page."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _try_password(at: AppTest, password: str) -> str:
+    at.text_input(key="admin_password").set_value(password)
+    next(button for button in at.button if button.label == "Log in").click().run()
+    return messages(at)
+
+
+def test_ten_wrong_passwords_trigger_the_backoff(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock()  # time stands still: every attempt comes at once
+    monkeypatch.setattr(auth.THROTTLE, "clock", clock)
     at = page().run()
-    answers = []
-    for _ in range(10):
-        at.text_input(key="admin_password").set_value("guess")
-        next(button for button in at.button if button.label == "Log in").click().run()
-        answers.append(messages(at))
+    answers = [_try_password(at, "guess") for _ in range(10)]
     assert "Wrong password." in answers[0]
     assert any("Too many failed logins" in answer for answer in answers)
     # Even the right password is refused while the backoff runs.
-    at.text_input(key="admin_password").set_value(PASSWORD)
-    next(button for button in at.button if button.label == "Log in").click().run()
-    assert "Too many failed logins" in messages(at)
+    assert "Too many failed logins" in _try_password(at, PASSWORD)
     assert auth.ADMIN_TOKEN_KEY not in at.session_state
+
+
+def test_ten_counted_failures_lock_out_even_after_each_backoff_ran_out(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock()
+    monkeypatch.setattr(auth.THROTTLE, "clock", clock)
+    at = page().run()
+    for _ in range(auth.LOCKOUT_AFTER):
+        clock.now += auth.MAX_DELAY_SECONDS + 1  # each backoff has run out: every guess counts
+        assert "Wrong password." in _try_password(at, "guess")
+    clock.now += auth.MAX_DELAY_SECONDS + 1
+    assert "locked out" in _try_password(at, PASSWORD)
+    assert auth.ADMIN_TOKEN_KEY not in at.session_state
+    clock.now += auth.LOCKOUT_SECONDS + 1  # the lockout runs out: the right password works again
+    _try_password(at, PASSWORD)
+    assert auth.ADMIN_TOKEN_KEY in at.session_state
 
 
 def save(at: AppTest) -> None:
