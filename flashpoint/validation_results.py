@@ -133,7 +133,8 @@ def _calibration(raw: Mapping[str, Any] | None) -> CalibrationResult | None:
         candidates=tuple(dict(candidate) for candidate in candidates),
         chosen=str(raw["chosen"]),
         current=str(raw["current"]),
-        previous=str(raw["previous"]),
+        # Results written before methodology 3 have no "previous": theirs was the configured rule.
+        previous=str(raw.get("previous", raw["current"])),
     )
 
 
@@ -151,7 +152,8 @@ def result_from_document(document: Mapping[str, Any]) -> BacktestResult:
             families=tuple(dict(f) for f in document["families"]),
             calibration=_calibration(document.get("calibration")),
             settings=dict(document["settings"]),
-            before=None if document["before"] is None else BeforeCalibration.from_dict(
+            # Older results files (methodology 2) have no "before" section.
+            before=None if document.get("before") is None else BeforeCalibration.from_dict(
                 document["before"]
             ),
         )
