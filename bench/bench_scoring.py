@@ -6,7 +6,8 @@ whole panel (every real country × every catalogue indicator × all years of his
 * `score_panel` — the vectorised pass the product uses;
 * `naive_panel` — what a straightforward implementation would do: for each country, filter the
   observations, derive its indicators, then walk its indicators one by one in Python with scalar
-  arithmetic (normalisation, pillar means, geometric mean, trigger, composite written out again).
+  arithmetic (normalisation, pillar means, the structural power mean, trigger, composite written
+  out again).
 
 It asserts both give the same scores (so the baseline is also an independent cross-check of the
 formulas), then prints wall time (best of several runs for the fast path) and peak traced memory
@@ -37,7 +38,7 @@ from indicators.catalogue import Catalogue, Indicator
 from indicators.derived import derive_indicators, standardise_zscore_indicators
 from indicators.observations import WORLD
 from indicators.pointintime import as_of_day, period_end, visible_observations
-from indicators.scoring import PILLAR_FLOOR, PanelScore, score_panel
+from indicators.scoring import PanelScore, score_panel
 
 
 def _normalise_one(item: Indicator, value: float) -> float:
@@ -107,7 +108,8 @@ def naive_panel(
                 score = 0.0
             if not math.isnan(score) and item.weight > 0:
                 sums[item.pillar] = [numerator + item.weight * score, weights + item.weight]
-        log_sum = weight_sum = 0.0
+        mean_sum = weight_sum = 0.0
+        power, floor = model.vulnerability_power, model.pillar_floor
         trigger = math.nan
         heaviest = max(p.weight for p in catalogue.pillars if p.kind == "trigger")
         for pillar_id, (numerator, weights) in sums.items():
@@ -116,12 +118,18 @@ def naive_panel(
                 continue
             score = numerator / weights
             if pillar.kind == "structural":
-                log_sum += pillar.weight * math.log(max(score, PILLAR_FLOOR))
+                floored = max(score, floor)
+                mean_sum += pillar.weight * (math.log(floored) if power == 0 else floored**power)
                 weight_sum += pillar.weight
             elif pillar.kind == "trigger":
                 relative = score * pillar.weight / heaviest
                 trigger = relative if math.isnan(trigger) else max(trigger, relative)
-        vulnerability = math.exp(log_sum / weight_sum) if weight_sum > 0 else math.nan
+        if weight_sum <= 0:
+            vulnerability = math.nan
+        elif power == 0:
+            vulnerability = math.exp(mean_sum / weight_sum)
+        else:
+            vulnerability = (mean_sum / weight_sum) ** (1 / power)
         trigger = 0.0 if math.isnan(trigger) else trigger
         share = min(
             1.0,

@@ -18,6 +18,7 @@ from indicators.methodology import METHODOLOGY_VERSION
 from indicators.validation import backtest as bt
 from indicators.validation import labels
 from indicators.validation.backtest import BacktestResult, DiscriminationRow
+from indicators.validation.before_after import PREVIOUS_METHODOLOGY, hit_counts
 from indicators.validation.episodes import BUNDLED_EPISODES
 
 COUPS_FILE = BUNDLED_EPISODES.parent / "powell_thyne_coups_country_month_1985-2025.csv"
@@ -166,30 +167,74 @@ def target_outcomes(result: BacktestResult) -> list[tuple[str, str, bool | None]
 
 def calibration_table(result: BacktestResult) -> pd.DataFrame:
     """Train-year AUC per family of every aggregation candidate (the choice's evidence)."""
-    if result.calibration is None:
+    calibration = result.calibration
+    if calibration is None:
         return pd.DataFrame()
-    frame = pd.DataFrame(list(result.calibration.candidates))
-    marks = {result.calibration.chosen: "chosen", result.calibration.current: "configured"}
-    if result.calibration.chosen == result.calibration.current:
-        marks = {result.calibration.chosen: "configured, chosen"}
-    frame.insert(1, "", frame["name"].map(marks).fillna(""))
+    frame = pd.DataFrame(list(calibration.candidates))
+
+    def mark(name: str) -> str:
+        words = [
+            word
+            for word, applies in (
+                ("chosen", name == calibration.chosen),
+                ("configured", name == calibration.current),
+                (f"methodology {PREVIOUS_METHODOLOGY}", name == calibration.previous),
+            )
+            if applies
+        ]
+        return ", ".join(words)
+
+    frame.insert(1, "", frame["name"].map(mark))
     return frame.rename(columns={"name": "candidate", "mean": "mean train AUC"})
 
 
 def calibration_lines(result: BacktestResult) -> list[str]:
-    """Report-year AUC of V before and after calibration next to PV.EST, per family."""
-    if result.calibration is None:
-        return []
-    chosen = f"V calibrated ({result.calibration.chosen})"
+    """Report-year AUC of V before (methodology 2's aggregation) and after (the configured one)
+    calibration next to PV.EST, per family; empty when the two are the same rule."""
     lines = []
     for family, by_predictor in _report_rows(result).items():
-        before = by_predictor["V"].auc
-        after = by_predictor[chosen].auc
+        if bt.before_predictor() not in by_predictor:
+            continue
+        before = by_predictor[bt.before_predictor()].auc
+        after = by_predictor["V"].auc
         pv = by_predictor["PV.EST (negated)"].auc
         lines.append(
             f"{family}: V {_fmt(before.value, 3)} before → {_fmt(after.value, 3)} after "
             f"{_ci(after.low, after.high)}; PV.EST {_fmt(pv.value, 3)}"
         )
+    return lines
+
+
+def _aggregation_name(result: BacktestResult) -> str:
+    raw = result.settings.get("aggregation")
+    return str(raw["name"]) if isinstance(raw, dict) else "the configured aggregation"
+
+
+def before_after_lines(result: BacktestResult) -> list[str]:
+    """What calibration changed, from the same run: the rule, hit rates and alert load."""
+    before = result.before
+    if before is None:
+        return []
+    after_hits = hit_counts(result.episodes)
+    lines = [
+        f"aggregation: {before.aggregation} (methodology {before.methodology_version}) before → "
+        f"{_aggregation_name(result)} (methodology {METHODOLOGY_VERSION}, configured) after",
+    ]
+    for key, label in (
+        ("event", "events hit"),
+        ("event_domestic", "events with a domestic price series hit"),
+        ("control", "controls hit (false alarms)"),
+    ):
+        old, new = before.hits[key], after_hits[key]
+        lines.append(
+            f"{label}: {old['hits']} of {old['scored']} before → {new['hits']} of "
+            f"{new['scored']} after"
+        )
+    lines.append(
+        f"alert load: {_fmt(before.alerts_per_country_year)} before → "
+        f"{_fmt(result.alert_load.per_country_year)} after per country-year "
+        f"({before.alert_firings} → {result.alert_load.firings} alerts)"
+    )
     return lines
 
 
@@ -253,13 +298,9 @@ def validation_markdown(result: BacktestResult) -> str:
         f"years (Y ≤ {settings['train_last_year']}); figures are reported on "
         f"{settings['report_years'][0]}–{settings['report_years'][1]}.",
         "",
-        "**Calibration status.** The scores below use the configured weights, transforms and "
-        "aggregation (geometric mean of the structural pillars, each floored at 0.1) — the "
-        "figures **before calibration**. The calibration section chooses an aggregation on the "
-        "train years only and reports it on the report years as **after calibration**; it is "
-        "not adopted into `config.toml` yet (weights and transforms were not calibrated).",
+        *_status_paragraph(result),
         "",
-        "## Outcome against the targets (report years, before calibration)",
+        "## Outcome against the targets (report years, the configured scoring)",
         "",
         "| target | found | met |",
         "|---|---|---|",
@@ -270,11 +311,13 @@ def validation_markdown(result: BacktestResult) -> str:
         "",
         *(
             [
-                f"After calibration (aggregation {result.calibration.chosen}, chosen on the train "
-                "years): " + "; ".join(calibration_lines(result)) + ".",
+                "Before → after calibration (the same run; ROC AUC on the report years):",
+                "",
+                *[f"* {line}" for line in before_after_lines(result)],
+                *[f"* {line}" for line in calibration_lines(result)],
                 "",
             ]
-            if result.calibration is not None
+            if result.before is not None
             else []
         ),
         "## Definitions",
@@ -325,7 +368,8 @@ def validation_markdown(result: BacktestResult) -> str:
         "",
         _markdown_table(calibration_table(result), digits=3),
         "",
-        "Report years, before → after calibration (ROC AUC, 95 % CI of the calibrated V):",
+        *_choice_lines(result),
+        "Report years, before → after calibration (ROC AUC, 95 % CI of the configured V):",
         "",
         *[f"* {line}" for line in calibration_lines(result)],
         "",
@@ -333,9 +377,41 @@ def validation_markdown(result: BacktestResult) -> str:
     return "\n".join(lines)
 
 
+def _status_paragraph(result: BacktestResult) -> list[str]:
+    adopted = _aggregation_name(result)
+    if result.before is None:
+        return [
+            f"**Calibration status.** The scores below use the configured aggregation ({adopted}), "
+            f"which is the aggregation of methodology {PREVIOUS_METHODOLOGY}: there is no before "
+            "and after to compare.",
+        ]
+    return [
+        f"**Calibration status.** The scores below are **after calibration**: methodology "
+        f"{METHODOLOGY_VERSION} aggregates the structural pillars with {adopted} (`config.toml` "
+        "`[model]` `vulnerability_power`, `pillar_floor`), the aggregation the train years chose "
+        f"(below). **Before calibration** is methodology {result.before.methodology_version}'s "
+        f"rule ({result.before.aggregation}: the geometric mean, each pillar floored at 0.1) "
+        "scored in the same run on the same data, episodes and rules. Pillar and indicator "
+        "weights and the transforms were not calibrated.",
+    ]
+
+
+def _choice_lines(result: BacktestResult) -> list[str]:
+    calibration = result.calibration
+    if calibration is None or calibration.chosen == calibration.current:
+        return []
+    return [
+        f"**The train years now choose {calibration.chosen}, not the configured "
+        f"{calibration.current}**: its report-year figures are the \"V chosen\" rows above; "
+        "adopting it is a methodology change (a new version).",
+        "",
+    ]
+
+
 __all__ = [
     "PRE_REGISTERED_TARGETS",
     "alert_load_lines",
+    "before_after_lines",
     "calibration_lines",
     "calibration_table",
     "discrimination_table",

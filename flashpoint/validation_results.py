@@ -24,6 +24,7 @@ from indicators.validation.backtest import (
     DiscriminationRow,
     EpisodeOutcome,
 )
+from indicators.validation.before_after import BeforeCalibration
 from indicators.validation.calibration import CalibrationResult
 from indicators.validation.metrics import Estimate
 
@@ -132,6 +133,8 @@ def _calibration(raw: Mapping[str, Any] | None) -> CalibrationResult | None:
         candidates=tuple(dict(candidate) for candidate in candidates),
         chosen=str(raw["chosen"]),
         current=str(raw["current"]),
+        # Results written before methodology 3 have no "previous": theirs was the configured rule.
+        previous=str(raw.get("previous", raw["current"])),
     )
 
 
@@ -149,6 +152,10 @@ def result_from_document(document: Mapping[str, Any]) -> BacktestResult:
             families=tuple(dict(f) for f in document["families"]),
             calibration=_calibration(document.get("calibration")),
             settings=dict(document["settings"]),
+            # Older results files (methodology 2) have no "before" section.
+            before=None if document.get("before") is None else BeforeCalibration.from_dict(
+                document["before"]
+            ),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ValidationResultsError(

@@ -137,6 +137,12 @@ class ModelParameters:
     # A trigger with fresh inputs at or above this (0–10) is "active", below it "quiet". 2.5 is a
     # 25 % domestic fuel-price step (the fuel_price_shock alert's threshold) or a protest z of 1.
     trigger_active_at: float = 2.5
+    # Structural vulnerability V = the weighted power mean (exponent `vulnerability_power`) of the
+    # structural pillars, each floored at `pillar_floor` first (`indicators.structural_mean`).
+    # p = -1 with floor 2 is the aggregation the backtest chose on the train years (Y <= 2015) for
+    # methodology 3; methodology 1-2 used p = 0 (geometric mean) with floor 0.1.
+    vulnerability_power: float = -1.0
+    pillar_floor: float = 2.0
 
 
 @dataclass(frozen=True)

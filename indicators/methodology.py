@@ -11,4 +11,6 @@ from typing import Final
 
 # 1: trigger × vulnerability (geometric mean of structural pillars, floor 0.1) — the first release.
 # 2: release calendars for vintage-less annual series (issue 12 §1).
-METHODOLOGY_VERSION: Final = "2"
+# 3: vulnerability = weighted power mean p = -1 of the structural pillars floored at 2 (the
+#    aggregation the backtest chose on the train years, issue 12 §3), configurable in [model].
+METHODOLOGY_VERSION: Final = "3"

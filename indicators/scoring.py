@@ -13,8 +13,9 @@ Pipeline, vectorised over the whole panel (all dates × countries × indicators 
    a missing input is NaN and excluded — never a zero;
 5. pillar = weighted mean of its available indicators (a pillar with `aggregation = "max"`: its
    strongest available indicator, see `pillar_aggregation`);
-   vulnerability V = weighted geometric mean of the available structural pillars (each floored at
-   `PILLAR_FLOOR` so one pillar at 0 cannot zero the product);
+   vulnerability V = weighted power mean of the available structural pillars, each floored first
+   (`model.vulnerability_power`, `model.pillar_floor`; `indicators.structural_mean`), so one
+   near-zero pillar cannot hide several terrible ones;
    trigger T = the largest trigger pillar (each scaled by its weight relative to the heaviest);
    the trigger state is active / quiet / blind (`indicators.trigger_state`): a blind trigger (no
    fresh own input) has no value (`trigger` NaN, `trigger_seen` what is still visible) and its
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from indicators.catalogue import Catalogue
+from indicators.catalogue import Catalogue, ModelParameters
 from indicators.composite import NO_SCORE_BAND, NO_SCORE_COLOUR, assign_bands, combine
 from indicators.derived import (
     derive_from_visible,
@@ -54,12 +55,9 @@ from indicators.pointintime import (
     concat_compact,
     visible_observations,
 )
+from indicators.structural_mean import power_mean
 from indicators.tables import indicator_table, scored_indicator_ids
 from indicators.trigger_state import BLIND, trigger_state_frame
-
-# A structural pillar scored below this enters the geometric mean at this value (0 has no logarithm;
-# 0.1 on the 0–10 scale is "negligible" without letting one perfect pillar zero the product).
-PILLAR_FLOOR = 0.1
 
 _UNIT = ["date", "country"]
 
@@ -279,21 +277,21 @@ def _usable_structural(pillars: pd.DataFrame) -> pd.DataFrame:
     return pillars[mask]
 
 
-def _vulnerability(pillars: pd.DataFrame, units: pd.MultiIndex) -> pd.Series:
+def _vulnerability(
+    pillars: pd.DataFrame, units: pd.MultiIndex, model: ModelParameters
+) -> pd.Series:
     structural = _usable_structural(pillars)
-    log_score = np.log(np.maximum(structural["score"].to_numpy(dtype="float64"), PILLAR_FLOOR))
-    weight = structural["pillar_weight"].to_numpy(dtype="float64")
-    work = pd.DataFrame(
-        {
-            "date": structural["date"].to_numpy(),
-            "country": structural["country"].to_numpy(),
-            "wlog": weight * log_score,
-            "w": weight,
-        }
+    if structural.empty:
+        return pd.Series(np.nan, index=units, dtype="float64")
+    vulnerability = power_mean(
+        structural["score"].to_numpy(dtype="float64"),
+        structural["pillar_weight"].to_numpy(dtype="float64"),
+        [structural["date"].to_numpy(), structural["country"].to_numpy()],
+        power=model.vulnerability_power,
+        floor=model.pillar_floor,
     )
-    sums = work.groupby(_UNIT).sum()
-    vulnerability = pd.Series(np.exp(sums["wlog"] / sums["w"]), index=sums.index)
-    return vulnerability.reindex(units).clip(0.0, 10.0)
+    vulnerability.index = vulnerability.index.set_names(_UNIT)
+    return vulnerability.reindex(units)
 
 
 def _trigger(pillars: pd.DataFrame, units: pd.MultiIndex) -> tuple[pd.Series, pd.DataFrame]:
@@ -414,7 +412,7 @@ def score_latest(
     grid["scored"] = keep_strongest(grid, catalogue)  # pillars with aggregation = "max"
 
     pillars = _pillar_scores(grid)
-    vulnerability = _vulnerability(pillars, units)
+    vulnerability = _vulnerability(pillars, units, model)
     trigger, triggers = _trigger(pillars, units)
 
     present = grid["value"].notna()
@@ -597,7 +595,6 @@ __all__ = [
     "NO_SCORE_BAND",
     "NO_SCORE_COLOUR",
     "PILLAR_COLUMNS",
-    "PILLAR_FLOOR",
     "PanelScore",
     "ScoreFrames",
     "assign_bands",

@@ -19,6 +19,7 @@ from dashboard.formatting import escape_markdown
 from flashpoint.validation import (
     PRE_REGISTERED_TARGETS,
     alert_load_lines,
+    before_after_lines,
     calibration_lines,
     calibration_table,
     episode_table,
@@ -138,7 +139,7 @@ if version != str(METHODOLOGY_VERSION):
 st.subheader("Pre-registered targets")
 st.markdown(
     "Fixed before any weight moved and never changed to fit a result. Judged on the report "
-    "years with the configured scoring (before calibration)."
+    "years with the configured scoring (after calibration, when one was adopted)."
 )
 outcomes = target_outcomes(result)
 st.dataframe(
@@ -169,12 +170,14 @@ st.markdown(
     f"{settings['report_years'][0]}–{settings['report_years'][1]}**, which played no part in "
     "any choice."
 )
-if result.calibration is not None:
+if result.before is not None:
     st.markdown(
-        f"**After calibration** (aggregation {escape_markdown(result.calibration.chosen)}, "
-        "chosen on the train years; not adopted into the configuration yet):"
+        f"**Before → after calibration**, both scored in the same run: before is methodology "
+        f"{escape_markdown(result.before.methodology_version)}'s aggregation "
+        f"({escape_markdown(result.before.aggregation)}), after the configured one, chosen on the "
+        "train years:"
     )
-    for line in calibration_lines(result):
+    for line in (*before_after_lines(result), *calibration_lines(result)):
         st.markdown(f"- {escape_markdown(line)}")
 
 # --------------------------------------------------------------------------------------------

@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from flashpoint.validation import (
         _default_rules,
         alert_load_lines,
+        before_after_lines,
         calibration_lines,
         calibration_table,
         discrimination_table,
@@ -171,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print("\nCalibration of the aggregation (train years only; mean train AUC)")
         print(format_table(calibration_table(result), digits=3))
-        for line in calibration_lines(result):
+        if result.before is not None:
+            print("\nBefore → after calibration (the same run)")
+        for line in (*before_after_lines(result), *calibration_lines(result)):
             print(f"  {line}")
     progress("done")
     return 0

@@ -118,8 +118,8 @@ class PillarSettings(ConfigModel):
     name: str = Field(default="", description="Human-readable name.")
     kind: Literal["structural", "trigger", "context"] = Field(
         default="structural",
-        description="structural: feeds vulnerability (geometric mean); trigger: amplified by "
-        "vulnerability; context: shown, never scored.",
+        description="structural: feeds vulnerability (a power mean, see `[model]`); trigger: "
+        "amplified by vulnerability; context: shown, never scored.",
     )
     weight: float = Field(default=1.0, ge=0, description="Weight among pillars of its kind.")
     factors: list[str] = Field(
@@ -165,6 +165,20 @@ class ModelSettings(ConfigModel):
         le=10,
         description="Trigger level (0–10) from which a trigger with fresh inputs is 'active' "
         "rather than 'quiet'.",
+    )
+    vulnerability_power: float = Field(
+        default=ModelParameters.vulnerability_power,
+        ge=-10,
+        le=10,
+        description="Exponent p of the weighted power mean of the structural pillars that gives "
+        "vulnerability (0: geometric mean, 1: arithmetic, negative: closer to the lowest pillar).",
+    )
+    pillar_floor: float = Field(
+        default=ModelParameters.pillar_floor,
+        ge=0.01,
+        le=5,
+        description="Each structural pillar enters the power mean at least at this score (0–10): "
+        "one near-zero pillar must not hide several terrible ones.",
     )
 
 

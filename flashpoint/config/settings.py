@@ -178,5 +178,7 @@ class Settings(ConfigModel):
             vulnerability_pivot=self.model.vulnerability_pivot,
             min_coverage=self.model.min_coverage,
             trigger_active_at=self.model.trigger_active_at,
+            vulnerability_power=self.model.vulnerability_power,
+            pillar_floor=self.model.pillar_floor,
         )
         return Catalogue(indicators=indicators, pillars=pillars, bands=bands, model=model)

@@ -31,8 +31,15 @@ import pandas as pd
 from indicators.alert_rules import AlertRule
 from indicators.catalogue import Catalogue
 from indicators.scoring import ScoreFrames
+from indicators.validation.before_after import (
+    PREVIOUS_METHODOLOGY,
+    BeforeCalibration,
+    hit_counts,
+    with_aggregation,
+)
 from indicators.validation.calibration import (
-    CURRENT,
+    CANDIDATES,
+    PREVIOUS,
     CalibrationResult,
     Candidate,
     calibrate,
@@ -168,6 +175,8 @@ class BacktestResult:
     families: tuple[dict[str, object], ...]
     calibration: CalibrationResult | None = None
     settings: dict[str, object] = field(default_factory=dict)
+    # The aggregation of methodology 2 scored in the same run (None when it is the configured one).
+    before: BeforeCalibration | None = None
 
     def hit_rate(self, kind: str, *, domestic_only: bool = False) -> tuple[int, int]:
         """(hits, scored episodes) of `kind`, optionally only those with a domestic series."""
@@ -180,22 +189,17 @@ class BacktestResult:
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
-        summary = {}
-        for kind in ("event", "control"):
-            for domestic in (False, True):
-                hits, total = self.hit_rate(kind, domestic_only=domestic)
-                key = f"{kind}{'_domestic' if domestic else ''}"
-                summary[key] = {"hits": hits, "scored": total}
         return {
             "settings": self.settings,
             "families": list(self.families),
             "event_study": {
-                "summary": summary,
+                "summary": hit_counts(self.episodes),
                 "episodes": [e.to_dict() for e in self.episodes],
             },
             "discrimination": [row.to_dict() for row in self.discrimination],
             "alert_load": self.alert_load.to_dict(),
             "calibration": None if self.calibration is None else self.calibration.to_dict(),
+            "before": None if self.before is None else self.before.to_dict(),
         }
 
 
@@ -469,6 +473,11 @@ def alert_load(
     )
 
 
+def before_predictor() -> str:
+    """The discrimination predictor name of V under the previous aggregation."""
+    return f"V before ({PREVIOUS.name}, methodology {PREVIOUS_METHODOLOGY})"
+
+
 # ---- the whole backtest ------------------------------------------------------------------------
 
 
@@ -523,28 +532,44 @@ def run_backtest(
     )
     labelled = {family.name: family_rows(family, scores) for family in families}
     progress("calibration of the aggregation on the train years")
-    candidates = candidate_scores(pillars)
+    adopted = Candidate.of(catalogue.model)
+    pool_of_candidates = CANDIDATES if adopted in CANDIDATES else (*CANDIDATES, adopted)
+    candidates = candidate_scores(pillars, pool_of_candidates)
     calibration = calibrate(
-        labelled,
-        candidates,
-        train_last_year=TRAIN_LAST_YEAR,
-        current=Candidate(*CURRENT).name,
+        labelled, candidates, train_last_year=TRAIN_LAST_YEAR, current=adopted.name
     )
-    calibrated = {f"V calibrated ({calibration.chosen})": candidates[calibration.chosen]}
+    # "V" is the configured (adopted) aggregation; beside it on the same rows: the previous rule
+    # and, should the train years now prefer another candidate, that one.
+    extra: dict[str, pd.Series] = {}
+    if adopted != PREVIOUS:
+        extra[before_predictor()] = candidates[PREVIOUS.name]
+    if calibration.chosen not in (adopted.name, PREVIOUS.name):
+        extra[f"V chosen ({calibration.chosen})"] = candidates[calibration.chosen]
     rows: list[DiscriminationRow] = []
     for family in families:
         progress(f"discrimination: {family.name}")
         rows.extend(
             discriminate(
-                labelled[family.name],
-                family.name,
-                replicates=replicates,
-                seed=seed,
-                extra=calibrated,
+                labelled[family.name], family.name, replicates=replicates, seed=seed, extra=extra
             )
         )
     progress(f"alert load: month ends of {alert_years[0]}–{alert_years[1]}")
     load = alert_load(pool, catalogue, rules, episodes, alert_years)
+    before = None
+    if adopted != PREVIOUS:
+        progress(f"before calibration ({PREVIOUS.name}): event study and alert load")
+        previous = with_aggregation(catalogue, PREVIOUS.power, PREVIOUS.floor)
+        previous_outcomes = study_episodes(episodes, pool, previous, rules, observations)
+        previous_load = alert_load(pool, previous, rules, episodes, alert_years)
+        before = BeforeCalibration(
+            aggregation=PREVIOUS.name,
+            methodology_version=PREVIOUS_METHODOLOGY,
+            hits=hit_counts(previous_outcomes),
+            alert_firings=previous_load.firings,
+            alert_country_years=previous_load.country_years,
+            alerts_per_country_year=previous_load.per_country_year,
+            alerts_by_rule=previous_load.by_rule,
+        )
     return BacktestResult(
         episodes=outcomes,
         discrimination=tuple(rows),
@@ -561,5 +586,7 @@ def run_backtest(
             "replicates": replicates,
             "seed": seed,
             "episode_window_days": EPISODE_WINDOW_DAYS,
+            "aggregation": adopted.to_dict(),
         },
+        before=before,
     )

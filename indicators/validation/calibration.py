@@ -1,14 +1,16 @@
 """Calibration of the structural aggregation, chosen on the train years only.
 
-V is an aggregate of the structural pillar scores. The configured rule is a weighted geometric
-mean with each pillar floored at 0.1, so one near-zero pillar (no resource rents) pulls V down
-however bad the others are. The candidates here are weighted **power means**
-`M_p = (Σ w·s^p / Σ w)^(1/p)` (p = 0: the geometric mean; p = 1: arithmetic; larger p lets the
-worst pillars dominate; p = ∞: the maximum) with a floor that applies before aggregating. Each
-candidate's V is recomputed from the same point-in-time pillar scores as of 31 Dec Y−1, its ROC
-AUC is taken per label family on the **train** country-years only (Y ≤ 2015), and the candidate
-with the highest mean train AUC is chosen. The reported years are then scored once, for the
-configured rule and the chosen candidate side by side. Nothing is tuned on the reported years.
+V is an aggregate of the structural pillar scores. Methodology 1–2 used a weighted geometric mean
+with each pillar floored at 0.1 (`PREVIOUS`), so one near-zero pillar (no resource rents) pulled
+V down however bad the others were. The candidates here are weighted **power means**
+`M_p = (Σ w·s^p / Σ w)^(1/p)` (`indicators.structural_mean`; p = 0: the geometric mean; p = 1:
+arithmetic; larger p lets the riskiest pillars dominate; p = ∞: the maximum) with a floor that
+applies before aggregating. Each candidate's V is recomputed from the same point-in-time pillar
+scores as of 31 Dec Y−1, its ROC AUC is taken per label family on the **train** country-years
+only (Y ≤ 2015), and the candidate with the highest mean train AUC is chosen. The configured
+aggregation (`[model]` `vulnerability_power`, `pillar_floor`) is the one adopted from that choice;
+the reported years are scored for the previous and the configured rule side by side. Nothing is
+chosen on the reported years.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from indicators.catalogue import ModelParameters
+from indicators.structural_mean import power_mean
 from indicators.validation.metrics import roc_auc
-
-CURRENT = (0.0, 0.1)  # the configured aggregation: geometric mean, floor 0.1
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ class Candidate:
         power = None if np.isinf(self.power) else self.power
         return {"name": self.name, "power": power, "floor": self.floor}
 
+    @classmethod
+    def of(cls, model: ModelParameters) -> Candidate:
+        """The aggregation a catalogue's model parameters configure."""
+        return cls(float(model.vulnerability_power), float(model.pillar_floor))
+
+
+# The aggregation of methodology versions 1–2: the geometric mean, each pillar floored at 0.1.
+PREVIOUS = Candidate(0.0, 0.1)
+
 
 CANDIDATES: tuple[Candidate, ...] = tuple(
     Candidate(power, floor)
@@ -60,27 +71,25 @@ def aggregate(pillars: pd.DataFrame, candidate: Candidate) -> pd.Series:
     Returns:
         A Series indexed by (country, year).
     """
-    score = np.maximum(pillars["score"].to_numpy(dtype="float64"), candidate.floor)
-    weight = pillars["weight"].to_numpy(dtype="float64")
-    keys = [pillars["country"].to_numpy(), pillars["year"].to_numpy()]
-    p = candidate.power
-    if np.isinf(p):
-        return pd.Series(score).groupby(keys).max().clip(0.0, 10.0)
-    terms = weight * np.log(score) if p == 0 else weight * score**p
-    frame = pd.DataFrame({"t": terms, "w": weight}).groupby(keys).sum()
-    mean = frame["t"] / frame["w"]
-    value = np.exp(mean) if p == 0 else mean ** (1.0 / p)
-    return pd.Series(value, index=frame.index).clip(0.0, 10.0)
+    return power_mean(
+        pillars["score"].to_numpy(dtype="float64"),
+        pillars["weight"].to_numpy(dtype="float64"),
+        [pillars["country"].to_numpy(), pillars["year"].to_numpy()],
+        power=candidate.power,
+        floor=candidate.floor,
+    )
 
 
 @dataclass(frozen=True)
 class CalibrationResult:
-    """Train AUC of every candidate per family and the chosen one."""
+    """Train AUC of every candidate per family, the chosen one, the configured one (`current`)
+    and the aggregation of methodology 1–2 (`previous`)."""
 
     train_last_year: int
     candidates: tuple[dict[str, object], ...]
     chosen: str
     current: str
+    previous: str = PREVIOUS.name
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -89,6 +98,7 @@ class CalibrationResult:
             "candidates": list(self.candidates),
             "chosen": self.chosen,
             "current": self.current,
+            "previous": self.previous,
         }
 
 
@@ -130,6 +140,7 @@ def calibrate(
                 aucs.append(value)
         row["mean"] = round(float(np.mean(aucs)), 4) if aucs else None
         table.append(row)
+
     def rank(row: dict[str, object]) -> tuple[float, bool]:
         mean = row["mean"]
         return (float(mean) if isinstance(mean, float) else -1.0, row["name"] == current)

@@ -158,12 +158,19 @@ def test_page_and_validation_md_show_the_same_numbers(rendered: AppTest) -> None
 
     # Pre-registered targets: what was found, and met / missed, as the document states them.
     (doc_targets,) = markdown_tables(
-        section(doc, "Outcome against the targets (report years, before calibration)")
+        section(doc, "Outcome against the targets (report years, the configured scoring)")
     )
     page_targets = rows_of(page_frame(at, "target", "met"))
     words = {"yes": "met", "**no**": "missed", "–": "not testable"}
     assert [[t, f, words[m]] for t, f, m in doc_targets[1:]] == page_targets[1:]
     assert len(page_targets) - 1 == 3
+    # Before → after calibration (methodology 2's aggregation and the configured one, one run).
+    before_after = bullets(
+        section(doc, "Outcome against the targets (report years, the configured scoring)")
+    )
+    assert results["before"] is not None and before_after
+    for line in before_after:
+        assert line in lines or f"- {line}" in lines, line
 
     # Train / report split and the after-calibration figures.
     split = results["settings"]

@@ -15,7 +15,10 @@ from typing import Any
 import pytest
 
 from flashpoint.cli import main
+from flashpoint.config import default_config_path, load_config
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.validation.backtest import before_predictor
+from indicators.validation.calibration import PREVIOUS, Candidate
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_DOC = REPO / "docs" / "VALIDATION.md"
@@ -118,10 +121,43 @@ def test_calibration_is_chosen_on_train_years_and_reported(
     calibration = document["calibration"]
     best = max(calibration["candidates"], key=lambda row: row["mean"])
     assert calibration["chosen"] == best["name"]
-    assert calibration["current"] == "p=0 floor=0.1"
+    # The configured aggregation is the adopted one; "before" is methodology 2's rule.
+    configured = Candidate.of(load_config(default_config_path()).catalogue().model)
+    assert calibration["current"] == configured.name == document["settings"]["aggregation"]["name"]
+    assert calibration["previous"] == PREVIOUS.name != configured.name
     predictors = {row["predictor"] for row in document["discrimination"]}
-    assert f"V calibrated ({calibration['chosen']})" in predictors
+    assert before_predictor() in predictors
+    if calibration["chosen"] != configured.name:
+        assert f"V chosen ({calibration['chosen']})" in predictors
     assert "Calibration of the aggregation (chosen on the train years only)" in written
+
+
+def test_before_calibration_is_scored_in_the_same_run(
+    run: tuple[dict[str, Any], str, str],
+) -> None:
+    document, written, progress = run
+    before = document["before"]
+    assert before["aggregation"] == PREVIOUS.name and before["methodology_version"] == "2"
+    assert "before calibration" in progress
+    # The same episodes and country-years, scored with the other aggregation.
+    after = document["event_study"]["summary"]
+    assert {key: value["scored"] for key, value in before["hits"].items()} == {
+        key: value["scored"] for key, value in after.items()
+    }
+    assert before["alert_country_years"] == document["alert_load"]["country_years"]
+    assert before["alert_firings"] == sum(before["alerts_by_rule"].values())
+    # V before is the discrimination row of the previous aggregation, on the same rows as V.
+    rows = {
+        (r["family"], r["split"], r["predictor"]): r for r in document["discrimination"]
+    }
+    for (family, split, predictor), row in rows.items():
+        if predictor == "V":
+            assert rows[(family, split, before_predictor())]["rows"] == row["rows"]
+    load = document["alert_load"]
+    assert (
+        f"alert load: {before['alerts_per_country_year']:.2f} before → "
+        f"{load['per_country_year']:.2f} after" in written
+    )
 
 
 @pytest.mark.parametrize("years", ["2016", "2024-2016", "abc-def"])
@@ -141,3 +177,22 @@ def test_validation_json_is_current(run: tuple[dict[str, Any], str, str]) -> Non
     assert committed == document, (
         "docs/validation.json is stale: run `flashpoint backtest --write-docs docs/VALIDATION.md`"
     )
+
+
+def test_the_backtest_from_a_store_loaded_with_the_snapshot_gives_the_same_figures(
+    run: tuple[dict[str, Any], str, str], tmp_path: Path
+) -> None:
+    # A real SQLite store, loaded with the bundled snapshot by the command a user runs; then the
+    # whole backtest read from the store must agree with the bundled-data path number for number.
+    config = tmp_path / "config.toml"
+    config.write_text(f'[general]\ndata_dir = "{(tmp_path / "data").as_posix()}"\n', "utf-8")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["load-snapshot", "--config", str(config)]) == 0
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["backtest", "--config", str(config), "--data", "store", "--format", "json"])
+    assert status == 0, err.getvalue()
+    from_store = json.loads(out.getvalue())
+    document, _, _ = run
+    assert len(from_store["event_study"]["episodes"]) == len(document["event_study"]["episodes"])
+    assert from_store == document

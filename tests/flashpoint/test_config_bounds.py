@@ -212,6 +212,11 @@ def test_every_integer_key_refuses_an_absurdly_large_integer(
             "3600",
         ),
         ({"model": {"trigger_amplification": 50.0}}, "model.trigger_amplification", "10"),
+        ({"model": {"vulnerability_power": 11.0}}, "model.vulnerability_power", "10"),
+        ({"model": {"vulnerability_power": -11.0}}, "model.vulnerability_power", "-10"),
+        # A floor of 0 leaves the logarithm and negative powers of a zero pillar undefined.
+        ({"model": {"pillar_floor": 0.0}}, "model.pillar_floor", "0.01"),
+        ({"model": {"pillar_floor": 6.0}}, "model.pillar_floor", "5"),
     ],
 )
 def test_bounds_where_a_value_can_only_be_absurd(
@@ -229,12 +234,16 @@ def test_values_at_the_bounds_are_accepted(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     document = {
         "sources": {"fred": {"max_retries": 10, "timeout_seconds": 3600.0}},
-        "model": {"trigger_amplification": 10.0},
+        "model": {"trigger_amplification": 10.0, "vulnerability_power": -10.0,
+                  "pillar_floor": 5.0},
     }
     config.write_text(to_toml(document), encoding="utf-8")
     settings = load_config(config)
     assert settings.sources.fred.max_retries == 10
     assert settings.sources.fred.timeout_seconds == 3600.0
+    # The aggregation keys reach the catalogue scoring reads.
+    model = settings.catalogue().model
+    assert (model.vulnerability_power, model.pillar_floor) == (-10.0, 5.0)
 
 
 def test_invalid_utf8_names_line_and_column(

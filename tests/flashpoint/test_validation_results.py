@@ -95,3 +95,15 @@ def test_an_installed_package_reads_the_shipped_copy(
     monkeypatch.setattr(module, "REPO_DOCS", tmp_path)  # a wheel install: no docs/ beside it
     assert module.default_results_path() == module.PACKAGED_RESULTS
     assert module.PACKAGED_RESULTS.parent == REPO / "flashpoint"
+
+
+def test_a_results_file_from_before_methodology_3_still_loads() -> None:
+    # Methodology 2's files had no "before" section and no calibration "previous".
+    document = json.loads(RESULTS.read_text(encoding="utf-8"))
+    del document["before"]
+    del document["calibration"]["previous"]
+    result = result_from_document(document)
+    assert result.before is None
+    assert result.calibration is not None
+    assert result.calibration.previous == result.calibration.current
+    assert "Before → after calibration" not in validation_markdown(result)

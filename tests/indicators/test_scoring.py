@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indicators.catalogue import Catalogue
-from indicators.scoring import PILLAR_FLOOR, assign_bands, combine, score_panel
+from indicators.scoring import assign_bands, combine, score_panel
 from tests.indicators.scoring_support import observations, structural_rows, synthetic_catalogue
 
 CATALOGUE = synthetic_catalogue()
@@ -64,6 +64,15 @@ def scenario(
 
 def _kaz(panel: Any) -> pd.Series:
     return panel.countries.loc["KAZ"]
+
+
+def _power_mean_by_hand(weighted: dict[float, float], catalogue: Catalogue) -> float:
+    """(Σ w·max(s, floor)^p / Σ w)^(1/p), p = 0 the geometric mean; `weighted`: score → weight."""
+    power, floor = catalogue.model.vulnerability_power, catalogue.model.pillar_floor
+    total = sum(weighted.values())
+    if power == 0:
+        return math.exp(sum(w * math.log(max(s, floor)) for s, w in weighted.items()) / total)
+    return (sum(w * max(s, floor) ** power for s, w in weighted.items()) / total) ** (1 / power)
 
 
 def test_the_panel_has_every_documented_column() -> None:
@@ -126,8 +135,8 @@ def test_formula_by_hand() -> None:
     assert pillars["macro"] == pytest.approx(macro)
     assert pillars["governance"] == pytest.approx(governance)
     assert pillars["fuel_shock"] == pytest.approx(fuel)
-    # V: geometric mean with the pillar weights (macro 1, governance 2) as exponents.
-    vulnerability = (macro * governance**2) ** (1 / 3)
+    # V: the configured power mean of the floored pillars, pillar weights macro 1, governance 2.
+    vulnerability = _power_mean_by_hand({macro: 1.0, governance: 2.0}, CATALOGUE)
     assert kaz["vulnerability"] == pytest.approx(vulnerability)
     # T: the larger trigger pillar.
     trigger = max(fuel, pillars["unrest_spike"])
@@ -208,15 +217,33 @@ def test_low_coverage_gives_no_score_and_says_why() -> None:
     assert not math.isnan(kgz["vulnerability"])
 
 
-def test_geometric_mean_floor_keeps_a_zero_pillar_defined() -> None:
-    # Inflation 0 and growth 10 % (lower is riskier) → macro pillar 0.
+@pytest.mark.parametrize(
+    ("power", "floor"),
+    [(0.0, 0.1), (-1.0, 2.0), (1.0, 0.5), (2.0, 1.0)],
+    ids=["geometric-methodology-2", "harmonic-floor-2", "arithmetic", "quadratic"],
+)
+def test_the_pillar_floor_keeps_a_zero_pillar_defined_and_bounds_its_pull(
+    power: float, floor: float
+) -> None:
+    # Inflation 0 and growth 10 % (lower is riskier) → macro pillar 0; governance has weight 2.
+    catalogue = replace(
+        CATALOGUE,
+        model=replace(CATALOGUE.model, vulnerability_power=power, pillar_floor=floor),
+    )
     panel = score_panel(
-        scenario(structural={"inflation": 0.0, "growth": 10.0}), CATALOGUE, as_of=AS_OF
+        scenario(structural={"inflation": 0.0, "growth": 10.0}), catalogue, as_of=AS_OF
     )
     pillars = panel.pillars[panel.pillars["country"] == "KAZ"].set_index("pillar")["score"]
     assert pillars["macro"] == 0.0
-    expected = (PILLAR_FLOOR * pillars["governance"] ** 2) ** (1 / 3)
-    assert _kaz(panel)["vulnerability"] == pytest.approx(expected)
+    macro, governance = floor, max(float(pillars["governance"]), floor)
+    if power == 0:
+        expected = (macro * governance**2) ** (1 / 3)
+    else:
+        expected = ((macro**power + 2 * governance**power) / 3) ** (1 / power)
+    vulnerability = _kaz(panel)["vulnerability"]
+    assert vulnerability == pytest.approx(expected)
+    # The zero pillar pulls V down, but never below the floor.
+    assert floor <= vulnerability <= governance
 
 
 def test_bands_follow_the_catalogue_cut_offs() -> None:
@@ -394,11 +421,18 @@ def test_a_missing_input_changes_confidence_not_the_value_to_zero(missing: str) 
     assert thinner.countries.at["KAZ", "composite"] == pytest.approx(
         without.countries.at["KAZ", "composite"]
     )
-    # ... and differs from scoring the input as 0 (a silent zero would give this value).
+    # ... and differs from scoring the input as 0 (a silent zero would give this pillar score;
+    # V may not differ: a pillar below the pillar floor enters V at the floor either way).
     zero_like = {"inflation": -10.0, "growth": 50.0, "corruption": 5.0, "violence": 0.0}
     if missing in zero_like:
-        zeroed = _composite(scenario(structural={missing: zero_like[missing]}))
-        assert thinner.countries.at["KAZ", "composite"] != pytest.approx(zeroed)
+        zeroed = score_panel(scenario(structural={missing: zero_like[missing]}), CATALOGUE,
+                             as_of=AS_OF)
+
+        def pillar_score(panel: Any) -> float:
+            pillars = panel.pillars.set_index(["country", "pillar"])["score"]
+            return float(pillars.loc[("KAZ", row["pillar"])])
+
+        assert pillar_score(thinner) != pytest.approx(pillar_score(zeroed))
 
 
 @settings(max_examples=10, deadline=None)

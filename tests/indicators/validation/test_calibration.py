@@ -25,16 +25,22 @@ def _pillars(scores: list[float], weights: list[float] | None = None) -> pd.Data
 def test_power_means_by_hand() -> None:
     pillars = _pillars([0.0, 8.0, 8.0, 8.0])  # one pillar at zero (no resource rents)
     value = lambda p, floor: float(aggregate(pillars, Candidate(p, floor)).iloc[0])  # noqa: E731
-    assert value(0.0, 0.1) == pytest.approx((0.1 * 8**3) ** 0.25)  # ≈ 2.38: the zero drags V down
+    assert value(0.0, 0.1) == pytest.approx((0.1 * 8**3) ** 0.25)  # ≈ 2.7: the zero drags V down
     assert value(1.0, 0.1) == pytest.approx((0.1 + 24) / 4)
     assert value(2.0, 1.0) == pytest.approx(np.sqrt((1 + 3 * 64) / 4))
     assert value(np.inf, 0.1) == pytest.approx(8.0)
+    # Methodology 3 (p = -1, floor 2): the zero pillar counts as 2, so it cannot hide three 8s.
+    assert value(-1.0, 2.0) == pytest.approx(4 / (1 / 2 + 3 / 8))
+    assert value(-1.0, 2.0) > value(0.0, 0.1)
     weighted = aggregate(_pillars([2.0, 8.0], [3.0, 1.0]), Candidate(1.0, 0.1))
     assert float(weighted.iloc[0]) == pytest.approx((3 * 2 + 8) / 4)
 
 
-def test_the_configured_candidate_reproduces_the_scored_vulnerability() -> None:
-    catalogue = synthetic_catalogue()
+@pytest.mark.parametrize(("power", "floor"), [(-1.0, 2.0), (0.0, 0.1), (0.5, 1.0)])
+def test_the_configured_candidate_reproduces_the_scored_vulnerability(
+    power: float, floor: float
+) -> None:
+    catalogue = synthetic_catalogue(vulnerability_power=power, pillar_floor=floor)
     panel = score_panel(
         observations(structural_rows("KAZ") + structural_rows("KGZ", inflation=40.0)),
         catalogue,
@@ -50,7 +56,7 @@ def test_the_configured_candidate_reproduces_the_scored_vulnerability() -> None:
             "weight": pillars["pillar"].map(weights),
         }
     )
-    recomputed = aggregate(frame, Candidate(0.0, 0.1))
+    recomputed = aggregate(frame, Candidate.of(catalogue.model))
     for country in ("KAZ", "KGZ"):
         assert float(recomputed.loc[(country, 2022)]) == pytest.approx(
             float(panel.countries.at[country, "vulnerability"])
