@@ -12,5 +12,6 @@ from typing import Final
 # 1: trigger × vulnerability (geometric mean of structural pillars, floor 0.1) — the first release.
 # 2: release calendars for vintage-less annual series (issue 12 §1).
 # 3: vulnerability = weighted power mean p = -1 of the structural pillars floored at 2 (the
-#    aggregation the backtest chose on the train years, issue 12 §3), configurable in [model].
+#    aggregation the backtest chose on the train years, issue 12 §3), configurable in [model];
+#    official price-revision series step against the price in force whatever the gap.
 METHODOLOGY_VERSION: Final = "3"
