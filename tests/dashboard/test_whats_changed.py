@@ -248,9 +248,10 @@ def test_compare_has_trend_lines_and_a_numeric_change_column(
         assert pd.api.types.is_float_dtype(table[label]), table[label].dtype
     by_code = expected.set_index(["country", "date"])["composite"]
     for code, shown in zip(table["ISO3"], table["Since last week"], strict=True):
-        change = by_code[(code, pd.Timestamp(day))] - by_code[
-            (code, pd.Timestamp(day - dt.timedelta(days=7)))
-        ]
+        change = (
+            by_code[(code, pd.Timestamp(day))]
+            - by_code[(code, pd.Timestamp(day - dt.timedelta(days=7)))]
+        )
         assert shown == pytest.approx(change, abs=1e-9, nan_ok=True), code
 
 
