@@ -65,7 +65,7 @@ def composite_trend_figure(
             y=[None if pd.isna(value) else float(value) for value in composite],
             name="Composite",
             mode="lines",
-            line={"color": SERIES_COLOURS[1], "width": 2},
+            line={"color": SERIES_COLOURS[2], "width": 2},
             connectgaps=False,
             hovertemplate="%{x|%d %b %Y}: %{y:.2f}<extra></extra>",
         )
