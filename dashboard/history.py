@@ -6,10 +6,12 @@ had been published by then), from the observations of the countries asked for on
 daily history (`store.read_composite_history`, the same columns) will replace the replay in
 `load_composite_history`; `load_trend` and `load_recent_movers` keep their signatures then.
 
-Cost (bundled snapshot, 2-core machine, measured by hand while other jobs ran): the 11 watched
-countries cost about 0.6 s for 90 daily dates and 1.3 s for a year of weekly dates; all 218 scored
-countries about 14 s for 90 daily dates and 11 s for a year of weekly dates, which is why Compare
-draws the year weekly and only for the countries it shows.
+Cost (`bench/bench_history.py`): most of a replay is deriving the series once, whatever the
+number of dates, so for up to `DAILY_YEAR_AT_MOST` countries one daily replay of the last year
+serves both trend lines and the recent change together (11 watched countries: 0.7× the time of
+three separate replays). For more countries a daily year grows too long (all 218: about 4× a
+weekly year), so the year is drawn at a weekly step and the 90 days and the recent change are
+replayed on their own. Compare replays only the countries it shows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dashboard import data
 from indicators.explain import explain_change
 from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
+from indicators.scoring import ScoreFrames
 
 HISTORY_COLUMNS: Final[tuple[str, ...]] = (
     "country",
@@ -34,12 +37,11 @@ HISTORY_COLUMNS: Final[tuple[str, ...]] = (
     "trigger",
     "trigger_state",
 )
-# The trend windows: label → (days back from today, step). A year of daily dates for every
-# compared country costs about 4× a weekly year (see the module docstring).
-TREND_WINDOWS: Final[dict[str, tuple[int, Every]]] = {
-    "90 days": (90, "day"),
-    "1 year": (365, "week"),
-}
+# The trend windows: label → days back from the day shown (that day included).
+TREND_WINDOWS: Final[dict[str, int]] = {"90 days": 90, "1 year": 365}
+YEAR_DAYS: Final = 365
+# Up to this many countries the last year is replayed daily in one pass (see the docstring).
+DAILY_YEAR_AT_MOST: Final = 40
 # "Change since": label → days back.
 RECENT: Final[tuple[tuple[str, int], ...]] = (("yesterday", 1), ("last week", 7))
 MOVER_COLUMNS: Final[tuple[str, ...]] = ("country", "since", "days", "change", "movers")
@@ -84,14 +86,10 @@ def _empty_history() -> pd.DataFrame:
     )
 
 
-@data.cache_data(max_entries=_MAX_ENTRIES)
-def _replayed_history(
-    version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date, every: Every
-) -> pd.DataFrame:
-    wanted = _countries_or_all(version, countries)
-    if not wanted or end < start:
-        return _empty_history()
-    frames = replay_scores(
+def _scores(
+    version: str, wanted: list[str], start: dt.date, end: dt.date, every: Every
+) -> ScoreFrames:
+    return replay_scores(
         _observations_of(version, wanted),
         data.get_catalogue(),
         countries=wanted,
@@ -99,86 +97,18 @@ def _replayed_history(
         end=end,
         every=every,
     )
+
+
+def _history_table(frames: ScoreFrames) -> pd.DataFrame:
     table = replay_table(frames, data.get_catalogue())
     table["date"] = pd.to_datetime(table["date"])
     return table[list(HISTORY_COLUMNS)].sort_values(["country", "date"]).reset_index(drop=True)
 
 
-def load_composite_history(
-    version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date
-) -> pd.DataFrame:
-    """Each country's composite on every day from `start` to `end`, point in time.
-
-    Args:
-        version: the store's data version (the cache key).
-        countries: ISO3 codes, or None for every scored country.
-        start: first day.
-        end: last day (included).
-
-    Returns:
-        Columns `HISTORY_COLUMNS`, one row per (country, day); a day without a score has NaN
-        `composite` (a gap, never 0).
-    """
-    return _replayed_history(version, countries, start, end, "day")
-
-
-def load_trend(
-    version: str, countries: tuple[str, ...] | None, end: dt.date, window: str
-) -> pd.DataFrame:
-    """The composite over one of `TREND_WINDOWS` ending on `end`, at that window's step (the
-    1-year line is weekly: bounded for many countries). Columns `HISTORY_COLUMNS`."""
-    days, every = TREND_WINDOWS[window]
-    start = end - dt.timedelta(days=days - 1)
-    if every == "day":
-        return load_composite_history(version, countries, start, end)
-    return _replayed_history(version, countries, start, end, every)
-
-
-def trend_values(history: pd.DataFrame, country: str) -> list[float] | None:
-    """A country's scored composite values in date order, for a table's line-chart cell (which
-    cannot draw a gap: unscored dates are left out and counted by `unscored_dates`); None when
-    no date has a score."""
-    rows = history[history["country"] == country].sort_values("date")
-    values = pd.to_numeric(rows["composite"], errors="coerce").dropna()
-    return [round(float(value), 3) for value in values] if not values.empty else None
-
-
-def unscored_dates(history: pd.DataFrame, country: str) -> tuple[int, int]:
-    """(dates without a score, dates in the window) of a country's trend."""
-    rows = history[history["country"] == country]
-    return int(rows["composite"].isna().sum()), len(rows)
-
-
-@data.cache_data(max_entries=_MAX_ENTRIES)
-def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date) -> pd.DataFrame:
-    """How much each country's composite moved since yesterday and since last week, and the
-    inputs that moved it most (point in time: each day scored from what was published by then).
-
-    Args:
-        version: the store's data version (the cache key).
-        countries: ISO3 codes.
-        as_of: the day the change runs to.
-
-    Returns:
-        Columns `MOVER_COLUMNS`: one row per (country, since) with `days` back, `change` (NaN
-        when either end has no score: unknown, never 0) and `movers`, a tuple of
-        (indicator id, contribution change) pairs, largest first (at most `TOP_MOVERS`; empty
-        when unknown or nothing moved).
-    """
-    wanted = _countries_or_all(version, countries)
-    longest = max(days for _, days in RECENT)
-    rows: list[dict[str, object]] = []
-    if not wanted:
-        return pd.DataFrame(columns=list(MOVER_COLUMNS))
-    frames = replay_scores(
-        _observations_of(version, wanted),
-        data.get_catalogue(),
-        countries=wanted,
-        start=as_of - dt.timedelta(days=longest),
-        end=as_of,
-        every="day",
-    )
+def _movers(frames: ScoreFrames, wanted: list[str], as_of: dt.date) -> pd.DataFrame:
+    """`MOVER_COLUMNS` from scoring frames holding `as_of` and the `RECENT` days before it."""
     now = frames.at(as_of)
+    rows: list[dict[str, object]] = []
     for label, days in RECENT:
         then = frames.at(as_of - dt.timedelta(days=days))
         for country in wanted:
@@ -205,6 +135,121 @@ def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date)
                 }
             )
     return pd.DataFrame(rows, columns=list(MOVER_COLUMNS))
+
+
+@data.cache_data(max_entries=_MAX_ENTRIES)
+def _replayed_history(
+    version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date, every: Every
+) -> pd.DataFrame:
+    wanted = _countries_or_all(version, countries)
+    if not wanted or end < start:
+        return _empty_history()
+    return _history_table(_scores(version, wanted, start, end, every))
+
+
+@data.cache_data(max_entries=_MAX_ENTRIES)
+def _daily_year(
+    version: str, countries: tuple[str, ...], end: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The last year's daily history and the recent movers of a few countries, from one replay
+    (the frames themselves are not kept: only the small tables are cached)."""
+    wanted = list(countries)
+    frames = _scores(version, wanted, end - dt.timedelta(days=YEAR_DAYS - 1), end, "day")
+    return _history_table(frames), _movers(frames, wanted, end)
+
+
+def _few(version: str, countries: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The countries as a sorted key when few enough for one daily year, else None."""
+    wanted = _countries_or_all(version, countries)
+    return tuple(wanted) if 0 < len(wanted) <= DAILY_YEAR_AT_MOST else None
+
+
+def load_composite_history(
+    version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Each country's composite on every day from `start` to `end`, point in time.
+
+    Args:
+        version: the store's data version (the cache key).
+        countries: ISO3 codes, or None for every scored country.
+        start: first day.
+        end: last day (included).
+
+    Returns:
+        Columns `HISTORY_COLUMNS`, one row per (country, day); a day without a score has NaN
+        `composite` (a gap, never 0).
+    """
+    return _replayed_history(version, countries, start, end, "day")
+
+
+def trend_step(version: str, countries: tuple[str, ...] | None, window: str) -> Every:
+    """The step `load_trend` draws `window` at for these countries ("day" or "week")."""
+    if window == "1 year" and _few(version, countries) is None:
+        return "week"
+    return "day"
+
+
+def load_trend(
+    version: str, countries: tuple[str, ...] | None, end: dt.date, window: str
+) -> pd.DataFrame:
+    """The composite over one of `TREND_WINDOWS` ending on `end` (columns `HISTORY_COLUMNS`),
+    daily, except the year of many countries, which is weekly (`trend_step`)."""
+    days = TREND_WINDOWS[window]
+    start = end - dt.timedelta(days=days - 1)
+    few = _few(version, countries)
+    if few is not None:
+        year, _ = _daily_year(version, few, end)
+        return year[year["date"] >= pd.Timestamp(start)].reset_index(drop=True)
+    if days > 90:
+        return _replayed_history(version, countries, start, end, "week")
+    return load_composite_history(version, countries, start, end)
+
+
+def trend_values(history: pd.DataFrame, country: str) -> list[float] | None:
+    """A country's scored composite values in date order, for a table's line-chart cell (which
+    cannot draw a gap: unscored dates are left out and counted by `unscored_dates`); None when
+    no date has a score."""
+    rows = history[history["country"] == country].sort_values("date")
+    values = pd.to_numeric(rows["composite"], errors="coerce").dropna()
+    return [round(float(value), 3) for value in values] if not values.empty else None
+
+
+def unscored_dates(history: pd.DataFrame, country: str) -> tuple[int, int]:
+    """(dates without a score, dates in the window) of a country's trend."""
+    rows = history[history["country"] == country]
+    return int(rows["composite"].isna().sum()), len(rows)
+
+
+def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date) -> pd.DataFrame:
+    """How much each country's composite moved since yesterday and since last week, and the
+    inputs that moved it most (point in time: each day scored from what was published by then).
+
+    Args:
+        version: the store's data version (the cache key).
+        countries: ISO3 codes.
+        as_of: the day the change runs to.
+
+    Returns:
+        Columns `MOVER_COLUMNS`: one row per (country, since) with `days` back, `change` (NaN
+        when either end has no score: unknown, never 0) and `movers`, a tuple of
+        (indicator id, contribution change) pairs, largest first (at most `TOP_MOVERS`; empty
+        when unknown or nothing moved).
+    """
+    few = _few(version, countries)
+    if few is not None:
+        _, movers = _daily_year(version, few, as_of)
+        return movers
+    return _many_movers(version, countries, as_of)
+
+
+@data.cache_data(max_entries=_MAX_ENTRIES)
+def _many_movers(version: str, countries: tuple[str, ...], as_of: dt.date) -> pd.DataFrame:
+    wanted = _countries_or_all(version, countries)
+    if not wanted:
+        return pd.DataFrame(columns=list(MOVER_COLUMNS))
+    longest = max(days for _, days in RECENT)
+    frames = _scores(version, wanted, as_of - dt.timedelta(days=longest), as_of, "day")
+    return _movers(frames, wanted, as_of)
 
 
 def movers_in_words(movers: tuple[tuple[str, float], ...], names: dict[str, str]) -> str:

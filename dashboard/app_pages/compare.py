@@ -16,6 +16,7 @@ scores = panel.now.countries
 names = data.country_names()
 indicator_names = {item.id: item.name for item in catalogue.indicators}
 NAN = float("nan")
+STEP_WORDS = {"day": "daily", "week": "weekly"}
 scored_pillars = [pillar for pillar in catalogue.pillars if pillar.kind != "context"]
 
 st.title("Compare countries")
@@ -98,6 +99,9 @@ else:
         drop=True
     )
 
+    def step(window: str) -> str:
+        return history.trend_step(version, compared, window)
+
     def open_clicked_row(shown: pd.DataFrame = table) -> None:
         """A click on a row opens that country (the selection's rows index the shown table)."""
         rows = st.session_state["compare_table"].selection.rows
@@ -141,10 +145,10 @@ else:
                 f"Trend, {window}": st.column_config.LineChartColumn(
                     y_min=0.0,
                     y_max=10.0,
-                    help=f"The composite over the last {window} "
-                    f"({'daily' if every == 'day' else 'weekly'}, point in time, 0–10).",
+                    help=f"The composite over the last {window} ({STEP_WORDS[step(window)]}, "
+                    "point in time, 0–10).",
                 )
-                for window, (_, every) in history.TREND_WINDOWS.items()
+                for window in history.TREND_WINDOWS
             },
         },
         key="compare_table",

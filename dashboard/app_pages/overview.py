@@ -127,7 +127,8 @@ def show_trends(version: str, code: str) -> None:
     end = data.today()
     columns = st.columns(len(history.TREND_WINDOWS))
     for column, window in zip(columns, history.TREND_WINDOWS, strict=True):
-        days, every = history.TREND_WINDOWS[window]
+        days = history.TREND_WINDOWS[window]
+        every = history.trend_step(version, (code,), window)
         trend = history.load_trend(version, (code,), end, window)
         start = end - dt.timedelta(days=days - 1)
         with column:

@@ -118,14 +118,29 @@ def test_a_day_without_a_score_is_a_gap_never_zero(snapshot_store: Path, use_sto
     assert history.unscored_dates(frame, "KAZ") == (5, 5)
 
 
-def test_the_one_year_trend_is_weekly_and_ends_today(snapshot_store: Path, use_store: Any) -> None:
+def test_the_one_year_trend_is_daily_for_a_few_countries_and_weekly_for_many(
+    snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_store(snapshot_store)
-    trend = history.load_trend(data.current_version(), ("KAZ", "UZB"), today(), "1 year")
+    version = data.current_version()
+    few = history.load_trend(version, ("KAZ", "UZB"), today(), "1 year")
+    assert history.trend_step(version, ("KAZ", "UZB"), "1 year") == "day"
+    # Past the bound (lowered here so two countries count as many) the year is weekly.
+    monkeypatch.setattr(history, "DAILY_YEAR_AT_MOST", 1)
+    assert history.trend_step(version, ("KAZ", "UZB"), "1 year") == "week"
+    many = history.load_trend(version, ("KAZ", "UZB"), today(), "1 year")
     for code in ("KAZ", "UZB"):
-        dates = pd.DatetimeIndex(trend.loc[trend["country"] == code, "date"])
-        assert dates.max() == pd.Timestamp(today())
-        assert dates.min() == pd.Timestamp(today() - dt.timedelta(days=364))
-        assert (dates[1:-1] - dates[:-2]).days.unique().tolist() == [7]
+        daily = pd.DatetimeIndex(few.loc[few["country"] == code, "date"])
+        assert list(daily) == list(
+            pd.date_range(today() - dt.timedelta(days=364), today(), freq="D")
+        )
+        weekly = pd.DatetimeIndex(many.loc[many["country"] == code, "date"])
+        assert weekly.min() == daily.min() and weekly.max() == daily.max()
+        assert (weekly[1:-1] - weekly[:-2]).days.unique().tolist() == [7]
+        # The same score on the same day, whichever step drew it.
+        same = few[few["country"] == code].set_index("date")["composite"].reindex(weekly)
+        shown = many[many["country"] == code].set_index("date")["composite"]
+        assert shown.to_numpy() == pytest.approx(same.to_numpy(), nan_ok=True)
 
 
 def test_recent_movers_are_the_largest_contribution_changes(
