@@ -13,6 +13,10 @@ served by the app itself at `/app/static/` (no CDN). The component is a Streamli
 (v2: rendered in the page, no iframe); its JavaScript only loads the bundle once per page and hands
 it the figure. Figures with other trace types (the world choropleth) keep using `st.plotly_chart`.
 
+Chart backgrounds are transparent and the script recolours the figures' ink (text, axis and grid
+lines, the dark composite line) from the page's own text colour, so charts follow the page's light
+or dark theme.
+
 Fetched text never becomes HTML here: the figure travels as JSON and plotly.js writes SVG text
 nodes (titles and labels are escaped upstream by `dashboard.charts.plotly_text`).
 """
@@ -26,6 +30,8 @@ from typing import Any, Final
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+
+from dashboard.charts import INK
 
 # The trace types compiled into plotly.js's basic bundle.
 BASIC_TRACE_TYPES: Final = frozenset({"scatter", "bar", "pie"})
@@ -78,6 +84,8 @@ def show(figure: go.Figure | Mapping[str, Any], *, key: str, config: Mapping[str
             "config": {"responsive": True, **config},
             "height": height,
             "label": str(title or "Chart"),
+            # The figures' dark ink: the script swaps it for the page's text colour (dark theme).
+            "ink": INK,
         },
         height=height,
     )

@@ -20,6 +20,9 @@ NO_DATA_COLOUR = "#c9ced6"
 INK = "#1f2933"
 MUTED = "#6b7785"
 GRID = "#e6e9ee"
+# Chart backgrounds are transparent so they follow the page's light or dark theme; the browser
+# component (basic_chart.js) recolours text and grid lines from the page's own text colour.
+TRANSPARENT = "rgba(0,0,0,0)"
 SHOCK_COLOUR = "#b2182b"
 # Domestic fuel lines: LPG is the 2022 trigger, so it gets the strongest colour.
 SERIES_COLOURS: tuple[str, ...] = (
@@ -84,9 +87,12 @@ def band_colourscale(bands: Sequence[Band] = DEFAULT_BANDS) -> list[list[float |
     return scale
 
 
-def _base_layout(figure: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+def base_layout(figure: go.Figure, *, height: int, title: str | None = None) -> go.Figure:
+    """The house layout every figure shares: font, margins, legend, transparent backgrounds."""
     figure.update_layout(
         template="plotly_white",
+        paper_bgcolor=TRANSPARENT,
+        plot_bgcolor=TRANSPARENT,
         height=height,
         margin={"l": 8, "r": 8, "t": 40 if title else 12, "b": 8},
         font={"family": FONT_FAMILY, "size": 13, "color": INK},
@@ -101,7 +107,8 @@ def _base_layout(figure: go.Figure, *, height: int, title: str | None = None) ->
     return figure
 
 
-def _dates(values: Iterable[object]) -> list[str]:
+def day_strings(values: Iterable[object]) -> list[str]:
+    """Dates as "YYYY-MM-DD" strings (what plotly.js reads as day positions)."""
     return [pd.Timestamp(value).strftime("%Y-%m-%d") for value in values]
 
 
@@ -145,7 +152,7 @@ def pillar_bars_figure(
             name="Pillar score",
         )
     )
-    _base_layout(figure, height=height or max(160, 34 * len(frame) + 40))
+    base_layout(figure, height=height or max(160, 34 * len(frame) + 40))
     figure.update_xaxes(range=[0, 10.8], dtick=2, title=None, fixedrange=True)
     figure.update_yaxes(autorange="reversed", fixedrange=True, gridcolor="rgba(0,0,0,0)")
     figure.update_layout(showlegend=False, bargap=0.35)
@@ -157,6 +164,7 @@ def fuel_prices_figure(
     *,
     shock_threshold: float | None = None,
     start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
     height: int = 340,
     max_world_points: int = 400,
 ) -> go.Figure:
@@ -169,6 +177,8 @@ def fuel_prices_figure(
         shock_threshold: the fuel-shock rule's threshold in %; steps at or above it are marked.
         start: hide observations before this date (keeps the previous point so the step into
             the window is drawn).
+        end: the window's last day; with `start`, the x-axis shows exactly [start, end] (a
+            narrow phone screen never widens it to the data's own extent).
         max_world_points: a longer world series is drawn as weekly closes (a lighter chart;
             the domestic series are always drawn point by point).
 
@@ -208,7 +218,7 @@ def fuel_prices_figure(
             colour_index += 1
         figure.add_trace(
             go.Scatter(
-                x=_dates(series["period"]),
+                x=day_strings(series["period"]),
                 y=series["value"].astype(float).tolist(),
                 name=name,
                 mode="lines" if is_world else "lines+markers",
@@ -226,7 +236,7 @@ def fuel_prices_figure(
         )
         if shock_threshold is not None and "step_pct" in series and not is_world:
             shocks = series[pd.to_numeric(series["step_pct"], errors="coerce") >= shock_threshold]
-            shock_x.extend(_dates(shocks["period"]))
+            shock_x.extend(day_strings(shocks["period"]))
             shock_y.extend(shocks["value"].astype(float).tolist())
             shock_text.extend(f"{name}: {step:+.0f}%" for step in shocks["step_pct"])
     if shock_x:
@@ -246,7 +256,7 @@ def fuel_prices_figure(
                 hovertemplate="%{text} on %{x|%d %b %Y}<extra>shock</extra>",
             )
         )
-    _base_layout(figure, height=height)
+    base_layout(figure, height=height)
     figure.update_layout(
         yaxis={"title": {"text": plotly_text(" / ".join(sorted(domestic_units)))}},
         hovermode="closest",
@@ -261,6 +271,8 @@ def fuel_prices_figure(
                 "tickmode": "auto",
             }
         )
+    if start is not None and end is not None:
+        figure.update_xaxes(range=day_strings([start, end]))
     return figure
 
 
@@ -298,7 +310,7 @@ def indicator_series_figure(
             label += " (forecast)"
         figure.add_trace(
             go.Scatter(
-                x=_dates(part["period"]),
+                x=day_strings(part["period"]),
                 y=part["value"].astype(float).tolist(),
                 name=label,
                 mode="lines+markers" if len(part) < 60 else "lines",
@@ -311,7 +323,7 @@ def indicator_series_figure(
                 hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:,.2f}} {plotly_text(unit)}<extra></extra>",
             )
         )
-    _base_layout(figure, height=height)
+    base_layout(figure, height=height)
     figure.update_layout(showlegend=len(figure.data) > 1)
     figure.update_yaxes(title={"text": plotly_text(unit)})
     return figure
@@ -396,6 +408,7 @@ def score_history_figure(
     bands: Sequence[Band] = DEFAULT_BANDS,
     *,
     height: int = 320,
+    window: tuple[object, object] | None = None,
 ) -> go.Figure:
     """The composite score over time on the band background, with event annotations.
 
@@ -404,11 +417,12 @@ def score_history_figure(
         events: columns `date` and `title` (fetched or user text: escaped before drawing);
             only events inside the history's date range are drawn.
         bands: the score bands (background stripes).
+        window: (first, last) day of the selected window: the x-axis shows exactly that span.
     """
     frame = history.sort_values("date")
     figure = go.Figure(
         go.Scatter(
-            x=_dates(frame["date"]),
+            x=day_strings(frame["date"]),
             y=frame["composite"].astype(float).tolist(),
             name="Composite",
             mode="lines+markers" if len(frame) < 80 else "lines",
@@ -430,9 +444,11 @@ def score_history_figure(
             first=pd.Timestamp(frame["date"].min()),
             last=pd.Timestamp(frame["date"].max()),
         )
-    _base_layout(figure, height=height)
+    base_layout(figure, height=height)
     figure.update_layout(showlegend=False)
     figure.update_yaxes(range=list(SCORE_RANGE), dtick=2, title={"text": "Composite (0–10)"})
+    if window is not None:
+        figure.update_xaxes(range=day_strings(window))
     return figure
 
 
@@ -455,7 +471,7 @@ def replay_figure(
         threshold: the trigger threshold, drawn as a horizontal line when given.
     """
     data = frame.sort_values("date")
-    x = _dates(data["date"])
+    x = day_strings(data["date"])
     figure = go.Figure()
     figure.add_trace(
         go.Scatter(
@@ -498,7 +514,7 @@ def replay_figure(
         ]
         figure.add_trace(
             go.Scatter(
-                x=_dates(marks["date"]),
+                x=day_strings(marks["date"]),
                 y=y_values,
                 name="Trigger crossed",
                 mode="markers",
@@ -523,7 +539,7 @@ def replay_figure(
             first=pd.Timestamp(data["date"].min()),
             last=pd.Timestamp(data["date"].max()),
         )
-    _base_layout(figure, height=height)
+    base_layout(figure, height=height)
     figure.update_yaxes(range=list(SCORE_RANGE), dtick=2, title={"text": "Score (0–10)"})
     return figure
 
@@ -575,7 +591,7 @@ def composite_choropleth(
         resolution=110,
         lataxis_range=[-58, 85],
     )
-    _base_layout(figure, height=height)
+    base_layout(figure, height=height)
     figure.update_layout(margin={"l": 0, "r": 0, "t": 8, "b": 0})
     return figure
 
@@ -601,7 +617,7 @@ def contributions_figure(changes: pd.DataFrame, *, height: int | None = None) ->
             hovertemplate="%{y}: %{x:+.3f}<extra></extra>",
         )
     )
-    _base_layout(figure, height=height or max(150, 30 * len(frame) + 40))
+    base_layout(figure, height=height or max(150, 30 * len(frame) + 40))
     span = float(deltas.abs().max()) if len(deltas) else 1.0
     span = span if span > 0 else 1.0
     figure.update_xaxes(range=[-span * 1.35, span * 1.35], zeroline=True, zerolinecolor=MUTED)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data
+from dashboard import charts, components, data, history
 from indicators.trigger_state import describe_trigger
 
 catalogue = data.get_catalogue()
@@ -15,10 +15,15 @@ panel = data.load_panel(version, data.today())
 scores = panel.now.countries
 names = data.country_names()
 indicator_names = {item.id: item.name for item in catalogue.indicators}
+NAN = float("nan")
+STEP_WORDS = {"day": "daily", "week": "weekly"}
 scored_pillars = [pillar for pillar in catalogue.pillars if pillar.kind != "context"]
 
 st.title("Compare countries")
-st.caption(f"Scores as of {panel.now.as_of:%d %B %Y}, point in time. Click a column to sort.")
+st.caption(
+    f"Scores as of {panel.now.as_of:%d %B %Y}, point in time. Click a column to sort; the "
+    "changes and trends are scored point in time on each past date."
+)
 
 watched = data.watched_countries()
 available = sorted(scores.index, key=lambda code: names.get(code, code))
@@ -59,9 +64,43 @@ else:
     table["Top driver"] = [
         indicator_names.get(driver, driver) for driver in selected["top_driver"].astype(str)
     ]
+    compared = tuple(sorted(chosen))
+    with st.spinner("Scoring the trends and recent changes point in time…"):
+        recent = history.load_recent_movers(version, compared, data.today())
+        trends = {
+            window: history.load_trend(version, compared, data.today(), window)
+            for window in history.TREND_WINDOWS
+        }
+    changes = recent.set_index(["country", "since"])
+    for label, _ in history.RECENT:
+        # Numeric (sortable); unknown is NaN (an empty cell), never 0.
+        table[f"Since {label}"] = [
+            float(changes.loc[(code, label), "change"]) if (code, label) in changes.index else NAN
+            for code in chosen
+        ]
+    longest = history.RECENT[-1][0]
+    table[f"Moved most since {longest}"] = [
+        history.movers_in_words(changes.loc[(code, longest), "movers"], indicator_names)
+        if (code, longest) in changes.index
+        else ""
+        for code in chosen
+    ]
+    gaps: dict[str, list[str]] = {code: [] for code in chosen}
+    for window, trend in trends.items():
+        table[f"Trend, {window}"] = [history.trend_values(trend, code) for code in chosen]
+        for code in chosen:
+            unscored, dates = history.unscored_dates(trend, code)
+            if unscored:
+                gaps[code].append(f"{window}: {unscored} of {dates} dates")
+    if any(gaps.values()):
+        # A line-chart cell cannot draw a gap: unscored dates are left out of it and said here.
+        table["Trend dates without a score"] = ["; ".join(gaps[code]) for code in chosen]
     table = table.sort_values("Composite", ascending=False, na_position="last").reset_index(
         drop=True
     )
+
+    def step(window: str) -> str:
+        return history.trend_step(version, compared, window)
 
     def open_clicked_row(shown: pd.DataFrame = table) -> None:
         """A click on a row opens that country (the selection's rows index the shown table)."""
@@ -78,7 +117,12 @@ else:
 
     st.dataframe(
         table.style.map(band_style, subset=["Band"]).format(
-            {"Vulnerability": "{:.1f}", "Trigger": "{:.1f}"}, na_rep="—"
+            {
+                "Vulnerability": "{:.1f}",
+                "Trigger": "{:.1f}",
+                **{f"Since {label}": "{:+.2f}" for label, _ in history.RECENT},
+            },
+            na_rep="—",
         ),
         hide_index=True,
         width="stretch",
@@ -90,6 +134,22 @@ else:
             "Vulnerability": score_column,
             "Trigger": score_column,
             **{pillar.name: score_column for pillar in scored_pillars},
+            **{
+                f"Since {label}": st.column_config.NumberColumn(
+                    help=f"Change of the composite since {label}, point in time (empty: no "
+                    "score then)."
+                )
+                for label, _ in history.RECENT
+            },
+            **{
+                f"Trend, {window}": st.column_config.LineChartColumn(
+                    y_min=0.0,
+                    y_max=10.0,
+                    help=f"The composite over the last {window} ({STEP_WORDS[step(window)]}, "
+                    "point in time, 0–10).",
+                )
+                for window in history.TREND_WINDOWS
+            },
         },
         key="compare_table",
         on_select=open_clicked_row,

@@ -71,7 +71,7 @@ with st.spinner("Scoring the history point in time…"):
     history = data.load_replay(version, country, start, end, "week")
 events = data.load_events(version, country)
 history_figure = charts.score_history_figure(
-    history[["date", "composite"]], events, catalogue.bands, height=340
+    history[["date", "composite"]], events, catalogue.bands, height=340, window=(start, end)
 )
 components.show_figure(
     history_figure, key="country_history", png_name=f"flashpoint_history_{country}"

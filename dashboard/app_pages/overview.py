@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data
+from dashboard import charts, components, data, history, trend_chart
 from dashboard.formatting import (
     age_in_words,
     escape_markdown,
@@ -16,6 +16,13 @@ from dashboard.formatting import (
     trend_arrow,
 )
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.scoring import PanelScore
+from indicators.trigger_driver import (
+    FUEL_STEP_INDICATOR,
+    describe_driver,
+    fuel_behind_step,
+    trigger_driver,
+)
 from indicators.trigger_state import describe_composite, describe_trigger, is_blind
 
 # The case the product must get right, one click away; other countries replay their last year.
@@ -35,7 +42,7 @@ def trigger_chart(
     prices = data.load_fuel_prices(version, country, window_days)
     start = data.trigger_window_start(prices, pd.Timestamp(day), years)
     figure: dict[str, Any] = charts.fuel_prices_figure(
-        prices, shock_threshold=threshold, start=start
+        prices, shock_threshold=threshold, start=start, end=pd.Timestamp(day)
     ).to_dict()
     return figure
 
@@ -81,6 +88,63 @@ if action.button(
     st.switch_page(st.session_state["_pages"]["replay"])
 
 
+def recent_changes_in_words(version: str, code: str) -> str:
+    """ "Since yesterday: → +0.00 · Since last week: ↑ +0.42 (Domestic fuel price step +0.40)"."""
+    recent = history.load_recent_movers(version, (code,), data.today())
+    parts = []
+    for item in recent.itertuples():
+        change = float(item.change)
+        if pd.isna(change):
+            parts.append(f"Since {item.since}: no score then")
+            continue
+        moved = history.movers_in_words(item.movers, names)
+        parts.append(
+            f"Since {item.since}: {trend_arrow(change)} {change:+.2f}"
+            + (f" ({moved})" if moved else "")
+        )
+    return " · ".join(parts)
+
+
+def trigger_driver_in_words(version: str, code: str, scored: PanelScore) -> str:
+    """What drives the trigger itself (not the composite): "Driver: LPG price step +98 %"."""
+    driver = trigger_driver(scored.contributions, code)
+    if driver is None:
+        return "No trigger input is raised."
+    fuel = None
+    if driver["indicator"] == FUEL_STEP_INDICATOR:
+        step_window = catalogue.indicator(FUEL_STEP_INDICATOR).window_days
+        fuel = fuel_behind_step(
+            data.load_fuel_prices(version, code, step_window),
+            driver["period"],
+            float(driver["value"]),
+        )
+    indicator = str(driver["indicator"])
+    return "Driver: " + describe_driver(driver, names.get(indicator, indicator), fuel=fuel)
+
+
+def show_trends(version: str, code: str) -> None:
+    """The composite's trend over 90 days and a year, side by side (gaps where unscored)."""
+    end = data.today()
+    columns = st.columns(len(history.TREND_WINDOWS))
+    for column, window in zip(columns, history.TREND_WINDOWS, strict=True):
+        days = history.TREND_WINDOWS[window]
+        every = history.trend_step(version, (code,), window)
+        trend = history.load_trend(version, (code,), end, window)
+        start = end - dt.timedelta(days=days - 1)
+        with column:
+            components.show_figure(
+                trend_chart.composite_trend_figure(
+                    trend,
+                    start=start,
+                    end=end,
+                    bands=catalogue.bands,
+                    title=f"Composite, last {window} ({'daily' if every == 'day' else 'weekly'})",
+                ),
+                key=f"overview_trend_{days}",
+                png_name=f"flashpoint_trend_{days}d_{code}",
+            )
+
+
 @st.fragment(run_every=settings.dashboard.refresh_seconds or None)
 def headline() -> None:
     """The headline tiles; re-read on a timer, and the whole page reruns when the data changed."""
@@ -104,14 +168,10 @@ def headline() -> None:
         f"Stability risk as of {panel.now.as_of:%d %B %Y} · change since "
         f"{escape_markdown(panel.previous_label)} · methodology v{METHODOLOGY_VERSION}"
     )
-    recent = data.load_recent_changes(version, data.today(), country)
     st.caption(
-        " · ".join(
-            f"Since {label}: "
-            + (f"{trend_arrow(change)} {change:+.2f}" if change is not None else "no score then")
-            for label, change in recent.items()
-        ),
-        help="The composite scored point in time on each day (only data published by then).",
+        recent_changes_in_words(version, country),
+        help="The composite scored point in time on each day (only data published by then), "
+        "and the inputs whose contribution to it moved most.",
     )
     blind = is_blind(row)
     if blind:
@@ -185,10 +245,8 @@ def headline() -> None:
                 help="The strongest trigger pillar (fuel-price shock, unrest spike), 0–10; "
                 f"{row.get('trigger_state', '')}.",
             )
-            driver = str(row["top_driver"] or "")
-            st.caption(
-                f"Top driver: {escape_markdown(names.get(driver, driver))}" if driver else ""
-            )
+            st.caption(escape_markdown(trigger_driver_in_words(version, country, panel.now)))
+    show_trends(version, country)
 
 
 def show_pillars() -> None:

@@ -73,8 +73,13 @@ def test_overview_charts_go_to_the_basic_renderer_with_the_full_figure(
         assert data["height"] == (figure["layout"].get("height") or basic_chart.DEFAULT_HEIGHT)
         # The app's plotly config travels with it: offline topojson, no plotly logo.
         assert data["config"]["displaylogo"] is False and data["config"]["responsive"] is True
-    # The first chart is the pillar bars: one bar per pillar of the catalogue.
-    pillars = chart_figure(nodes[0])["data"][0]
+    # The pillar bars (the first chart sent; the trend lines sit above it on the page): one bar
+    # per pillar of the catalogue.
+    pillars = next(
+        trace
+        for trace in (chart_figure(node)["data"][0] for node in nodes)
+        if trace.get("name") == "Pillar score"
+    )
     catalogue = load_config(CONFIG).catalogue()
     scored = [pillar for pillar in catalogue.pillars if pillar.kind in ("trigger", "structural")]
     assert pillars["type"] == "bar" and len(pillars["y"]) == len(scored)
