@@ -16,7 +16,8 @@ The package, by table family (this module re-exports the public API of all of th
 schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
 `validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`, and
-`summary` (`data_version`, `store_summary`, `integrity_check`), and `access` (how commands open
+`summary` (`data_version`, `store_summary`, `integrity_check`), `bulk` (the first load into an
+empty store, with nothing to compare against), and `access` (how commands open
 the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
 lock, `retry_busy` bounds and reports retries on a busy store).
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 from flashpoint.store.access import (
     check_schema,
-    is_busy_error,
     open_for_reading,
     open_for_writing,
     retry_busy,
@@ -33,7 +33,15 @@ from flashpoint.store.access import (
 from flashpoint.store.acled import read_acled_events, upsert_acled_events
 from flashpoint.store.annotations import add_event, read_events, upsert_events
 from flashpoint.store.audit import read_audit, write_audit
-from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine, mask_url
+from flashpoint.store.bulk import BulkProgress, insert_into_empty
+from flashpoint.store.engine import (
+    StoreNotReadyError,
+    begin_write,
+    begin_writing,
+    is_busy_error,
+    make_engine,
+    mask_url,
+)
 from flashpoint.store.frames import UpsertCounts
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
@@ -84,6 +92,7 @@ __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "FETCH_RUN_STATUSES",
     "MIGRATIONS",
+    "BulkProgress",
     "StoreNotReadyError",
     "UpsertCounts",
     "acled_events",
@@ -93,6 +102,7 @@ __all__ = [
     "alert_state",
     "audit_log",
     "begin_write",
+    "begin_writing",
     "check_schema",
     "close_interrupted_runs",
     "countries_with_indicators",
@@ -103,6 +113,7 @@ __all__ = [
     "get_http_validator",
     "http_validators",
     "init_schema",
+    "insert_into_empty",
     "integrity_check",
     "is_busy_error",
     "is_empty",
