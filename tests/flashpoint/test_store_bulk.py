@@ -6,8 +6,6 @@ publication dates drawn at random); the snapshot test loads the real bundled sna
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -161,20 +159,3 @@ def test_the_bundled_snapshot_loads_the_same_rows_by_either_path(
     pd.testing.assert_frame_equal(
         bulk_events.reset_index(drop=True), classified_events.reset_index(drop=True)
     )
-
-
-@pytest.mark.slow
-def test_load_snapshot_prints_progress_then_done(sqlite_url: str) -> None:
-    lines = io.StringIO()
-    engine = store.open_for_writing(sqlite_url)
-    try:
-        result = snapshot.load_snapshot(engine, progress=snapshot.print_progress(lines))
-    finally:
-        engine.dispose()
-    shown = lines.getvalue().splitlines()
-    total = result.observations.new
-    assert shown[0] == f"snapshot: reading the bundled data ({total:,} observations)"
-    percents = [line for line in shown if line.startswith("snapshot: loaded ")]
-    assert len(percents) >= 5
-    assert percents[-1] == f"snapshot: loaded {total:,} of {total:,} rows (100%)"
-    assert shown[-1] == f"snapshot: done in {result.seconds:.1f} s"
