@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from fetchers.redact import redact
 from flashpoint import __version__
 from flashpoint.config import EmailChannel as EmailSettings
 from flashpoint.config import LogChannel as LogSettings
@@ -483,6 +484,10 @@ def deliver(
             channel.send(notice)
         except Exception as error:  # one failing channel must never stop the others
             error_text = str(error) if isinstance(error, DeliveryError) else _describe(error)
+            # A receiver can echo the credentials it was sent (an SMTP reply quoting the login,
+            # a proxy page quoting the headers): scrubbed here, before any log record, result
+            # or table can hold the text.
+            error_text = redact(error_text)
             log.warning(
                 "alert delivery failed",
                 extra={

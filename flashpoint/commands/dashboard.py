@@ -69,7 +69,8 @@ def prepare_store(config: Path | None) -> tuple[Path, int, str]:
     try:
         if store.is_empty(engine):
             log.info("store is empty: loading the bundled snapshot")
-            snapshot.ensure_snapshot_loaded(engine)
+            # The first start takes seconds: say so, with progress, before the server starts.
+            snapshot.ensure_snapshot_loaded(engine, progress=snapshot.print_progress())
     finally:
         engine.dispose()
     return config_path, settings.dashboard.port, settings.dashboard.address

@@ -15,7 +15,9 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     engine = store.open_for_writing(settings.database_url)
     try:
-        result = snapshot.load_snapshot(engine, force=args.force)
+        result = snapshot.load_snapshot(
+            engine, force=args.force, progress=snapshot.print_progress()
+        )
     finally:
         engine.dispose()
     rows = result.observations

@@ -94,7 +94,7 @@ def open_store(settings: Any) -> Any:
     )
     writer = store.open_for_writing(url)
     try:
-        snapshot.ensure_snapshot_loaded(writer)
+        snapshot.ensure_snapshot_loaded(writer, progress=snapshot.print_progress())
     finally:
         writer.dispose()
     return store.open_for_reading(url)

@@ -13,7 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from flashpoint import store
     from flashpoint.logs import configure_logging
     from flashpoint.scheduler import SchedulerService
-    from flashpoint.snapshot import ensure_snapshot_loaded
+    from flashpoint.snapshot import ensure_snapshot_loaded, print_progress
 
     settings = settings_from_args(args)
     configure_logging(settings.general.log_level)
@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.no_snapshot:
             # A fresh server shows real data at once; live fetches then revise it source by source.
-            ensure_snapshot_loaded(engine)
+            ensure_snapshot_loaded(engine, progress=print_progress())
         service = SchedulerService(engine=engine, settings=settings)
         return service.serve(standby=args.standby, poll_seconds=args.standby_poll)
     finally:

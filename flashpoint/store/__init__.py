@@ -16,8 +16,9 @@ The package, by table family (this module re-exports the public API of all of th
 schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
 `validators` (HTTP validators), `annotations` (events), `announcements` (the policy
-calendar and the shocks derived from it), `audit`, `saved_scores`, `acled`, and
-`summary` (`data_version`, `store_summary`, `integrity_check`), and `access` (how commands open
+calendar and the shocks derived from it), `audit`, `saved_scores`, `acled`,
+`summary` (`data_version`, `store_summary`, `integrity_check`), `bulk` (the first load into an
+empty store, with nothing to compare against), and `access` (how commands open
 the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
 lock, `retry_busy` bounds and reports retries on a busy store).
 """
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 from flashpoint.store.access import (
     check_schema,
-    is_busy_error,
     open_for_reading,
     open_for_writing,
     retry_busy,
@@ -43,7 +43,15 @@ from flashpoint.store.announcements import (
     update_announcement,
 )
 from flashpoint.store.audit import read_audit, write_audit
-from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine, mask_url
+from flashpoint.store.bulk import BulkProgress, insert_into_empty
+from flashpoint.store.engine import (
+    StoreNotReadyError,
+    begin_write,
+    begin_writing,
+    is_busy_error,
+    make_engine,
+    mask_url,
+)
 from flashpoint.store.frames import UpsertCounts
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
@@ -96,6 +104,7 @@ __all__ = [
     "FETCH_RUN_STATUSES",
     "MIGRATIONS",
     "AnnouncementConflict",
+    "BulkProgress",
     "CalendarCounts",
     "StoreNotReadyError",
     "UpsertCounts",
@@ -108,6 +117,7 @@ __all__ = [
     "announcements",
     "audit_log",
     "begin_write",
+    "begin_writing",
     "check_schema",
     "close_interrupted_runs",
     "countries_with_indicators",
@@ -119,6 +129,7 @@ __all__ = [
     "get_http_validator",
     "http_validators",
     "init_schema",
+    "insert_into_empty",
     "integrity_check",
     "is_busy_error",
     "is_empty",

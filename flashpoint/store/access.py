@@ -23,7 +23,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from flashpoint.errors import StoreError
-from flashpoint.store.engine import StoreNotReadyError, _describe, make_engine, mask_url
+from flashpoint.store.engine import (
+    StoreNotReadyError,
+    _describe,
+    is_busy_error,
+    make_engine,
+    mask_url,
+)
 from flashpoint.store.runs import close_interrupted_runs
 from flashpoint.store.schema import CURRENT_SCHEMA_VERSION, init_schema, read_schema_version
 
@@ -106,15 +112,6 @@ def open_for_writing(url: str) -> Engine:
             extra={"event": "interrupted_runs", "interrupted_runs": closed},
         )
     return engine
-
-
-def is_busy_error(error: BaseException) -> bool:
-    """True for the database's "locked / busy, try again" answers."""
-    text = str(getattr(error, "orig", None) or error).lower()
-    return any(
-        phrase in text
-        for phrase in ("database is locked", "database is busy", "database table is locked")
-    )
 
 
 def retry_busy(

@@ -2,13 +2,17 @@
 
 On SQLite every connection runs in WAL mode with a busy timeout; writers open with
 `BEGIN IMMEDIATE` (through `begin_write`) so they queue instead of failing with "database is
-locked", and readers use deferred transactions that never block the writer.
+locked", and readers use deferred transactions that never block the writer. A writer that still
+finds the lock held when the busy timeout runs out (another process's long write) tries again a
+bounded number of times, logging each wait, and then fails with one line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,11 +20,27 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine, RootTransaction, make_url
 from sqlalchemy.engine.url import URL
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from flashpoint.errors import StoreError
+
+log = logging.getLogger("flashpoint.store")
+
+# How long one SQLite statement waits for a lock before the driver answers "database is locked".
+BUSY_TIMEOUT_MS = 10_000
+# A writer that meets the busy answer when it asks for the write lock tries this many times in
+# all, pausing between tries: with the busy timeout, about a minute of waiting before it gives up
+# (a million-row import holds the lock for a few seconds; a stuck process would hold it for ever).
+WRITE_LOCK_ATTEMPTS = 6
+WRITE_LOCK_PAUSE_SECONDS = 1.0
 
 
 def _utcnow() -> dt.datetime:
@@ -93,7 +113,7 @@ def _install_sqlite_hooks(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_MS)}")
             if query_only:
                 cursor.execute("PRAGMA query_only=ON")
             elif not read_only:
@@ -208,16 +228,64 @@ def _describe(error: BaseException, url: URL | None = None) -> str:
     return message
 
 
+def is_busy_error(error: BaseException) -> bool:
+    """True for the database's "locked / busy, try again" answers."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    return any(
+        phrase in text
+        for phrase in ("database is locked", "database is busy", "database table is locked")
+    )
+
+
+def begin_writing(connection: Connection) -> RootTransaction:
+    """Begin a write transaction on `connection`, waiting out another writer's lock.
+
+    On SQLite `BEGIN IMMEDIATE` waits up to the busy timeout for the write lock; when another
+    process holds it longer (a big import's switch), the begin is tried again, up to
+    `WRITE_LOCK_ATTEMPTS` times, each wait logged as a warning. Nothing has been written when
+    a begin fails, so trying again is safe.
+
+    Raises:
+        StoreError: the lock stayed taken through every attempt (one line, how long it waited).
+    """
+    connection.execution_options(flashpoint_write=True)
+    started = time.monotonic()
+    for attempt in range(1, WRITE_LOCK_ATTEMPTS + 1):
+        try:
+            return connection.begin()
+        except OperationalError as error:
+            if not is_busy_error(error):
+                raise
+            if connection.in_transaction():
+                connection.rollback()
+            waited = time.monotonic() - started
+            if attempt == WRITE_LOCK_ATTEMPTS:
+                raise StoreError(
+                    f"the store stayed locked by another writer for {waited:.0f} s "
+                    f"({attempt} attempts to write); try again when it has finished"
+                ) from None
+            log.warning(
+                "store locked by another writer for %.0f s so far; waiting for it "
+                "(attempt %d of %d)",
+                waited,
+                attempt + 1,
+                WRITE_LOCK_ATTEMPTS,
+                extra={"event": "store_write_busy", "attempt": attempt + 1},
+            )
+            time.sleep(WRITE_LOCK_PAUSE_SECONDS)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextmanager
 def begin_write(engine: Engine) -> Iterator[Connection]:
     """A write transaction: commits on success, rolls back on error.
 
-    On SQLite it starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing.
+    On SQLite it starts with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing,
+    and a lock held past the busy timeout is waited out with bounded, logged retries
+    (`begin_writing`).
     """
-    with engine.connect() as connection:
-        connection.execution_options(flashpoint_write=True)
-        with connection.begin():
-            yield connection
+    with engine.connect() as connection, begin_writing(connection):
+        yield connection
 
 
 @contextmanager

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
-from flashpoint.store.engine import _utcnow
+from flashpoint.store.engine import _utcnow, begin_writing
 from flashpoint.store.frames import (
     UpsertCounts,
     _bind_bools,
@@ -252,9 +252,8 @@ class ObservationStage:
         else:
             version = self.prepare(skip_live_except=skip_live_except)
         connection = self._connection
-        connection.execution_options(flashpoint_write=True)
         try:
-            with connection.begin():
+            with begin_writing(connection):
                 _lock_observations(connection)
                 if version is None or self._data_version(connection) != version:
                     # Someone wrote since `prepare` read the store: classify again, now locked.

@@ -72,7 +72,12 @@ def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: P
         assert b"streamlit" in cmdline and str(port).encode() in cmdline
         environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
         assert f"FLASHPOINT_CONFIG={config.resolve()}".encode() in environ
-        assert b"Flashpoint dashboard on http://127.0.0.1:" in log.read_bytes()
+        shown = log.read_bytes()
+        assert b"Flashpoint dashboard on http://127.0.0.1:" in shown
+        # The first start said what it was doing while the snapshot loaded, before serving.
+        total = f"{expected:,}".encode()
+        assert b"snapshot: loaded " + total + b" of " + total + b" rows (100%)" in shown
+        assert shown.index(b"snapshot: done in ") < shown.index(b"Flashpoint dashboard on")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
