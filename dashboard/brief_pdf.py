@@ -83,8 +83,10 @@ class _Layout:
         """Rows of cells wrapped to their column (widths are shares of the text width)."""
         size = 8.0
         columns = [share * self.width for share in widths]
-        for index, row in enumerate([tuple(headers), *rows]):
-            header = index == 0
+        # Empty headers: a plain two-column list (the headline block), no header row.
+        with_header = any(headers)
+        for index, row in enumerate([tuple(headers), *rows] if with_header else list(rows)):
+            header = with_header and index == 0
             cells = [
                 wrap(cell, width - 4, size, bold=header)
                 for cell, width in zip(row, columns, strict=True)
