@@ -81,6 +81,9 @@ start = (pd.Timestamp(end) - pd.DateOffset(years=years)).date()
 with st.spinner("Scoring the history point in time…"):
     history = data.load_replay(version, country, start, end, "week")
 events = data.load_events(version, country)
+if as_of.is_past(day):
+    # A past view annotates only what had happened by then.
+    events = events[pd.to_datetime(events["date"]) <= pd.Timestamp(day)]
 history_figure = charts.score_history_figure(
     history[["date", "composite"]], events, catalogue.bands, height=340
 )

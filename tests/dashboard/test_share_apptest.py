@@ -120,6 +120,17 @@ def test_the_day_follows_to_country_detail(
     assert f"as of {PAST:%d %b %Y}" in line
     assert f"{expected['composite']:.1f} / 10" in line
     assert query(at)["as_of"] == PAST.isoformat()
+    # Only the events that had happened by then are annotated.
+    engine = store.make_engine(sqlite_url(snapshot_store))
+    try:
+        events = store.read_events(engine, "KAZ")
+    finally:
+        engine.dispose()
+    known = int((pd.to_datetime(events["date"]) <= pd.Timestamp(PAST)).sum())
+    assert 0 < known < len(events), "the snapshot has Kazakhstan events on both sides of the day"
+    assert [item.label for item in at.expander if item.label.startswith("Events")] == [
+        f"Events ({known})"
+    ]
 
 
 @pytest.mark.parametrize(
