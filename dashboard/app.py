@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, data
+from dashboard import as_of, components, data, url_state
 from dashboard.formatting import escape_markdown
 from fetchers.redact import redact
 from flashpoint import auth
@@ -16,7 +16,6 @@ from flashpoint.logs import ensure_logging
 
 HERE = Path(__file__).resolve().parent
 PAGES = HERE / "app_pages"
-UNKNOWN_COUNTRY_KEY = "_flashpoint_unknown_country"
 
 st.set_page_config(
     page_title="Flashpoint",
@@ -81,17 +80,12 @@ st.session_state["_pages"] = {
     "validation": validation,
 }
 
-# The country is shared by every page and kept in the URL (?country=KAZ) so views can be shared:
-# the URL wins on a fresh session, then the picker writes its choice back. Any scored country can
-# be opened; a code that is not a country is said so, never silently replaced.
+# The view is kept in the URL (`dashboard.url_state`: ?country=KAZ&as_of=…, the page in the path)
+# so it can be shared: the URL wins on a fresh session, then the widgets write their choice back.
+# Any scored country can be opened; a code that is not a country is said so, never replaced.
+page_path = url_state.page_id(navigation)
+url_state.restore(page_path)
 options = data.pickable_countries(data.run_version())
-default = data.default_country()
-if components.COUNTRY_KEY not in st.session_state:
-    requested = st.query_params.get(components.COUNTRY_KEY)
-    code = data.country_code(requested)
-    if requested and code is None:
-        st.session_state[UNKNOWN_COUNTRY_KEY] = str(requested)
-    st.session_state[components.COUNTRY_KEY] = code or default
 current = str(st.session_state[components.COUNTRY_KEY])
 if current not in options:
     # A real country with nothing stored yet: it opens, and its pages say there is no data.
@@ -106,15 +100,9 @@ with st.sidebar:
         key=components.COUNTRY_KEY,
         help="Type a name or an ISO3 code. Watched countries (the alerts' list) come first.",
     )
-st.query_params[components.COUNTRY_KEY] = chosen
-unknown = st.session_state.pop(UNKNOWN_COUNTRY_KEY, None)
-if unknown is not None:
-    st.warning(
-        f"The link asks for country “{escape_markdown(unknown[:12])}”, which is not an ISO3 "
-        f"country code: showing {escape_markdown(data.country_label(chosen))} instead. Pick "
-        "another country in the sidebar.",
-        icon=":material/travel_explore:",
-    )
+    if page_path in as_of.PAGES_WITH_AS_OF:
+        as_of.picker(data.run_version())
+url_state.show_notices()
 if st.session_state.pop(components.OPEN_COUNTRY_PAGE_KEY, False):
     st.switch_page(country)
 
@@ -138,4 +126,8 @@ def _watch_store(rendered_version: str) -> None:
 with st.sidebar:
     _watch_store(data.run_version())
 
-navigation.run()
+try:
+    navigation.run()
+finally:
+    # Also after a page's st.stop(): the URL always describes what is on screen.
+    url_state.publish(page_path)

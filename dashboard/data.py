@@ -374,15 +374,31 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
     now = score_panel(observations, catalogue, as_of=as_of, countries=countries)
     runs = store.read_fetch_runs(engine, limit=500)
     cutoff = previous_refresh_cutoff(observations, runs)
-    if cutoff is not None:
+    # The previous refresh is the live view's reference; a past as-of day compares with the week
+    # before it (a refresh made years later says nothing about that day).
+    if cutoff is not None and as_of >= today():
         known_then = observations[observations["fetched_at"] <= cutoff]
         previous = score_panel(known_then, catalogue, as_of=cutoff.normalize(), countries=countries)
         label = f"the previous refresh ({cutoff:%d %b %Y %H:%M} UTC)"
     else:
         reference = pd.Timestamp(as_of) - pd.Timedelta(days=7)
         previous = score_panel(observations, catalogue, as_of=reference, countries=countries)
-        label = f"{reference:%d %b %Y} (a week earlier; no earlier refresh recorded)"
+        why = "" if as_of < today() else "; no earlier refresh recorded"
+        label = f"{reference:%d %b %Y} (a week earlier{why})"
     return ScoredPanel(now=now, previous=previous, previous_label=label)
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
+def first_published_day(version: str) -> dt.date | None:
+    """The first day on which any stored actual observation had been published (point in time),
+    or None for an empty store: no as-of day before it can show anything."""
+    from indicators.pointintime import publication_dates
+
+    observations = _actual_observations(version)
+    if observations.empty:
+        return None
+    first = publication_dates(observations, get_catalogue()).min()
+    return None if pd.isna(first) else pd.Timestamp(first).date()
 
 
 @dataclass(frozen=True)
@@ -593,14 +609,17 @@ def fuel_price_frame(
 
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
-def load_fuel_prices(version: str, country: str, window_days: int) -> pd.DataFrame:
-    """`fuel_price_frame` of the stored observations (cached per data version and country)."""
-    return fuel_price_frame(
-        load_country_observations(version, country),
-        country,
-        window_days,
-        catalogue=get_catalogue(),
-    )
+def load_fuel_prices(
+    version: str, country: str, window_days: int, as_of: dt.date | None = None
+) -> pd.DataFrame:
+    """`fuel_price_frame` of the stored observations (cached per data version and country);
+    for a past `as_of`, of only those published by the end of that day (point in time)."""
+    observations = load_country_observations(version, country)
+    if as_of is not None and as_of < today():
+        from indicators.pointintime import visible_observations
+
+        observations = visible_observations(observations, get_catalogue(), as_of)
+    return fuel_price_frame(observations, country, window_days, catalogue=get_catalogue())
 
 
 def trigger_window_start(

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 import pandas as pd
 import streamlit as st
 
-from dashboard import announcements_view, charts, components, data
+from dashboard import announcements_view, as_of, charts, components, data, share
 from dashboard.formatting import (
     age_in_words,
     escape_markdown,
@@ -27,12 +27,15 @@ catalogue = data.get_catalogue()
 version = data.run_version()
 components.stop_if_empty(version)
 country = components.selected_country()
-panel = data.load_panel(version, data.today())
+# Today, or the past day picked in the sidebar: every number below is scored as of it.
+day = as_of.selected_day()
+panel = data.load_panel(version, day)
 # Short pillar labels keep the indicator table narrow ("Governance and corruption" → "Governance").
 pillar_names = {pillar.id: pillar.name.split(" and ")[0] for pillar in catalogue.pillars}
 pillar_order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
 
 st.title(data.country_names().get(country, country))
+as_of.banner(day)
 counts = data.input_counts(panel.now, country)
 if country in panel.now.countries.index:
     row = panel.now.countries.loc[country]
@@ -44,10 +47,16 @@ if country in panel.now.countries.index:
     )
 
 observations = data.load_country_observations(version, country)
+if as_of.is_past(day):
+    # Trends and charts stop where the day's knowledge stopped (point in time).
+    from indicators.pointintime import visible_observations
+
+    observations = visible_observations(observations, catalogue, day)
 own = observations[observations["country"] == country]
 if own.empty:
     components.no_data_for_country(country)
     st.stop()
+share.brief_downloads(version, country, day)
 
 
 def _http_only(url: object) -> str | None:
@@ -61,15 +70,20 @@ def _http_only(url: object) -> str | None:
 
 st.subheader("Score history")
 history_controls = st.columns([1, 3])
+# The default is seeded in session state (not `default=`), so a shared URL can set it.
+st.session_state.setdefault("country_history_window", "5 years")
 window = history_controls[0].segmented_control(
-    "Window", options=list(HISTORY_WINDOWS), default="5 years", key="country_history_window"
+    "Window", options=list(HISTORY_WINDOWS), key="country_history_window"
 )
 years = HISTORY_WINDOWS.get(str(window), 5)
-end = data.today()
+end = day
 start = (pd.Timestamp(end) - pd.DateOffset(years=years)).date()
 with st.spinner("Scoring the history point in time…"):
     history = data.load_replay(version, country, start, end, "week")
 events = data.load_events(version, country)
+if as_of.is_past(day):
+    # A past view annotates only what had happened by then.
+    events = events[pd.to_datetime(events["date"]) <= pd.Timestamp(day)]
 history_figure = charts.score_history_figure(
     history[["date", "composite"]], events, catalogue.bands, height=340, window=(start, end)
 )

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, components, data, history, trend_chart
+from dashboard import as_of, charts, components, data, history, share, trend_chart
 from dashboard.formatting import (
     age_in_words,
     escape_markdown,
@@ -39,7 +39,7 @@ def trigger_chart(
 ) -> dict[str, Any]:
     """The trigger panel's chart, built once per data version, country and window. Cached as a
     plain dict: a cached `go.Figure` is re-validated property by property when unpickled."""
-    prices = data.load_fuel_prices(version, country, window_days)
+    prices = data.load_fuel_prices(version, country, window_days, day)
     start = data.trigger_window_start(prices, pd.Timestamp(day), years)
     figure: dict[str, Any] = charts.fuel_prices_figure(
         prices, shock_threshold=threshold, start=start, end=pd.Timestamp(day)
@@ -52,11 +52,14 @@ catalogue = data.get_catalogue()
 page_version = data.run_version()
 components.stop_if_empty(page_version)
 country = components.selected_country()
+# Today, or the past day picked in the sidebar: every number below is scored as of it.
+day = as_of.selected_day()
 names = {item.id: item.name for item in catalogue.indicators}
 pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 header, action = st.columns([2.6, 1.2], vertical_alignment="bottom")
 header.title(data.country_names().get(country, country))
+as_of.banner(day)
 country_name = data.country_names().get(country, country)
 if country in REPLAY_PRESETS:
     replay_start, replay_end, replay_label = REPLAY_PRESETS[country]
@@ -67,12 +70,12 @@ if country in REPLAY_PRESETS:
         "is used."
     )
 else:
-    replay_end = data.today()
+    replay_end = day
     replay_start = replay_end - dt.timedelta(days=RECENT_REPLAY_DAYS)
     replay_label, replay_every = "last 12 months", "week"
     replay_help = (
-        f"What Flashpoint would have shown for {country_name}, week by week over the last 12 "
-        "months: only data published by each date is used."
+        f"What Flashpoint would have shown for {country_name}, week by week over the 12 "
+        f"months to {replay_end:%d %b %Y}: only data published by each date is used."
     )
 if action.button(
     f"Replay {country_name} {replay_label}",
@@ -88,9 +91,9 @@ if action.button(
     st.switch_page(st.session_state["_pages"]["replay"])
 
 
-def recent_changes_in_words(version: str, code: str) -> str:
+def recent_changes_in_words(version: str, code: str, day: dt.date) -> str:
     """ "Since yesterday: → +0.00 · Since last week: ↑ +0.42 (Domestic fuel price step +0.40)"."""
-    recent = history.load_recent_movers(version, (code,), data.today())
+    recent = history.load_recent_movers(version, (code,), day)
     parts = []
     for item in recent.itertuples():
         change = float(item.change)
@@ -105,7 +108,9 @@ def recent_changes_in_words(version: str, code: str) -> str:
     return " · ".join(parts)
 
 
-def trigger_driver_in_words(version: str, code: str, scored: PanelScore) -> str:
+def trigger_driver_in_words(
+    version: str, code: str, scored: PanelScore, day: dt.date
+) -> str:
     """What drives the trigger itself (not the composite): "Driver: LPG price step +98 %"."""
     driver = trigger_driver(scored.contributions, code)
     if driver is None:
@@ -114,7 +119,7 @@ def trigger_driver_in_words(version: str, code: str, scored: PanelScore) -> str:
     if driver["indicator"] == FUEL_STEP_INDICATOR:
         step_window = catalogue.indicator(FUEL_STEP_INDICATOR).window_days
         fuel = fuel_behind_step(
-            data.load_fuel_prices(version, code, step_window),
+            data.load_fuel_prices(version, code, step_window, day),
             driver["period"],
             float(driver["value"]),
         )
@@ -122,9 +127,10 @@ def trigger_driver_in_words(version: str, code: str, scored: PanelScore) -> str:
     return "Driver: " + describe_driver(driver, names.get(indicator, indicator), fuel=fuel)
 
 
-def show_trends(version: str, code: str) -> None:
-    """The composite's trend over 90 days and a year, side by side (gaps where unscored)."""
-    end = data.today()
+def show_trends(version: str, code: str, day: dt.date) -> None:
+    """The composite's trend over 90 days and a year up to `day`, side by side (gaps where
+    unscored)."""
+    end = day
     columns = st.columns(len(history.TREND_WINDOWS))
     for column, window in zip(columns, history.TREND_WINDOWS, strict=True):
         days = history.TREND_WINDOWS[window]
@@ -149,7 +155,7 @@ def show_trends(version: str, code: str) -> None:
 def headline() -> None:
     """The headline tiles; re-read on a timer, and the whole page reruns when the data changed."""
     version = data.fresh_version_for_fragment(page_version)
-    panel = data.load_panel(version, data.today())
+    panel = data.load_panel(version, day)
     scores = panel.now.countries
     if country not in scores.index:
         components.no_data_for_country(country, "scored data")
@@ -169,7 +175,7 @@ def headline() -> None:
         f"{escape_markdown(panel.previous_label)} · methodology v{METHODOLOGY_VERSION}"
     )
     st.caption(
-        recent_changes_in_words(version, country),
+        recent_changes_in_words(version, country, day),
         help="The composite scored point in time on each day (only data published by then), "
         "and the inputs whose contribution to it moved most.",
     )
@@ -245,8 +251,8 @@ def headline() -> None:
                 help="The strongest trigger pillar (fuel-price shock, unrest spike), 0–10; "
                 f"{row.get('trigger_state', '')}.",
             )
-            st.caption(escape_markdown(trigger_driver_in_words(version, country, panel.now)))
-    show_trends(version, country)
+            st.caption(escape_markdown(trigger_driver_in_words(version, country, panel.now, day)))
+    show_trends(version, country, day)
 
 
 def show_pillars() -> None:
@@ -274,7 +280,7 @@ def show_pillars() -> None:
 # The tiles' place on the page, filled after the pillar chart: the browser fetches plotly.js
 # (several MB) only once the first chart arrives, so that chart is sent as early as possible.
 headline_area = st.container()
-panel = data.load_panel(page_version, data.today())
+panel = data.load_panel(page_version, day)
 scored = country in panel.now.countries.index
 if scored:
     left, right = st.columns([1, 1], gap="large")
@@ -284,11 +290,18 @@ with headline_area:
     headline()
 if not scored:
     st.stop()
+share.brief_downloads(page_version, country, day)
 
 with right:
     st.subheader("Alerts firing")
     states = data.load_alert_state(page_version)
-    if states.empty:
+    if as_of.is_past(day):
+        # Alert states are live: what would have fired then is the Replay's to say.
+        st.caption(
+            f"Alert states are live, not as of {day:%d %b %Y}: the **Replay** page shows the "
+            "alerts that would have fired on that day (its *Alerts that would have fired* tab)."
+        )
+    elif states.empty:
         st.caption(
             "Alert rules have not been evaluated on this store yet: they run after each "
             "`flashpoint refresh` or under `flashpoint serve`."
@@ -313,7 +326,7 @@ with right:
     if panel.previous is None or country not in panel.previous.countries.index:
         st.caption("No earlier score to compare with.")
     else:
-        changes = data.load_change_explanation(page_version, data.today(), country)
+        changes = data.load_change_explanation(page_version, day, country)
         moved = changes[changes["delta"].abs() > 0.005].head(WHAT_CHANGED_ROWS)
         before = panel.previous.countries.loc[country, "composite"]
         after = panel.now.countries.loc[country, "composite"]
@@ -340,9 +353,9 @@ with right:
 st.subheader("Trigger panel: fuel prices")
 threshold = data.fuel_shock_threshold(settings)
 step_indicator = catalogue.indicator(data.FUEL_SHOCK_INDICATOR)
-prices = data.load_fuel_prices(page_version, country, step_indicator.window_days)
+prices = data.load_fuel_prices(page_version, country, step_indicator.window_days, day)
 max_ages = {item.id: item.max_age_days for item in catalogue.indicators}
-today = pd.Timestamp(data.today())
+today = pd.Timestamp(day)
 
 shock = panel.now.contributions[
     (panel.now.contributions["country"] == country)
@@ -392,8 +405,10 @@ else:
             if pd.notna(step) and step >= threshold and not stale:
                 st.badge(f"Shock ≥ {threshold:g}%", icon=":material/warning:", color="red")
             st.caption(f"{period:%d %b %Y}" + (" · stale" if stale else ""))
+    # The default is seeded in session state (not `default=`), so a shared URL can set it.
+    st.session_state.setdefault("overview_window", "5 years")
     window = st.segmented_control(
-        "Chart window", options=list(TRIGGER_WINDOWS), default="5 years", key="overview_window"
+        "Chart window", options=list(TRIGGER_WINDOWS), key="overview_window"
     )
     fuel_figure = trigger_chart(
         page_version,
@@ -401,7 +416,7 @@ else:
         TRIGGER_WINDOWS.get(str(window), 5),
         threshold,
         step_indicator.window_days,
-        data.today(),
+        day,
     )
     components.show_figure(
         fuel_figure, key="overview_fuel", png_name=f"flashpoint_fuel_prices_{country}"
