@@ -15,8 +15,9 @@ The package, by table family (this module re-exports the public API of all of th
 `engine` (URLs, masking, `make_engine`, SQLite hooks, transactions), `schema` (every table, the
 schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conversions, chunked
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
-`validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`, and
-`summary` (`data_version`, `store_summary`, `integrity_check`), and `access` (how commands open
+`validators` (HTTP validators), `annotations` (events), `audit`, `saved_scores`, `acled`,
+`precomputed` (the stored scored panel and daily composite history), `summary` (`data_version`,
+`store_summary`, `integrity_check`), and `access` (how commands open
 the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
 lock, `retry_busy` bounds and reports retries on a busy store).
 """
@@ -35,6 +36,18 @@ from flashpoint.store.annotations import add_event, read_events, upsert_events
 from flashpoint.store.audit import read_audit, write_audit
 from flashpoint.store.engine import StoreNotReadyError, begin_write, make_engine, mask_url
 from flashpoint.store.frames import UpsertCounts
+from flashpoint.store.precomputed import (
+    HISTORY_COLUMNS,
+    PanelKey,
+    StoredPanel,
+    observations_version,
+    read_composite_history,
+    read_precompute_state,
+    read_stored_panel,
+    read_stored_panel_key,
+    write_composite_history,
+    write_stored_panel,
+)
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
     close_interrupted_runs,
@@ -68,6 +81,7 @@ from flashpoint.store.schema import (
 from flashpoint.store.series import (
     is_empty,
     latest_periods,
+    read_country_observations,
     read_observations,
     read_revisions,
     upsert_observations,
@@ -83,8 +97,11 @@ from flashpoint.store.validators import get_http_validator, read_http_validators
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "FETCH_RUN_STATUSES",
+    "HISTORY_COLUMNS",
     "MIGRATIONS",
+    "PanelKey",
     "StoreNotReadyError",
+    "StoredPanel",
     "UpsertCounts",
     "acled_events",
     "add_event",
@@ -113,17 +130,23 @@ __all__ = [
     "metadata",
     "notifications",
     "observations",
+    "observations_version",
     "open_for_reading",
     "open_for_writing",
     "read_acled_events",
     "read_audit",
+    "read_composite_history",
+    "read_country_observations",
     "read_events",
     "read_fetch_runs",
     "read_http_validators",
     "read_observations",
+    "read_precompute_state",
     "read_revisions",
     "read_schema_version",
     "read_scores",
+    "read_stored_panel",
+    "read_stored_panel_key",
     "retry_busy",
     "revisions",
     "save_scores",
@@ -137,4 +160,6 @@ __all__ = [
     "upsert_events",
     "upsert_observations",
     "write_audit",
+    "write_composite_history",
+    "write_stored_panel",
 ]
