@@ -124,5 +124,13 @@ def _watch_store(rendered_version: str) -> None:
 
 with st.sidebar:
     _watch_store(data.run_version())
+    if not data.load_is_empty(data.run_version()) and not data.panel_is_precomputed(
+        data.run_version(), data.today()
+    ):
+        # Honest about the slow path: the scores shown are current, computed on this visit.
+        st.caption(
+            ":material/hourglass_top: Scores are computed from the whole store on this visit: "
+            "the precomputed scores are written by the next refresh."
+        )
 
 navigation.run()

@@ -171,16 +171,21 @@ def _panel_of(frames: dict[str, pd.DataFrame], role: str, as_of: pd.Timestamp) -
     return PanelScore(as_of=as_of, **{name: frames[f"{role}.{name}"] for name in _PANEL_FRAMES})
 
 
-def read_panel(engine: Engine, catalogue: Catalogue, as_of: dt.date) -> PanelWithReference | None:
+def read_panel(
+    engine: Engine, catalogue: Catalogue, as_of: dt.date, *, with_reference: bool = True
+) -> PanelWithReference | None:
     """The stored panel when it is current for this store, catalogue, methodology and day;
-    None otherwise (the caller scores live)."""
-    stored = read_stored_panel(engine, panel_key(engine, catalogue, as_of))
+    None otherwise (the caller scores live). `with_reference=False` skips decoding the
+    reference panel (`previous` is then None)."""
+    roles = ("now", "previous") if with_reference else ("now",)
+    names = [f"{role}.{name}" for role in roles for name in _PANEL_FRAMES]
+    stored = read_stored_panel(engine, panel_key(engine, catalogue, as_of), names=names)
     if stored is None:
         return None
     note = json.loads(stored.note or "{}")
     now = _panel_of(stored.frames, "now", pd.Timestamp(note["now_as_of"]))
     previous = None
-    if note.get("previous_as_of"):
+    if with_reference and note.get("previous_as_of"):
         previous = _panel_of(stored.frames, "previous", pd.Timestamp(note["previous_as_of"]))
     return PanelWithReference(now=now, previous=previous, previous_label=str(note["label"]))
 

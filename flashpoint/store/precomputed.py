@@ -260,8 +260,16 @@ def read_stored_panel_key(engine: Engine | Connection) -> PanelKey | None:
     )
 
 
-def read_stored_panel(engine: Engine | Connection, key: PanelKey) -> StoredPanel | None:
-    """The stored panel when its key equals `key`; None when there is none or it is stale."""
+def read_stored_panel(
+    engine: Engine | Connection, key: PanelKey, *, names: Iterable[str] | None = None
+) -> StoredPanel | None:
+    """The stored panel when its key equals `key`; None when there is none or it is stale.
+
+    Args:
+        engine: the store.
+        key: what the panel must have been computed from.
+        names: only these frames (None: all).
+    """
     try:
         with _reading(engine) as connection:
             row = connection.execute(
@@ -282,11 +290,12 @@ def read_stored_panel(engine: Engine | Connection, key: PanelKey) -> StoredPanel
             )
             if stored != key:
                 return None
-            payloads = connection.execute(
-                sa.select(scored_panel_frames.c.name, scored_panel_frames.c.payload).where(
-                    scored_panel_frames.c.panel_id == row.id
-                )
-            ).all()
+            query = sa.select(scored_panel_frames.c.name, scored_panel_frames.c.payload).where(
+                scored_panel_frames.c.panel_id == row.id
+            )
+            if names is not None:
+                query = query.where(scored_panel_frames.c.name.in_(list(names)))
+            payloads = connection.execute(query).all()
     except SQLAlchemyError as error:
         if _is_missing_table(error):
             return None
