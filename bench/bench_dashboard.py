@@ -164,12 +164,13 @@ def build_scaled_store(source: Path, directory: Path, factor: int) -> tuple[Path
     shutil.copyfile(source, path)
     engine = store.make_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
-        present = [
+        stored = [
             str(code)
             for (code,) in connection.execute(sa.text("SELECT DISTINCT country FROM observations"))
-            if str(code) in names and code != WORLD
         ]
-    fresh = _synthetic_codes(set(names))
+    present = [code for code in stored if code in names and code != WORLD]
+    # New codes are neither known countries nor anything already stored (e.g. WB aggregates).
+    fresh = _synthetic_codes({*names, *stored})
     mapping = [(code, next(fresh), copy) for copy in range(1, factor) for code in present]
     columns = [column.name for column in store.observations.columns if column.name not in ("id",)]
     listed = ", ".join(columns)

@@ -38,6 +38,7 @@ from flashpoint.config import (
 from flashpoint.precompute import (
     SUCCESSFUL_RUN_STATUSES,
     PanelWithReference,
+    history_is_current,
     panel_key,
     previous_refresh_cutoff,
     read_panel,
@@ -263,6 +264,14 @@ def load_is_empty(version: str) -> bool:
 
 
 @cache_data(max_entries=_MAX_VERSIONS)
+def load_store_totals(version: str) -> tuple[int, pd.Timestamp | None]:
+    """How many observations the store holds and when the newest was fetched (two indexed
+    aggregates: cheap at any store size, unlike the per-series `load_store_summary`)."""
+    rows, fetched, _ = store.observations_version(get_engine()).split("|")
+    return int(rows), (pd.Timestamp(fetched) if fetched else None)
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
 def load_store_summary(version: str) -> pd.DataFrame:
     """Per source and indicator: rows, countries, first/last period, last fetched."""
     return store.store_summary(get_engine())
@@ -470,7 +479,13 @@ def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str,
     """How much `country`'s composite moved since yesterday and since a week ago (point in time:
     each day scored from what was published by then); None when either end has no score."""
     days = max(back for _, back in RECENT_CHANGES)
-    frame = load_replay(version, country, as_of - dt.timedelta(days=days), as_of, "day")
+    start = as_of - dt.timedelta(days=days)
+    engine = get_engine()
+    if history_is_current(engine, get_catalogue(), as_of):
+        # The precomputed daily history holds the same point-in-time composites: no replay.
+        frame = store.read_composite_history(engine, [country], start, as_of)
+    else:
+        frame = load_replay(version, country, start, as_of, "day")
     if frame.empty:
         return {label: None for label, _ in RECENT_CHANGES}
     composite = frame.set_index(pd.to_datetime(frame["date"]))["composite"]

@@ -270,6 +270,17 @@ def _max_fetched_at(engine: Engine) -> str:
     return version.split("|")[1]
 
 
+def history_is_current(engine: Engine, catalogue: Catalogue, as_of: dt.date) -> bool:
+    """True when the stored history reaches `as_of` and was computed from the store's current
+    observations with this methodology and catalogue (readers may then use its rows)."""
+    state = read_precompute_state(engine)
+    return (
+        state.get("history_fingerprint") == _history_fingerprint(catalogue)
+        and state.get("history_end") == as_of.isoformat()
+        and state.get("history_data_version") == observations_version(engine)
+    )
+
+
 def history_start_for(
     state: dict[str, str],
     fingerprint: str,
