@@ -19,9 +19,17 @@ each printed beside the figure measured before the precompute (`BEFORE`).
 10x store (the same launcher for both: the launcher registers the synthetic codes as countries
 before the app starts) and prints the growth factors (target <= 1.5x).
 
-Figures before precompute, 2026-12-03 (this bench on the code before the precompute, median of 5,
-on a 2-core machine shared with 7 other helpers, load average 8-10 — noisy):
-see `BEFORE` below.
+Figures before precompute, 2026-12-03 (this bench run on the code of the commit before the
+precompute, same snapshot store, on a 2-core machine shared with 7 other helpers; load average
+5-21 during the runs, so every figure is inflated and noisy — compare runs side by side only):
+
+* first load after a restart, median of 5: 14.6 s (run 1: 14.6, 22.7, 42.2, 12.9, 13.3) and
+  46.2 s (run 2, under heavier load: 19.0, 25.9, 46.2, 66.3, 54.5);
+* server RSS after every page, median of 5: 497 MB (run 1) and 507 MB (run 2);
+* warm overview, median of 5: 9.6 s (11.4, 9.6, 7.8, 11.9, 7.1; load average ~15);
+* country switch, median of 5: 2.8 s (3.5, 2.7, 2.8, 3.2, 2.1);
+* no-cache baseline: not measured — its first restart (first load, then every page, each run
+  re-reading and re-scoring the whole store) had not finished after 13 minutes.
 
 Run: `.venv/bin/python bench/bench_dashboard.py [--runs 5] [--store PATH] [--scale 10]`.
 Needs Debian's Chromium at /usr/bin/chromium. Not a test: it prints numbers, asserts nothing.
@@ -83,10 +91,10 @@ ALL_CHARTS_DRAWN = """() => {
 }"""
 NO_SKELETONS = "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
 TARGETS = {"first_load": 3.0, "warm_overview": 1.5, "switch": 0.5, "rss_mb": 400.0}
-# Measured by this bench on the code before the precompute (shipped / caching disabled);
-# 2026-12-03, median of 5, 2-core machine shared with other helpers (load average 8-10).
+# Measured by this bench on the code before the precompute (see the module docstring).
+# (Run 2 of the first load and RSS: measured under the load the "after" runs also saw.)
 BEFORE: dict[str, dict[str, float | None]] = {
-    "shipped": {"first_load": None, "warm_overview": None, "switch": None, "rss_mb": None},
+    "shipped": {"first_load": 46.2, "warm_overview": 9.6, "switch": 2.8, "rss_mb": 507.0},
     "no cache": {"first_load": None, "warm_overview": None, "switch": None, "rss_mb": None},
 }
 
@@ -194,10 +202,12 @@ def build_scaled_store(source: Path, directory: Path, factor: int) -> tuple[Path
     # The precompute scores every country the (extended) table knows, as the server will.
     original = country_table._ISO3_FILE
     country_table._ISO3_FILE = iso3
+    country_table.iso3_countries.cache_clear()  # the table is read once per process
     try:
         precompute_store(engine, history_days=0)
     finally:
         country_table._ISO3_FILE = original
+        country_table.iso3_countries.cache_clear()
         engine.dispose()
     return path, iso3
 
