@@ -239,3 +239,29 @@ def test_score_prints_the_same_from_the_stored_panel_as_from_live_scoring(
     # Another as-of day is not what was stored: scored live (and so refused here).
     with pytest.raises(AssertionError, match="scored live"):
         main(["score", "--config", str(config), "--country", "KAZ", "--as-of", "2022-01-05"])
+
+
+def test_a_store_from_before_the_precompute_reads_as_none_and_init_adds_the_tables(
+    store_engine: Engine, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from flashpoint.store.schema import (
+        composite_history,
+        precompute_state,
+        scored_panel_frames,
+        scored_panels,
+    )
+
+    family = (scored_panel_frames, scored_panels, composite_history, precompute_state)
+    with store_engine.begin() as connection:
+        for table in family:
+            table.drop(connection)
+    # An older store: readers find nothing stored (and score live); nothing raises.
+    assert store.read_stored_panel_key(store_engine) is None
+    assert precompute.read_panel(store_engine, settings.catalogue(), today().date()) is None
+    assert store.read_composite_history(store_engine).empty
+    assert store.read_precompute_state(store_engine) == {}
+    # `flashpoint init` (init_schema) upgrades it: the tables exist again.
+    store.init_schema(store_engine)
+    import sqlalchemy as sa
+
+    assert {table.name for table in family} <= set(sa.inspect(store_engine).get_table_names())
