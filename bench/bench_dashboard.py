@@ -386,9 +386,12 @@ def measure(
             first, memory = measure_restarts(
                 browser, store_path, directory, disable_cache=disable_cache, runs=runs
             )
+            # Printed as soon as measured: a later failure must not lose them.
+            print(f"  first loads {first}; RSS MB {memory}", flush=True)
             overview, switch = measure_warm(
                 browser, store_path, directory, disable_cache=disable_cache, runs=runs
             )
+            print(f"  warm overviews {overview}; switches {switch}", flush=True)
         finally:
             browser.close()
     return Result(label, first, memory, overview, switch)
