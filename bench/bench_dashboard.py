@@ -1,38 +1,49 @@
-"""Benchmark: the dashboard in a real headless Chromium on the bundled snapshot.
+"""Benchmark: the dashboard in a real headless Chromium on the bundled snapshot (issue 13 §2).
 
-Measures, against a `streamlit run` subprocess on a loopback port:
+Measures, against a `streamlit run` subprocess on a loopback port, the four targets:
 
-* time to a fully rendered overview (a fresh page load: script finished, no skeletons, every
-  plotly chart drawn), and
-* time to switch country with the sidebar picker (until the new country's overview is fully
-  drawn),
+* **first load**: the first overview load after a server restart (a new server process, a fresh
+  browser context; script finished, no skeletons, every chart drawn), median over N restarts;
+* **warm overview**: a fresh browser context loading the overview from a server that has served
+  it before, median of N;
+* **country switch**: the sidebar picker from one country to another until the new overview is
+  drawn, median of N (after one warm-up visit of each country);
+* **server RSS** after visiting every page once (the streamlit process's VmRSS), median over the
+  N restarts;
 
-each the median of N runs after one warm-up, for three configurations side by side:
+for the app as shipped and for the baseline with every cache disabled (FLASHPOINT_DISABLE_CACHE=1),
+each printed beside the figure measured before the precompute (`BEFORE`).
 
-* the app as shipped (data caches keyed on the store's data version; line and bar charts drawn
-  by plotly.js's basic bundle, `[dashboard] chart_renderer = "basic"`);
-* the same with every chart drawn by Streamlit's own plotly element
-  (`chart_renderer = "streamlit"`, the full 4.7 MB plotly bundle), and
-* the baseline the issue names: the shipped app with every cache disabled
-  (FLASHPOINT_DISABLE_CACHE=1),
+`--scale 10` builds a synthetic store that replicates every scored country under new codes
+(10x the bundled observations), measures first load and RSS of the shipped app on the 1x and the
+10x store (the same launcher for both: the launcher registers the synthetic codes as countries
+before the app starts) and prints the growth factors (target <= 1.5x).
 
-and prints the ratios. "overview" is a first visit: a new browser context (empty HTTP cache,
-nothing compiled) and a new Streamlit session, the worst case and the one the < 2 s target is
-judged on. "returning" is a new tab in a browser that has opened the dashboard before (the
-analyst's morning look). "first (cold)" is the very first load after the server started (data
-caches empty).
+Figures before precompute, 2026-12-03 (this bench run on the code of the commit before the
+precompute, same snapshot store, on a 2-core machine shared with 7 other helpers; load average
+5-21 during the runs, so every figure is inflated and noisy — compare runs side by side only):
 
-Run: `.venv/bin/python bench/bench_dashboard.py [--runs 5] [--store PATH]`.
+* first load after a restart, median of 5: 14.6 s (run 1: 14.6, 22.7, 42.2, 12.9, 13.3) and
+  46.2 s (run 2, under heavier load: 19.0, 25.9, 46.2, 66.3, 54.5);
+* server RSS after every page, median of 5: 497 MB (run 1) and 507 MB (run 2);
+* warm overview, median of 5: 9.6 s (11.4, 9.6, 7.8, 11.9, 7.1; load average ~15);
+* country switch, median of 5: 2.8 s (3.5, 2.7, 2.8, 3.2, 2.1);
+* no-cache baseline: not measured — its first restart (first load, then every page, each run
+  re-reading and re-scoring the whole store) had not finished after 13 minutes.
+
+Run: `.venv/bin/python bench/bench_dashboard.py [--runs 5] [--store PATH] [--scale 10]`.
 Needs Debian's Chromium at /usr/bin/chromium. Not a test: it prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import socket
 import statistics
+import string
 import subprocess
 import sys
 import tempfile
@@ -43,7 +54,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
@@ -59,49 +70,146 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TIMEOUT_MS = 300_000
+TIMEOUT_MS = 240_000
+VIEWPORT = {"width": 1440, "height": 1000}
 # The switch alternates between these (label in the picker, heading on the overview).
 SWITCH_TO = (("Nigeria (NGA)", "Nigeria"), ("Kazakhstan (KAZ)", "Kazakhstan"))
-# Charts are drawn by Streamlit's plotly element or by the app's basic-bundle component.
+# Every page in the navigation: (link text, URL path fragment, heading shown when drawn).
+PAGES = (
+    ("Country detail", "country", "Kazakhstan"),
+    ("Compare", "compare", "Compare countries"),
+    ("Replay", "replay", "Replay"),
+    ("Alerts", "alerts", "Alerts"),
+    ("Data health", "health", "Data health"),
+    ("Methodology", "methodology", "Methodology"),
+    ("Validation", "validation", "Validation"),
+    ("Overview", "", "Kazakhstan"),
+)
 ALL_CHARTS_DRAWN = """() => {
   const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"], .flashpoint-chart')];
   return charts.length > 0 && charts.every((chart) => chart.querySelector('.main-svg'));
 }"""
+NO_SKELETONS = "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0"
+TARGETS = {"first_load": 3.0, "warm_overview": 1.5, "switch": 0.5, "rss_mb": 400.0}
+# Measured by this bench on the code before the precompute (see the module docstring).
+# (Run 2 of the first load and RSS: measured under the load the "after" runs also saw.)
+BEFORE: dict[str, dict[str, float | None]] = {
+    "shipped": {"first_load": 46.2, "warm_overview": 9.6, "switch": 2.8, "rss_mb": 507.0},
+    "no cache": {"first_load": None, "warm_overview": None, "switch": None, "rss_mb": None},
+}
 
-
-# The floor: the same fresh page load of a trivial Streamlit app (a title and one plotly chart)
-# on this machine, to show how much of the overview's time is Streamlit's own start-up.
-TRIVIAL_APP = """
-import plotly.graph_objects as go
-import streamlit as st
-
-st.title("Kazakhstan")
-st.plotly_chart(go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
+# The scale mode's launcher: registers the synthetic country codes (a CSV beside the store)
+# before the app imports its country table, then runs the real entry file unchanged.
+SCALE_LAUNCHER = """
+import os, runpy
+from pathlib import Path
+import indicators.countries as countries
+countries._ISO3_FILE = Path(os.environ["FLASHPOINT_BENCH_ISO3"])
+runpy.run_path({app!r}, run_name="__main__")
 """
 
 
 @dataclass(frozen=True)
 class Result:
-    """Timings of one configuration, in seconds."""
+    """Timings (seconds) and RSS (MB) of one configuration."""
 
     label: str
-    cold_overview: float
-    overview: list[float]
-    returning: list[float]
+    first_load: list[float]
+    rss_mb: list[float]
+    warm_overview: list[float]
     switch: list[float]
-    navigate: list[float]
 
 
 def build_store(directory: Path) -> Path:
-    """A SQLite store with the bundled snapshot."""
+    """A SQLite store with the bundled snapshot (loaded as `flashpoint load-snapshot` does)."""
     from flashpoint import snapshot, store
 
     path = directory / "flashpoint.db"
-    engine = store.make_engine(f"sqlite:///{path}")
-    store.init_schema(engine)
+    engine = store.open_for_writing(f"sqlite:///{path}")
     snapshot.ensure_snapshot_loaded(engine)
+    precompute_store(engine)
     engine.dispose()
     return path
+
+
+def precompute_store(engine: object, history_days: int | None = None) -> None:
+    """What `flashpoint load-snapshot` stores after loading: the scored panel and history."""
+    from flashpoint.config import load_config
+    from flashpoint.precompute import HISTORY_WINDOW_DAYS, precompute
+
+    report = precompute(
+        engine,  # type: ignore[arg-type]
+        load_config(CONFIG),
+        history_days=HISTORY_WINDOW_DAYS if history_days is None else history_days,
+        progress=lambda line: print(f"  {line}", flush=True),
+    )
+    print(f"  {report.in_words()}")
+
+
+def _synthetic_codes(taken: set[str]) -> itertools.islice[str]:
+    letters = string.ascii_uppercase
+    codes = ("".join(triple) for triple in itertools.product(letters, repeat=3))
+    return itertools.islice((code for code in codes if code not in taken), None)
+
+
+def build_scaled_store(source: Path, directory: Path, factor: int) -> tuple[Path, Path]:
+    """A copy of `source` with every real country replicated `factor - 1` times under new codes
+    (every observation copied), and the ISO3 table extended with those codes.
+
+    Returns:
+        (the store, the extended ISO3 CSV).
+    """
+    import csv
+
+    import sqlalchemy as sa
+
+    from flashpoint import store
+    from indicators import countries as country_table
+    from indicators.observations import WORLD
+
+    names = country_table.iso3_countries()
+    path = directory / f"flashpoint-x{factor}.db"
+    shutil.copyfile(source, path)
+    engine = store.make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        stored = [
+            str(code)
+            for (code,) in connection.execute(sa.text("SELECT DISTINCT country FROM observations"))
+        ]
+    present = [code for code in stored if code in names and code != WORLD]
+    # New codes are neither known countries nor anything already stored (e.g. WB aggregates).
+    fresh = _synthetic_codes({*names, *stored})
+    mapping = [(code, next(fresh), copy) for copy in range(1, factor) for code in present]
+    columns = [column.name for column in store.observations.columns if column.name not in ("id",)]
+    listed = ", ".join(columns)
+    chosen = ", ".join(":new AS country" if name == "country" else name for name in columns)
+    with engine.begin() as connection:
+        for original, new, _ in mapping:
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO observations ({listed}) SELECT {chosen} FROM observations "
+                    "WHERE country = :old"
+                ),
+                {"new": new, "old": original},
+            )
+    iso3 = directory / f"iso3-x{factor}.csv"
+    with iso3.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["iso3", "name"])
+        rows = dict(names)
+        rows.update({new: f"{names[old]} copy {copy}" for old, new, copy in mapping})
+        writer.writerows(sorted(rows.items()))
+    # The precompute scores every country the (extended) table knows, as the server will.
+    original = country_table._ISO3_FILE
+    country_table._ISO3_FILE = iso3
+    country_table.iso3_countries.cache_clear()  # the table is read once per process
+    try:
+        precompute_store(engine, history_days=0)
+    finally:
+        country_table._ISO3_FILE = original
+        country_table.iso3_countries.cache_clear()
+        engine.dispose()
+    return path, iso3
 
 
 def free_port() -> int:
@@ -117,13 +225,14 @@ def start_server(
     *,
     disable_cache: bool,
     app: Path = APP,
-    config: Path = CONFIG,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     environment = {
         **os.environ,
         "FLASHPOINT_DATABASE_URL": f"sqlite:///{store_path}",
-        "FLASHPOINT_CONFIG": str(config),
+        "FLASHPOINT_CONFIG": str(CONFIG),
+        **(extra_env or {}),
     }
     environment.pop("FLASHPOINT_DISABLE_CACHE", None)
     if disable_cache:
@@ -139,7 +248,7 @@ def start_server(
             command, env=environment, stdout=handle, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
@@ -151,16 +260,31 @@ def start_server(
     raise RuntimeError(f"streamlit did not start; see {log}")
 
 
-def wait_rendered(page: Page) -> None:
-    """Script finished, no skeletons, every plotly chart drawn."""
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process, in MB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def wait_rendered(page: Page, *, charts: bool = True) -> None:
+    """Script finished, no skeletons (and, on the overview, every chart drawn)."""
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=TIMEOUT_MS
     )
-    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=TIMEOUT_MS)
-    page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=\"stSkeleton\"]').length === 0",
-        timeout=TIMEOUT_MS,
-    )
+    if charts:
+        page.wait_for_function(ALL_CHARTS_DRAWN, timeout=TIMEOUT_MS)
+    page.wait_for_function(NO_SKELETONS, timeout=TIMEOUT_MS)
 
 
 def timed(action: Callable[[], None]) -> float:
@@ -182,206 +306,248 @@ def switch_country(page: Page, option: str, heading: str) -> None:
     wait_rendered(page)
 
 
-def navigate_to_overview(page: Page) -> None:
-    page.get_by_role("link", name="Overview").click()
-    page.get_by_role("heading", name="Kazakhstan", exact=True).wait_for(timeout=TIMEOUT_MS)
-    wait_rendered(page)
+def visit_every_page(page: Page, url: str) -> None:
+    for link, path, heading in PAGES:
+        page.get_by_role("link", name=link, exact=True).first.click()
+        page.wait_for_url(f"{url}/{path}*", timeout=TIMEOUT_MS)
+        page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=TIMEOUT_MS)
+        wait_rendered(page, charts=False)
 
 
-def open_methodology(page: Page) -> None:
-    page.get_by_role("link", name="Methodology").click()
-    page.get_by_role("heading", name="Methodology", exact=True).wait_for(timeout=TIMEOUT_MS)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=TIMEOUT_MS
+def fresh_page(browser: Browser) -> Page:
+    page = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    page.set_default_timeout(TIMEOUT_MS)
+    return page
+
+
+def measure_restarts(
+    browser: Browser,
+    store_path: Path,
+    directory: Path,
+    *,
+    disable_cache: bool,
+    runs: int,
+    app: Path = APP,
+    extra_env: dict[str, str] | None = None,
+) -> tuple[list[float], list[float]]:
+    """First loads after a restart and RSS after every page, one per restart."""
+    first: list[float] = []
+    memory: list[float] = []
+    for run in range(runs):
+        log = directory / f"streamlit-restart-{disable_cache}-{run}.log"
+        process, url = start_server(
+            store_path, log, disable_cache=disable_cache, app=app, extra_env=extra_env
+        )
+        try:
+            page = fresh_page(browser)
+            first.append(timed(lambda page=page, url=url: load_overview(page, url)))  # type: ignore[misc]
+            visit_every_page(page, url)
+            memory.append(rss_mb(process.pid))
+            page.context.close()
+        finally:
+            stop_server(process)
+        print(f"  restart {run + 1}/{runs}: first load {first[-1]:.2f} s, RSS {memory[-1]:.0f} MB")
+    return first, memory
+
+
+def measure_warm(
+    browser: Browser, store_path: Path, directory: Path, *, disable_cache: bool, runs: int
+) -> tuple[list[float], list[float]]:
+    """Warm overview loads (fresh contexts) and country switches on one warmed server."""
+    log = directory / f"streamlit-warm-{disable_cache}.log"
+    process, url = start_server(store_path, log, disable_cache=disable_cache)
+    try:
+        page = fresh_page(browser)
+        load_overview(page, url)
+        for option, heading in SWITCH_TO:  # warm-up: both countries once
+            switch_country(page, option, heading)
+        overview: list[float] = []
+        for _ in range(runs):
+            other = fresh_page(browser)
+            overview.append(timed(lambda other=other: load_overview(other, url)))  # type: ignore[misc]
+            other.context.close()
+        switch: list[float] = []
+        for index in range(runs):
+            option, heading = SWITCH_TO[index % len(SWITCH_TO)]
+            switch.append(timed(lambda o=option, h=heading: switch_country(page, o, h)))  # type: ignore[misc]
+        page.context.close()
+    finally:
+        stop_server(process)
+    return overview, switch
+
+
+def measure(
+    label: str, store_path: Path, directory: Path, *, disable_cache: bool, runs: int
+) -> Result:
+    print(f"{label}:")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            first, memory = measure_restarts(
+                browser, store_path, directory, disable_cache=disable_cache, runs=runs
+            )
+            # Printed as soon as measured: a later failure must not lose them.
+            print(f"  first loads {first}; RSS MB {memory}", flush=True)
+            overview, switch = measure_warm(
+                browser, store_path, directory, disable_cache=disable_cache, runs=runs
+            )
+            print(f"  warm overviews {overview}; switches {switch}", flush=True)
+        finally:
+            browser.close()
+    return Result(label, first, memory, overview, switch)
+
+
+def _cell(value: float | None, unit: str) -> str:
+    return (
+        "n/a" if value is None else f"{value:.2f} {unit}" if unit == "s" else f"{value:.0f} {unit}"
     )
 
 
-def measure_floor(directory: Path, runs: int) -> list[float]:
-    """Fresh page loads of a trivial Streamlit app (title + one plotly chart)."""
-    app = directory / "trivial_app.py"
-    app.write_text(TRIVIAL_APP, encoding="utf-8")
-    process, url = start_server(app, directory / "trivial.log", disable_cache=False, app=app)
+def report(shipped: Result, baseline: Result, runs: int, baseline_runs: int) -> None:
+    median = statistics.median
+    print(
+        f"\nDashboard in headless Chromium, bundled snapshot, median of {runs}"
+        f" (no-cache baseline: median of {baseline_runs})"
+    )
+    print(
+        f"{'what':34} {'target':>9} {'now':>10} {'before':>10} {'no cache':>10} "
+        f"{'no cache before':>16}  verdict"
+    )
+    rows = (
+        ("first load after a restart", "first_load", "s", shipped.first_load, baseline.first_load),
+        ("warm overview", "warm_overview", "s", shipped.warm_overview, baseline.warm_overview),
+        ("country switch", "switch", "s", shipped.switch, baseline.switch),
+        ("server RSS after every page", "rss_mb", "MB", shipped.rss_mb, baseline.rss_mb),
+    )
+    for title, key, unit, now, cacheless in rows:
+        value = median(now)
+        target = TARGETS[key]
+        print(
+            f"{title:34} {'< ' + _cell(target, unit):>9} {_cell(value, unit):>10}"
+            f" {_cell(BEFORE['shipped'][key], unit):>10} {_cell(median(cacheless), unit):>10}"
+            f" {_cell(BEFORE['no cache'][key], unit):>16}  {'met' if value < target else 'MISSED'}"
+        )
+    for result in (shipped, baseline):
+        print(
+            f"  {result.label}: "
+            + "; ".join(
+                f"{name} " + ", ".join(f"{value:.2f}" for value in values)
+                for name, values in (
+                    ("first load", result.first_load),
+                    ("RSS MB", result.rss_mb),
+                    ("warm overview", result.warm_overview),
+                    ("switch", result.switch),
+                )
+            )
+        )
+
+
+def run_scale(store_path: Path, directory: Path, factor: int, runs: int) -> None:
+    """First load and RSS of the shipped app at 1x and `factor`x data; prints growth factors."""
+    import csv
+
+    from indicators import countries as country_table
+
+    print(f"building the {factor}x synthetic store ...")
+    scaled, iso3_scaled = build_scaled_store(store_path, directory, factor)
+    iso3_plain = directory / "iso3-x1.csv"
+    with iso3_plain.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["iso3", "name"])
+        writer.writerows(sorted(country_table.iso3_countries().items()))
+    launcher = directory / "scale_launcher.py"
+    launcher.write_text(SCALE_LAUNCHER.format(app=str(APP)), encoding="utf-8")
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                times = []
-                for _ in range(runs + 1):
-                    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-                    page.set_default_timeout(TIMEOUT_MS)
-                    times.append(timed(lambda page=page: load_overview(page, url)))  # type: ignore[misc]
-                    page.close()
+                figures = {}
+                for label, path, iso3 in (
+                    ("1x", store_path, iso3_plain),
+                    (f"{factor}x", scaled, iso3_scaled),
+                ):
+                    print(f"scale {label}:")
+                    figures[label] = measure_restarts(
+                        browser,
+                        path,
+                        directory,
+                        disable_cache=False,
+                        runs=runs,
+                        app=launcher,
+                        extra_env={"FLASHPOINT_BENCH_ISO3": str(iso3)},
+                    )
             finally:
                 browser.close()
     finally:
-        process.terminate()
-        process.wait(timeout=15)
-    return times[1:]  # the first load warms the server
-
-
-def measure(label: str, url: str, runs: int) -> Result:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1440, "height": 1000})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            cold = timed(lambda: load_overview(page, url))
-            # Warm-up: both countries once (per-country caches), then measure.
-            for option, heading in SWITCH_TO:
-                switch_country(page, option, heading)
-            overview: list[float] = []
-            for _ in range(runs):
-                fresh = browser.new_page(viewport={"width": 1440, "height": 1000})
-                fresh.set_default_timeout(TIMEOUT_MS)
-                overview.append(timed(lambda fresh=fresh: load_overview(fresh, url)))  # type: ignore[misc]
-                fresh.close()
-            # A returning visitor: a new tab in the browser that already opened the dashboard
-            # (Streamlit's hashed bundles and the chart bundle come from its HTTP cache).
-            returning: list[float] = []
-            for _ in range(runs):
-                tab = context.new_page()
-                tab.set_default_timeout(TIMEOUT_MS)
-                returning.append(timed(lambda tab=tab: load_overview(tab, url)))  # type: ignore[misc]
-                tab.close()
-            switch: list[float] = []
-            for index in range(runs):
-                option, heading = SWITCH_TO[index % len(SWITCH_TO)]
-                switch.append(
-                    timed(lambda o=option, h=heading: switch_country(page, o, h))  # type: ignore[misc]
-                )
-            if SWITCH_TO[(runs - 1) % len(SWITCH_TO)][1] != "Kazakhstan":
-                switch_country(page, *SWITCH_TO[-1])
-            navigate: list[float] = []
-            for _ in range(runs):
-                open_methodology(page)
-                navigate.append(timed(lambda: navigate_to_overview(page)))
-        finally:
-            browser.close()
-    return Result(
-        label=label,
-        cold_overview=cold,
-        overview=overview,
-        returning=returning,
-        switch=switch,
-        navigate=navigate,
+        launcher.unlink(missing_ok=True)
+    median = statistics.median
+    small, large = figures["1x"], figures[f"{factor}x"]
+    print(
+        f"\nScale mode: {factor}x observations (countries replicated under new codes),"
+        f" median of {runs}"
     )
-
-
-def streamlit_renderer_config(directory: Path) -> Path:
-    """The repository's config with every chart sent to st.plotly_chart."""
-    text = CONFIG.read_text(encoding="utf-8")
-    if 'chart_renderer = "basic"' not in text:
-        raise RuntimeError(f'{CONFIG} no longer sets chart_renderer = "basic"')
-    path = directory / "config-streamlit-charts.toml"
-    path.write_text(
-        text.replace('chart_renderer = "basic"', 'chart_renderer = "streamlit"'), encoding="utf-8"
-    )
-    return path
-
-
-def run_configuration(
-    label: str, store_path: Path, directory: Path, *, disable_cache: bool, config: Path, runs: int
-) -> Result:
-    log = directory / f"streamlit-{len(list(directory.glob('streamlit-*.log')))}.log"
-    process, url = start_server(store_path, log, disable_cache=disable_cache, config=config)
-    try:
-        return measure(label, url, runs)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    for title, index, unit in (
+        ("first load after a restart", 0, "s"),
+        ("server RSS after every page", 1, "MB"),
+    ):
+        before, after = median(small[index]), median(large[index])
+        growth = after / before
+        print(
+            f"{title:34} 1x {_cell(before, unit):>10}  {factor}x {_cell(after, unit):>10}"
+            f"  growth {growth:.2f}x (target <= 1.5x: {'met' if growth <= 1.5 else 'MISSED'})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measure (median)")
-    parser.add_argument("--store", type=Path, default=None, help="an existing snapshot store")
+    parser.add_argument(
+        "--store", type=Path, default=None, help="an existing snapshot store (copied, precomputed)"
+    )
+    parser.add_argument(
+        "--baseline-runs",
+        type=int,
+        default=None,
+        help="runs of the no-cache baseline (default --runs)",
+    )
+    parser.add_argument("--scale", type=int, default=None, help="scale mode: N x observations")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         print(f"bench_dashboard: needs Chromium at {CHROMIUM}", file=sys.stderr)
         return 2
     directory = Path(tempfile.mkdtemp(prefix="flashpoint-bench-"))
     try:
-        store_path = args.store or build_store(directory)
-        floor = measure_floor(directory, args.runs)
-        shipped = run_configuration(
-            "shipped (cached, basic charts)",
-            store_path,
-            directory,
-            disable_cache=False,
-            config=CONFIG,
-            runs=args.runs,
-        )
-        streamlit_charts = run_configuration(
-            "cached, st.plotly_chart charts",
-            store_path,
-            directory,
-            disable_cache=False,
-            config=streamlit_renderer_config(directory),
-            runs=args.runs,
-        )
-        baseline = run_configuration(
+        if args.store:
+            store_path = directory / "flashpoint.db"
+            shutil.copyfile(args.store, store_path)
+            from flashpoint import store
+
+            engine = store.open_for_writing(f"sqlite:///{store_path}")
+            # The scale mode compares panels only (no page reads the history yet): no history,
+            # the same for the 1x and the Nx store.
+            precompute_store(engine, history_days=0 if args.scale else None)
+            engine.dispose()
+        else:
+            store_path = build_store(directory)
+        if args.scale:
+            run_scale(store_path, directory, args.scale, args.runs)
+            return 0
+        shipped = measure("shipped", store_path, directory, disable_cache=False, runs=args.runs)
+        baseline_runs = args.baseline_runs or args.runs
+        baseline = measure(
             "caching disabled (baseline)",
             store_path,
             directory,
             disable_cache=True,
-            config=CONFIG,
-            runs=args.runs,
+            runs=baseline_runs,
         )
+        report(shipped, baseline, args.runs, baseline_runs)
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
-
-    def ratio_row(label: str, slow: Result, fast: Result) -> str:
-        return (
-            f"{label:34} "
-            f"{median(slow.overview) / median(fast.overview):8.1f}x "
-            f"{median(slow.returning) / median(fast.returning):9.1f}x "
-            f"{median(slow.switch) / median(fast.switch):7.1f}x "
-            f"{median(slow.navigate) / median(fast.navigate):15.1f}x"
-        )
-
-    print(f"\nDashboard in headless Chromium, bundled snapshot, median of {args.runs} (seconds)")
-    print(
-        f"{'':34} {'overview':>9} {'returning':>10} {'switch':>8} {'nav to overview':>16}"
-        f" {'first (cold)':>13}"
-    )
-    results = (shipped, streamlit_charts, baseline)
-    for result in results:
-        print(
-            f"{result.label:34} {median(result.overview):9.2f} {median(result.returning):10.2f}"
-            f" {median(result.switch):8.2f}"
-            f" {median(result.navigate):16.2f} {result.cold_overview:13.2f}"
-        )
-    print(ratio_row("ratio baseline / shipped", baseline, shipped))
-    print(ratio_row("ratio st.plotly_chart / shipped", streamlit_charts, shipped))
-    print(
-        f"{'floor: trivial Streamlit page':34} {median(floor):9.2f}"
-        "   (fresh load of a title + one st.plotly_chart on this machine)"
-    )
-    print(
-        f"targets (shipped): overview < 2 s -> "
-        f"{'met' if median(shipped.overview) < 2 else 'missed'}"
-        f" (in-app navigation {median(shipped.navigate):.2f} s); "
-        f"switch < 0.5 s -> {'met' if median(shipped.switch) < 0.5 else 'missed'}"
-    )
-    for result in results:
-        print(
-            f"  {result.label}: overview "
-            + ", ".join(f"{value:.2f}" for value in result.overview)
-            + "; returning "
-            + ", ".join(f"{value:.2f}" for value in result.returning)
-            + "; switch "
-            + ", ".join(f"{value:.2f}" for value in result.switch)
-            + "; navigate "
-            + ", ".join(f"{value:.2f}" for value in result.navigate)
-        )
-    print("  floor: " + ", ".join(f"{value:.2f}" for value in floor))
+        if args.keep:
+            print(f"kept {directory}")
+        else:
+            shutil.rmtree(directory, ignore_errors=True)
     return 0
 
 

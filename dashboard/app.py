@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import as_of, components, data, url_state
@@ -112,19 +111,23 @@ def _watch_store(rendered_version: str) -> None:
     """Re-reads the store's data version on a timer; new data (e.g. written by the scheduler in
     another process) reruns the whole page."""
     version = data.fresh_version_for_fragment(rendered_version)
-    summary = data.load_store_summary(version)
-    if summary.empty:
+    rows, last = data.load_store_totals(version)
+    if rows == 0 or last is None:
         st.caption("Store: empty")
         return
-    last = summary["last_fetched_at"].max()
-    st.caption(
-        f"Store: {int(summary['rows'].sum()):,} observations · "
-        f"last data {pd.Timestamp(last):%d %b %Y %H:%M} UTC"
-    )
+    st.caption(f"Store: {rows:,} observations · last data {last:%d %b %Y %H:%M} UTC")
 
 
 with st.sidebar:
     _watch_store(data.run_version())
+    if not data.load_is_empty(data.run_version()) and not data.panel_is_precomputed(
+        data.run_version(), data.today()
+    ):
+        # Honest about the slow path: the scores shown are current, computed on this visit.
+        st.caption(
+            ":material/hourglass_top: Scores are computed from the whole store on this visit: "
+            "the precomputed scores are written by the next refresh."
+        )
 
 try:
     navigation.run()

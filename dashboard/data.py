@@ -4,7 +4,9 @@ Pages never run SQL or scoring themselves. Each script run reads the store's che
 once, uncached (`current_version()`), and passes it to the loaders, whose caches are keyed on it:
 data the scheduler writes from another process shows on the next run (or the next tick of an
 auto-refreshing fragment) without a manual reload, and unchanged data is never re-read or
-re-scored. The whole panel is scored once per data version and shared by every page and country.
+re-scored. The scored panel is read from the precompute (`flashpoint.precompute`) when it is
+current, else scored once per data version from the whole store; either way it is shared by every
+page and country, and a country's page reads only that country's observations.
 
 `FLASHPOINT_DISABLE_CACHE=1` turns every cache off (the benchmark's baseline).
 """
@@ -33,11 +35,22 @@ from flashpoint.config import (
     iso3_countries,
     load_config,
 )
+from flashpoint.precompute import (
+    SUCCESSFUL_RUN_STATUSES,
+    PanelWithReference,
+    history_is_current,
+    panel_key,
+    previous_refresh_cutoff,
+    read_panel,
+    score_with_reference,
+)
 from indicators.catalogue import Catalogue
 from indicators.derived import price_in_force_rows
 from indicators.observations import WORLD
-from indicators.scoring import PanelScore, score_panel
+from indicators.scoring import PanelScore
 
+# Re-exported for the pages and tests that read them from here.
+__all__ = ["SUCCESSFUL_RUN_STATUSES", "previous_refresh_cutoff"]
 CACHE_DISABLED_ENV = "FLASHPOINT_DISABLE_CACHE"
 # Bound every cache: a few data versions and the watched countries of each.
 _MAX_VERSIONS = 4
@@ -56,7 +69,6 @@ FUEL_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (
 WORLD_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (("brent_price", "Brent crude"),)
 FUEL_SHOCK_INDICATOR = "fuel_price_step"
 DEFAULT_SHOCK_THRESHOLD = 25.0
-SUCCESSFUL_RUN_STATUSES = ("ok", "not_modified", "partial")
 
 
 def caching_enabled() -> bool:
@@ -218,7 +230,7 @@ def country_code(text: object) -> str | None:
 @cache_data(max_entries=_MAX_VERSIONS)
 def scored_countries(version: str) -> list[str]:
     """Every real country with stored observations (the countries the panel scores), by code."""
-    return [code for code in _real_countries(_actual_observations(version)) if code != WORLD]
+    return [code for code in load_panel(version, today()).now.countries.index if code != WORLD]
 
 
 def pickable_countries(version: str) -> list[str]:
@@ -253,6 +265,14 @@ def load_is_empty(version: str) -> bool:
 
 
 @cache_data(max_entries=_MAX_VERSIONS)
+def load_store_totals(version: str) -> tuple[int, pd.Timestamp | None]:
+    """How many observations the store holds and when the newest was fetched (two indexed
+    aggregates: cheap at any store size, unlike the per-series `load_store_summary`)."""
+    rows, fetched, _ = store.observations_version(get_engine()).split("|")
+    return int(rows), (pd.Timestamp(fetched) if fetched else None)
+
+
+@cache_data(max_entries=_MAX_VERSIONS)
 def load_store_summary(version: str) -> pd.DataFrame:
     """Per source and indicator: rows, countries, first/last period, last fetched."""
     return store.store_summary(get_engine())
@@ -267,9 +287,14 @@ def load_fetch_runs(version: str, limit: int = 200) -> pd.DataFrame:
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_country_observations(version: str, country: str) -> pd.DataFrame:
     """Every stored observation of `country` and of the world series (`WLD`), forecasts
-    included (a slice of the panel already in memory: switching country costs no query)."""
-    panel = _all_observations(version)
-    return panel[panel["country"].isin([country, WORLD])].reset_index(drop=True)
+    included (read for this country only, never the whole store)."""
+    return store.read_country_observations(get_engine(), country)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def _country_actuals(version: str, country: str) -> pd.DataFrame:
+    # What a replay of `country` scores: its and the world series' actuals (no forecasts).
+    return store.read_country_observations(get_engine(), country, include_forecasts=False)
 
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
@@ -303,19 +328,9 @@ def load_rule_titles(version: str) -> dict[str, str]:
 # The scored panel: scored once per data version (and day), shared by every page and country
 
 
-@dataclass(frozen=True)
-class ScoredPanel:
-    """The panel scored now, and as it stood before the last data change.
-
-    Attributes:
-        now: the score as of today (point in time).
-        previous: the reference score for "change" and "what changed", or None.
-        previous_label: what the reference is, in words ("the previous refresh (…)").
-    """
-
-    now: PanelScore
-    previous: PanelScore | None
-    previous_label: str
+# The panel scored now and as it stood before the last data change (`now`, `previous`,
+# `previous_label`); see `flashpoint.precompute.PanelWithReference`.
+ScoredPanel = PanelWithReference
 
 
 def _real_countries(observations: pd.DataFrame) -> list[str]:
@@ -324,68 +339,53 @@ def _real_countries(observations: pd.DataFrame) -> list[str]:
     return sorted(code for code in observations["country"].unique() if code in known)
 
 
-def previous_refresh_cutoff(observations: pd.DataFrame, runs: pd.DataFrame) -> pd.Timestamp | None:
-    """When the refresh before the latest data change finished, or None.
-
-    The latest change is the newest `fetched_at` among the observations; the cutoff is the newest
-    successful fetch run that finished before it. Scoring only rows fetched by then, as of that
-    day, reproduces what the dashboard showed at that refresh.
-    """
-    if observations.empty or runs.empty:
-        return None
-    latest_change = pd.Timestamp(observations["fetched_at"].max())
-    finished = runs[runs["status"].isin(SUCCESSFUL_RUN_STATUSES)]["finished_at"].dropna()
-    earlier = finished[pd.to_datetime(finished) < latest_change - pd.Timedelta(seconds=1)]
-    if earlier.empty:
-        return None
-    cutoff = pd.Timestamp(earlier.max())
-    if not (observations["fetched_at"] <= cutoff).any():
-        return None
-    return cutoff
-
-
 @cache_resource(max_entries=2)
 def _all_observations(version: str) -> pd.DataFrame:
+    # Only when no current precomputed panel exists (live scoring reads the whole store).
     # Shared, not copied: the whole panel is large and only read (never mutate the result).
     return store.read_observations(get_engine())
 
 
 @cache_resource(max_entries=2)
 def _actual_observations(version: str) -> pd.DataFrame:
-    # What scoring reads: never forecasts (shared and read-only, like the whole panel).
+    # What live scoring reads: never forecasts (shared and read-only, like the whole panel).
     panel = _all_observations(version)
     return panel[~panel["is_forecast"].to_numpy(dtype=bool)].reset_index(drop=True)
 
 
+@cache_data(max_entries=_MAX_VERSIONS)
+def panel_is_precomputed(version: str, as_of: dt.date) -> bool:
+    """True when the store holds a scored panel current for its data, the methodology, the
+    config and `as_of` (pages then read it instead of scoring the whole store)."""
+    engine = get_engine()
+    return store.read_stored_panel_key(engine) == panel_key(engine, get_catalogue(), as_of)
+
+
 @cache_resource(max_entries=_MAX_VERSIONS)
 def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
-    """Score every country once: now (as of `as_of`) and at the reference point.
+    """Every country's score now (as of `as_of`) and at the reference point.
 
-    The reference is the previous refresh when the fetch runs show one before the latest data
-    change; otherwise (e.g. a store holding only the bundled snapshot) the score a week earlier.
+    Read from the precomputed panel when it is current (`flashpoint.precompute`); otherwise
+    (a store the pipeline has not precomputed yet, another day, another config) every country is
+    scored live from the whole store, exactly as the precompute would — never a stale panel.
 
     Shared, not copied (a resource cache): a cache_data copy was unpickled on every call, twice
     per overview run. Pages only read it; never mutate the frames (take a `.copy()` first).
     """
     engine = get_engine()
     catalogue = get_catalogue()
+    stored = read_panel(engine, catalogue, as_of)
+    if stored is not None:
+        return stored
     observations = _actual_observations(version)
-    countries = _real_countries(observations)
-    now = score_panel(observations, catalogue, as_of=as_of, countries=countries)
-    runs = store.read_fetch_runs(engine, limit=500)
-    cutoff = previous_refresh_cutoff(observations, runs)
-    # The previous refresh is the live view's reference; a past as-of day compares with the week
-    # before it (a refresh made years later says nothing about that day).
-    if cutoff is not None and as_of >= today():
-        known_then = observations[observations["fetched_at"] <= cutoff]
-        previous = score_panel(known_then, catalogue, as_of=cutoff.normalize(), countries=countries)
-        label = f"the previous refresh ({cutoff:%d %b %Y %H:%M} UTC)"
-    else:
-        reference = pd.Timestamp(as_of) - pd.Timedelta(days=7)
-        previous = score_panel(observations, catalogue, as_of=reference, countries=countries)
-        why = "" if as_of < today() else "; no earlier refresh recorded"
-        label = f"{reference:%d %b %Y} (a week earlier{why})"
-    return ScoredPanel(now=now, previous=previous, previous_label=label)
+    return score_with_reference(
+        observations,
+        catalogue,
+        store.read_fetch_runs(engine, limit=500),
+        as_of=as_of,
+        countries=_real_countries(observations),
+        live=as_of >= today(),
+    )
 
 
 @cache_data(max_entries=_MAX_VERSIONS)
@@ -455,10 +455,8 @@ def load_replay(
     """The score `country` would have had on each date from `start` to `end` (point in time)."""
     from indicators.replay import replay
 
-    observations = _actual_observations(version)
-    subset = observations[observations["country"].isin([country, WORLD])]
     return replay(
-        subset,
+        _country_actuals(version, country),
         get_catalogue(),
         countries=[country],
         start=start,
@@ -475,11 +473,9 @@ def load_alert_replay(
     as the live alerts, point in time, no silences)."""
     from flashpoint.alerts import effective_rules, replay_alerts
 
-    observations = _actual_observations(version)
-    subset = observations[observations["country"].isin([country, WORLD])]
     settings = get_settings()
     return replay_alerts(
-        subset,
+        _country_actuals(version, country),
         get_catalogue(),
         effective_rules(get_engine(), settings),
         country=country,
@@ -498,7 +494,13 @@ def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str,
     """How much `country`'s composite moved since yesterday and since a week ago (point in time:
     each day scored from what was published by then); None when either end has no score."""
     days = max(back for _, back in RECENT_CHANGES)
-    frame = load_replay(version, country, as_of - dt.timedelta(days=days), as_of, "day")
+    start = as_of - dt.timedelta(days=days)
+    engine = get_engine()
+    if history_is_current(engine, get_catalogue(), as_of):
+        # The precomputed daily history holds the same point-in-time composites: no replay.
+        frame = store.read_composite_history(engine, [country], start, as_of)
+    else:
+        frame = load_replay(version, country, start, as_of, "day")
     if frame.empty:
         return {label: None for label, _ in RECENT_CHANGES}
     composite = frame.set_index(pd.to_datetime(frame["date"]))["composite"]

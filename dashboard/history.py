@@ -1,10 +1,12 @@
 """Composite history and recent change: the trend sparklines and "what moved it" of Overview and
 Compare, cached on the data version.
 
-For now every loader scores the past point in time (`indicators.replay`: each date sees only what
-had been published by then), from the observations of the countries asked for only. A stored
-daily history (`store.read_composite_history`, the same columns) will replace the replay in
-`load_composite_history`; `load_trend` and `load_recent_movers` keep their signatures then.
+When the precomputed daily history (`store.read_composite_history`, written by
+`flashpoint.precompute`) is current for the store and covers the window, the trend lines read
+its rows, for any number of countries; only the movers (which need contributions) are replayed,
+over the last week alone. Otherwise every loader scores the past point in time
+(`indicators.replay`: each date sees only what had been published by then), from the
+observations of the countries asked for only.
 
 Cost (`bench/bench_history.py`, bundled snapshot, 2-core machine): most of a replay is deriving
 the series once, whatever the number of dates, so for up to `DAILY_YEAR_AT_MOST` countries one
@@ -23,6 +25,8 @@ from typing import Final
 import pandas as pd
 
 from dashboard import data
+from flashpoint import store
+from flashpoint.precompute import history_is_current
 from indicators.explain import explain_change
 from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
@@ -159,6 +163,26 @@ def _daily_year(
     return _history_table(frames), _movers(frames, wanted, end)
 
 
+@data.cache_data(max_entries=_MAX_ENTRIES)
+def _stored_history(
+    version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date
+) -> pd.DataFrame | None:
+    """The precomputed daily history of `countries` from `start` to `end`, or None when it is
+    not current for this store (or does not reach back to `start`): the caller replays then."""
+    engine = data.get_engine()
+    if not history_is_current(engine, data.get_catalogue(), end):
+        return None
+    stored_start = store.read_precompute_state(engine).get("history_start")
+    if not stored_start or dt.date.fromisoformat(stored_start) > start:
+        return None
+    wanted = _countries_or_all(version, countries)
+    if not wanted:
+        return _empty_history()
+    frame = store.read_composite_history(engine, wanted, start, end)
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame[list(HISTORY_COLUMNS)].reset_index(drop=True)
+
+
 def _few(version: str, countries: tuple[str, ...] | None) -> tuple[str, ...] | None:
     """The countries as a sorted key when few enough for one daily year, else None."""
     wanted = _countries_or_all(version, countries)
@@ -180,11 +204,21 @@ def load_composite_history(
         Columns `HISTORY_COLUMNS`, one row per (country, day); a day without a score has NaN
         `composite` (a gap, never 0).
     """
+    stored = _stored_history(version, countries, start, end)
+    if stored is not None:
+        return stored
     return _replayed_history(version, countries, start, end, "day")
+
+
+def _year_is_stored(version: str, countries: tuple[str, ...] | None, end: dt.date) -> bool:
+    start = end - dt.timedelta(days=YEAR_DAYS - 1)
+    return _stored_history(version, countries, start, end) is not None
 
 
 def trend_step(version: str, countries: tuple[str, ...] | None, window: str) -> Every:
     """The step `load_trend` draws `window` at for these countries ("day" or "week")."""
+    if window == "1 year" and _year_is_stored(version, countries, data.today()):
+        return "day"
     if window == "1 year" and _few(version, countries) is None:
         return "week"
     return "day"
@@ -197,6 +231,9 @@ def load_trend(
     daily, except the year of many countries, which is weekly (`trend_step`)."""
     days = TREND_WINDOWS[window]
     start = end - dt.timedelta(days=days - 1)
+    stored = _stored_history(version, countries, start, end)
+    if stored is not None:
+        return stored
     few = _few(version, countries)
     if few is not None:
         year, _ = _daily_year(version, few, end)
@@ -237,8 +274,8 @@ def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date)
         when unknown or nothing moved).
     """
     few = _few(version, countries)
-    if few is not None:
-        _, movers = _daily_year(version, few, as_of)
+    if few is not None and not _year_is_stored(version, countries, as_of):
+        _, movers = _daily_year(version, few, as_of)  # the same replay draws the trend lines
         return movers
     return _many_movers(version, countries, as_of)
 

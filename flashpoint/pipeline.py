@@ -1,4 +1,5 @@
-"""The refresh pipeline one scheduled job (or one `flashpoint refresh`) runs: fetch → score → alert.
+"""The refresh pipeline one scheduled job (or one `flashpoint refresh`) runs: fetch → score →
+precompute (the stored panel and composite history readers use) → alert.
 
 Each stage writes in its own short transactions, so a stop between stages leaves the store
 consistent: new rows without a fresh score are simply re-scored by the next run.
@@ -17,6 +18,7 @@ from sqlalchemy import Engine
 from flashpoint import store
 from flashpoint.alerts import evaluate_alerts
 from flashpoint.config import Settings
+from flashpoint.precompute import precompute
 from flashpoint.refresh import ProgressCallback, SourceRunReport, refresh_sources
 from flashpoint.scoring import save_panel, score_from_store
 
@@ -30,6 +32,7 @@ class PipelineOutcome:
     reports: list[SourceRunReport] = field(default_factory=list)
     rescored: bool = False
     countries_scored: int = 0
+    precomputed: bool = False
     alerts_evaluated: bool = False
     alert_events: int = 0
     failed_deliveries: int = 0
@@ -80,6 +83,7 @@ def run_pipeline(
         outcome.stopped_early = True
         return outcome
     needs_scores = always_rescore or outcome.rows_changed > 0 or not _has_scores(engine)
+    panel = None
     if needs_scores:
         try:
             panel = score_from_store(engine, settings)
@@ -89,6 +93,17 @@ def run_pipeline(
         except Exception as error:  # scoring must never take the scheduler down
             log.exception("scoring failed", extra={"event": "score", "outcome": "error"})
             outcome.problems.append(f"scoring failed: {error}")
+    if stop is not None and stop.is_set():
+        outcome.stopped_early = True
+        return outcome
+    # The stored panel and history readers use: refreshed when data changed, and on the first
+    # pass of a new day (a panel is keyed on its as-of day), otherwise already current.
+    try:
+        precompute(engine, settings, now=panel)
+        outcome.precomputed = True
+    except Exception as error:  # readers fall back to live scoring; never take the scheduler down
+        log.exception("precompute failed", extra={"event": "precompute", "outcome": "error"})
+        outcome.problems.append(f"precompute failed: {error}")
     if stop is not None and stop.is_set():
         outcome.stopped_early = True
         return outcome

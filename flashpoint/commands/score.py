@@ -236,9 +236,28 @@ def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]
     }
 
 
+def stored_or_scored(
+    engine: Any, settings: Any, *, as_of: pd.Timestamp | None, countries: list[str] | None
+) -> Any:
+    """Today's score read from the stored panel when it is current for this store, methodology
+    and config (the precompute); otherwise scored from the store now. Both give the same panel."""
+    from flashpoint.precompute import countries_of, read_panel
+    from flashpoint.scoring import score_from_store, today
+
+    day = today()
+    if as_of is None or as_of == day:
+        stored = read_panel(engine, settings.catalogue(), day.date(), with_reference=False)
+        if stored is not None:
+            if countries is None:
+                return stored.now
+            if all(code in stored.now.countries.index for code in countries):
+                return countries_of(stored, countries)
+    return score_from_store(engine, settings, as_of=as_of, countries=countries)
+
+
 def run(args: argparse.Namespace) -> int:
     """Handler of `flashpoint score`."""
-    from flashpoint.scoring import real_countries, score_from_store
+    from flashpoint.scoring import real_countries
 
     settings = settings_from_args(args)
     catalogue = settings.catalogue()
@@ -257,7 +276,7 @@ def run(args: argparse.Namespace) -> int:
     engine = open_store(settings)
     try:
         panel = retry_busy(
-            lambda: score_from_store(engine, settings, as_of=as_of, countries=countries),
+            lambda: stored_or_scored(engine, settings, as_of=as_of, countries=countries),
             what="scoring",
         )
     finally:

@@ -22,10 +22,31 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_snapshot:
             # A fresh server shows real data at once; live fetches then revise it source by source.
             ensure_snapshot_loaded(engine, progress=print_progress())
+        _precompute_before_serving(engine, settings)
         service = SchedulerService(engine=engine, settings=settings)
         return service.serve(standby=args.standby, poll_seconds=args.standby_poll)
     finally:
         engine.dispose()
+
+
+def _precompute_before_serving(engine: Any, settings: Any) -> None:
+    """Store the scored panel and composite history the dashboard reads (a no-op when both are
+    current); a failure is logged, never fatal: readers then score live."""
+    import logging
+
+    from flashpoint.precompute import precompute
+
+    log = logging.getLogger("flashpoint.precompute")
+    try:
+        report = precompute(
+            engine,
+            settings,
+            progress=lambda line: log.info(line, extra={"event": "precompute"}),
+        )
+    except Exception:
+        log.exception("precompute failed", extra={"event": "precompute", "outcome": "error"})
+        return
+    log.info(report.in_words(), extra={"event": "precompute", "outcome": "ok"})
 
 
 def register(subparsers: Any) -> None:

@@ -17,7 +17,8 @@ schema version and upgrades, `init_schema`), `frames` (pandas ↔ database conve
 writes, the dialect-neutral upsert), `series` (observations and revisions), `runs` (fetch runs),
 `validators` (HTTP validators), `annotations` (events), `announcements` (the policy
 calendar and the shocks derived from it), `audit`, `saved_scores`, `acled`,
-`summary` (`data_version`, `store_summary`, `integrity_check`), `bulk` (the first load into an
+`precomputed` (the stored scored panel and daily composite history), `summary`
+(`data_version`, `store_summary`, `integrity_check`), `bulk` (the first load into an
 empty store, with nothing to compare against), and `access` (how commands open
 the store: `open_for_writing` creates and upgrades it, `open_for_reading` never takes the write
 lock, `retry_busy` bounds and reports retries on a busy store).
@@ -53,6 +54,18 @@ from flashpoint.store.engine import (
     mask_url,
 )
 from flashpoint.store.frames import UpsertCounts
+from flashpoint.store.precomputed import (
+    HISTORY_COLUMNS,
+    PanelKey,
+    StoredPanel,
+    observations_version,
+    read_composite_history,
+    read_precompute_state,
+    read_stored_panel,
+    read_stored_panel_key,
+    write_composite_history,
+    write_stored_panel,
+)
 from flashpoint.store.runs import (
     FETCH_RUN_STATUSES,
     close_interrupted_runs,
@@ -87,6 +100,7 @@ from flashpoint.store.schema import (
 from flashpoint.store.series import (
     is_empty,
     latest_periods,
+    read_country_observations,
     read_observations,
     read_revisions,
     upsert_observations,
@@ -102,11 +116,14 @@ from flashpoint.store.validators import get_http_validator, read_http_validators
 __all__ = [
     "CURRENT_SCHEMA_VERSION",
     "FETCH_RUN_STATUSES",
+    "HISTORY_COLUMNS",
     "MIGRATIONS",
     "AnnouncementConflict",
     "BulkProgress",
     "CalendarCounts",
+    "PanelKey",
     "StoreNotReadyError",
+    "StoredPanel",
     "UpsertCounts",
     "acled_events",
     "add_announcement",
@@ -140,18 +157,24 @@ __all__ = [
     "metadata",
     "notifications",
     "observations",
+    "observations_version",
     "open_for_reading",
     "open_for_writing",
     "read_acled_events",
     "read_announcements",
     "read_audit",
+    "read_composite_history",
+    "read_country_observations",
     "read_events",
     "read_fetch_runs",
     "read_http_validators",
     "read_observations",
+    "read_precompute_state",
     "read_revisions",
     "read_schema_version",
     "read_scores",
+    "read_stored_panel",
+    "read_stored_panel_key",
     "retry_busy",
     "revisions",
     "save_announcements",
@@ -167,4 +190,6 @@ __all__ = [
     "upsert_events",
     "upsert_observations",
     "write_audit",
+    "write_composite_history",
+    "write_stored_panel",
 ]

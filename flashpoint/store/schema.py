@@ -218,6 +218,55 @@ announcements = Table(
     ),
 )
 
+# The precompute (`flashpoint.store.precomputed`): the latest scored panel and each country's daily
+# composite history, so readers do not re-score the whole store. Added without a schema step:
+# `init_schema` creates them on any store (readers of an older store find none and score live).
+scored_panels = Table(
+    "scored_panels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # What the panel was computed from: the observations' version, the methodology and the
+    # catalogue it was scored with, and the as-of day. A reader uses it only when all match.
+    Column("data_version", String(200), nullable=False),
+    Column("methodology_version", String(32), nullable=False),
+    Column("settings_fingerprint", String(64), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+scored_panel_frames = Table(
+    "scored_panel_frames",
+    metadata,
+    Column(
+        "panel_id", Integer, ForeignKey("scored_panels.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("name", String(64), primary_key=True),
+    # A frame as JSON text with its column dtypes (`precomputed.encode_frame`): portable, exact.
+    Column("payload", Text, nullable=False),
+)
+composite_history = Table(
+    "composite_history",
+    metadata,
+    Column("country", String(8), primary_key=True),
+    Column("date", Date, primary_key=True),
+    Column("composite", Double),
+    Column("composite_high", Double),
+    Column("band", String(32)),
+    Column("vulnerability", Double),
+    Column("trigger", Double),
+    Column("trigger_state", String(16)),
+    Column("computed_at", DateTime, nullable=False),
+    Index("ix_composite_history_date", "date"),
+)
+# Small key/value facts about the precompute (what the history was computed from, its window).
+precompute_state = Table(
+    "precompute_state",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
 # Raw ACLED rows: licensed data, kept local only, never exported or bundled into a snapshot.
 acled_events = Table(
     "acled_events",

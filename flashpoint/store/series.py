@@ -39,6 +39,7 @@ from flashpoint.store.schema import observations, revisions
 from indicators.observations import (
     OBSERVATION_COLUMNS,
     OBSERVATION_KEY,
+    WORLD,
     conform_observations,
     empty_observations,
 )
@@ -369,6 +370,23 @@ def read_observations(
     if result.empty:
         return empty_observations()
     return _decode_observations(result).reset_index(drop=True)
+
+
+def read_country_observations(
+    engine: Engine | Connection,
+    country: str,
+    *,
+    indicators: Iterable[str] | None = None,
+    include_forecasts: bool = True,
+) -> pd.DataFrame:
+    """Every stored observation of one country and of the world series (`WLD`): what a page
+    about that country (and its scoring) reads, without reading the rest of the store."""
+    return read_observations(
+        engine,
+        indicators=indicators,
+        countries=sorted({str(country), WORLD}),
+        include_forecasts=include_forecasts,
+    )
 
 
 def latest_periods(
