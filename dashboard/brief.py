@@ -20,6 +20,37 @@ from indicators.trigger_state import BLIND, describe_composite, describe_trigger
 
 TOP_DRIVERS = 6
 TREND_DAYS = 365
+
+
+@dataclass(frozen=True)
+class TrendScale:
+    """Where a day and a score (0–10) fall in the trend chart's box, for both renderers (the
+    box's y grows downwards: `bottom` is score 0); the window is the `TREND_DAYS` up to `as_of`."""
+
+    as_of: dt.date
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+    @property
+    def start(self) -> dt.date:
+        """The window's first day."""
+        return self.as_of - dt.timedelta(days=TREND_DAYS)
+
+    @property
+    def middle(self) -> dt.date:
+        """The window's middle day (the axis's middle label)."""
+        return self.start + dt.timedelta(days=max((self.as_of - self.start).days, 1) // 2)
+
+    def x(self, day: dt.date) -> float:
+        """The horizontal position of `day`."""
+        span = max((self.as_of - self.start).days, 1)
+        return self.left + (self.right - self.left) * (day - self.start).days / span
+
+    def y(self, score: float) -> float:
+        """The vertical position of `score` (clipped to 0–10)."""
+        return self.bottom - (self.bottom - self.top) * min(max(score, 0.0), 10.0) / 10.0
 # The source of a derived input (steps, changes, spikes): said in words.
 DERIVED_SOURCE = "derived"
 

@@ -86,15 +86,9 @@ def trend_svg(brief: CountryBrief) -> str:
     width, height = CHART_WIDTH, CHART_HEIGHT
     left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
     top, bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
-    end = brief.as_of
-    start = end - dt.timedelta(days=content.TREND_DAYS)
-    span = max((end - start).days, 1)
-
-    def x_of(day: dt.date) -> float:
-        return left + (right - left) * (day - start).days / span
-
-    def y_of(score: float) -> float:
-        return bottom - (bottom - top) * min(max(score, 0.0), 10.0) / 10.0
+    scale = content.TrendScale(brief.as_of, left, right, top, bottom)
+    start, end = scale.start, brief.as_of
+    x_of, y_of = scale.x, scale.y
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -118,7 +112,7 @@ def trend_svg(brief: CountryBrief) -> str:
         )
     for day, anchor in (
         (start, "start"),
-        (start + dt.timedelta(days=span // 2), "middle"),
+        (scale.middle, "middle"),
         (end, "end"),
     ):
         parts.append(

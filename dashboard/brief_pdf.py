@@ -115,15 +115,9 @@ def _trend(layout: _Layout, brief: CountryBrief) -> None:
     page = layout.page
     left, right = MARGIN + left_pad, MARGIN + layout.width
     top, bottom = layout.y + 6, layout.y + height - bottom_pad
-    end = brief.as_of
-    start = end - dt.timedelta(days=content.TREND_DAYS)
-    span = max((end - start).days, 1)
-
-    def x_of(day: dt.date) -> float:
-        return left + (right - left) * (day - start).days / span
-
-    def y_of(score: float) -> float:
-        return bottom - (bottom - top) * min(max(score, 0.0), 10.0) / 10.0
+    scale = content.TrendScale(brief.as_of, left, right, top, bottom)
+    start, end = scale.start, brief.as_of
+    x_of, y_of = scale.x, scale.y
 
     uppers = [band.lower for band in brief.bands[1:]] + [10.0]
     for band, upper in zip(brief.bands, uppers, strict=True):
@@ -138,7 +132,7 @@ def _trend(layout: _Layout, brief: CountryBrief) -> None:
         y = y_of(float(tick))
         page.line([(left, y), (right, y)], width=0.3, colour=LIGHT)
         page.text(left - 14, y + 3, str(tick), size=7, colour=GREY)
-    for day in (start, start + dt.timedelta(days=span // 2), end):
+    for day in (start, scale.middle, end):
         label = content.day_text(day)
         page.text(min(max(x_of(day) - 20, left), right - 42), bottom + 11, label, size=7)
     segment: list[tuple[float, float]] = []

@@ -32,16 +32,8 @@ from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
 from indicators.scoring import ScoreFrames
 
-HISTORY_COLUMNS: Final[tuple[str, ...]] = (
-    "country",
-    "date",
-    "composite",
-    "composite_high",
-    "band",
-    "vulnerability",
-    "trigger",
-    "trigger_state",
-)
+# The stored history's columns, which the replay fallback returns too.
+HISTORY_COLUMNS: Final[tuple[str, ...]] = store.HISTORY_COLUMNS
 # The trend windows: label → days back from the day shown (that day included).
 TREND_WINDOWS: Final[dict[str, int]] = {"90 days": 90, "1 year": 365}
 YEAR_DAYS: Final = 365

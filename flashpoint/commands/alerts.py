@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import re
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from flashpoint.commands.actor import cli_actor
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
 
@@ -55,15 +55,6 @@ def _print_table(frame: pd.DataFrame, empty: str) -> None:
         return
     with pd.option_context("display.width", 200, "display.max_colwidth", 90):
         print(frame.to_string(index=False))
-
-
-def _actor(args: argparse.Namespace) -> str:
-    if getattr(args, "by", None):
-        return str(args.by)
-    try:
-        return f"{getpass.getuser()} (cli)"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _parse_until(text: str, now: datetime) -> datetime:
@@ -208,7 +199,7 @@ def run_silence_add(args: argparse.Namespace) -> int:
             country=args.country,
             until=until,
             comment=args.comment,
-            actor=_actor(args),
+            actor=cli_actor(args),
             now=now,
         )
     if errors:
@@ -236,7 +227,7 @@ def run_silence_expire(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     with _open_store(settings, create=True) as engine:
-        ended = expire_silence(engine, args.id, actor=_actor(args))
+        ended = expire_silence(engine, args.id, actor=cli_actor(args))
     if not ended:
         print(f"flashpoint: error: silence {args.id} does not exist or has ended", file=sys.stderr)
         return 1

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from typing import Any
 
 from fetchers.policy_calendar import read_announcements
+from flashpoint.commands.actor import cli_actor
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.store import mask_url, open_for_writing, save_announcements
 
@@ -50,22 +50,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     parser.set_defaults(handler=run)
 
 
-def _actor(args: argparse.Namespace) -> str:
-    if getattr(args, "by", None):
-        return str(args.by)
-    try:
-        return f"{getpass.getuser()} (cli)"
-    except (KeyError, OSError):
-        return "cli"
-
-
 def run(args: argparse.Namespace) -> int:
     """Validate the whole file, then write it in one transaction; prints what changed."""
     settings = settings_from_args(args)
     parsed = read_announcements(args.file)
     engine = open_for_writing(settings.database_url)
     try:
-        counts = save_announcements(engine, parsed.records, actor=_actor(args))
+        counts = save_announcements(engine, parsed.records, actor=cli_actor(args))
     finally:
         engine.dispose()
     stored = counts.announcements
