@@ -394,7 +394,8 @@ def first_published_day(version: str) -> dt.date | None:
     or None for an empty store: no as-of day before it can show anything."""
     from indicators.pointintime import publication_dates
 
-    observations = _actual_observations(version)
+    # Only each indicator's first-period rows: the whole store is never read for a date bound.
+    observations = store.read_first_observations(get_engine())
     if observations.empty:
         return None
     first = publication_dates(observations, get_catalogue()).min()

@@ -372,6 +372,38 @@ def read_observations(
     return _decode_observations(result).reset_index(drop=True)
 
 
+def read_first_observations(engine: Engine | Connection) -> pd.DataFrame:
+    """The actual (not forecast) observations at each indicator's first period: the rows the
+    earliest publication day of the store is found among (a small frame, read with one query
+    instead of the whole store; each indicator's first period is also its first publication)."""
+    actual = observations.c.is_forecast.is_(False)
+    first = (
+        sa.select(
+            observations.c.indicator.label("first_indicator"),
+            sa.func.min(observations.c.period).label("first_period"),
+        )
+        .where(actual)
+        .group_by(observations.c.indicator)
+        .subquery()
+    )
+    query = (
+        _select_observations()
+        .join(
+            first,
+            sa.and_(
+                observations.c.indicator == first.c.first_indicator,
+                observations.c.period == first.c.first_period,
+            ),
+        )
+        .where(actual)
+    )
+    with _reading(engine) as connection:
+        result = _frame(connection.execute(query))
+    if result.empty:
+        return empty_observations()
+    return _decode_observations(result).reset_index(drop=True)
+
+
 def read_country_observations(
     engine: Engine | Connection,
     country: str,

@@ -160,3 +160,21 @@ def test_trend_lines_read_the_precomputed_history_and_equal_a_replay(
     assert list(stored["trigger_state"]) == list(replayed["trigger_state"])
     # The year reaches back before the stored window: it is replayed, not cut short.
     assert history._stored_history(version, countries, day - dt.timedelta(days=364), day) is None
+
+
+def test_the_as_of_bound_reads_only_first_rows_and_equals_the_whole_store_rule(
+    writable_snapshot_store: Path, use_store: Any
+) -> None:
+    from indicators.pointintime import publication_dates
+
+    engine = store.make_engine(sqlite_url(writable_snapshot_store))
+    try:
+        everything = store.read_observations(engine, include_forecasts=False)
+        first_rows = store.read_first_observations(engine)
+    finally:
+        engine.dispose()
+    catalogue = load_config(CONFIG).catalogue()
+    expected = pd.Timestamp(publication_dates(everything, catalogue).min()).date()
+    assert len(first_rows) < len(everything) / 100  # a small read, not the store
+    use_store(writable_snapshot_store)
+    assert data.first_published_day(data.current_version()) == expected
