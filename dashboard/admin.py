@@ -85,7 +85,13 @@ def login_panel(admin: str | None, *, what: str) -> None:
             if st.button("Log out", key="admin_logout"):
                 st.session_state.pop(auth.ADMIN_TOKEN_KEY, None)
                 if _auth_configured() and getattr(_user(), "is_logged_in", False):
+                    # st.logout() only queues the browser's redirect to /auth/logout, which
+                    # clears the identity cookie. A rerun here would clear that queue before it
+                    # is sent (Streamlit keeps only lifecycle messages across an interrupted
+                    # run), leaving the cookie in place: stop instead and let the redirect
+                    # reload the page.
                     st.logout()
+                    st.stop()
                 st.rerun()
             return
         signed_in = _signed_in_email()
