@@ -55,13 +55,16 @@ def streamlit_command(app: Path, *, port: int, address: str) -> list[str]:
     ]
 
 
-def prepare_store(config: Path | None) -> tuple[Path, int, str]:
+def prepare_store(config: Path | None) -> tuple[Path, int, str, bool]:
     """Load the config, create the schema and load the bundled snapshot into an empty store.
 
     Returns:
-        The resolved config path, and the configured port and address.
+        The resolved config path, the configured port and address, and whether today's scored
+        panel still has to be stored (the precompute the dashboard reads).
     """
     from flashpoint import snapshot, store
+    from flashpoint.precompute import read_panel
+    from flashpoint.scoring import today
 
     settings = load_config(config)
     config_path = (settings.config_path or resolve_config_path(config)).resolve()
@@ -71,20 +74,47 @@ def prepare_store(config: Path | None) -> tuple[Path, int, str]:
             log.info("store is empty: loading the bundled snapshot")
             # The first start takes seconds: say so, with progress, before the server starts.
             snapshot.ensure_snapshot_loaded(engine, progress=snapshot.print_progress())
+        stored = read_panel(engine, settings.catalogue(), today().date(), with_reference=False)
     finally:
         engine.dispose()
-    return config_path, settings.dashboard.port, settings.dashboard.address
+    return config_path, settings.dashboard.port, settings.dashboard.address, stored is None
 
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `flashpoint dashboard`."""
-    config_path, configured_port, configured_address = prepare_store(args.config)
+    config_path, configured_port, configured_address, needs_precompute = prepare_store(
+        args.config
+    )
     port = args.port if args.port is not None else configured_port
     address = args.address if args.address is not None else configured_address
     command = streamlit_command(app_path(), port=port, address=address)
     environment = {**os.environ, CONFIG_ENV: str(config_path)}
+    if needs_precompute:
+        start_background_precompute(config_path, environment)
     print(f"Flashpoint dashboard on http://{address}:{port}/  (Ctrl+C to stop)", flush=True)
     return _serve(command, environment)
+
+
+def start_background_precompute(config_path: Path, environment: dict[str, str]) -> None:
+    """Store today's panel and composite history beside the server, not before it.
+
+    On a first start that takes about a minute; the server answers meanwhile (scoring live) and
+    reads the stored panel once it is there. The child watches for this process (which becomes
+    the server) and stops when it has gone.
+    """
+    print(
+        "today's scores are not stored yet: storing them in the background "
+        "(the first pages score live until then)",
+        flush=True,
+    )
+    subprocess.Popen(  # our own interpreter and module, no shell
+        [
+            sys.executable, "-m", "flashpoint.commands.background_precompute",
+            "--config", str(config_path), "--server-pid", str(os.getpid()),
+        ],
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 def _serve(command: list[str], environment: dict[str, str]) -> int:

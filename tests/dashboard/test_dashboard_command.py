@@ -6,12 +6,16 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from flashpoint import snapshot, store
 from flashpoint.commands.dashboard import app_path, streamlit_command
+from flashpoint.config import load_config
+from flashpoint.precompute import read_panel
+from flashpoint.scoring import today
 from tests.dashboard.conftest import free_port, sqlite_url, wait_for_health
 
 
@@ -33,6 +37,22 @@ def test_command_line_uses_the_installed_app_and_production_flags() -> None:
         "--browser.gatherUsageStats": "false",
         "--global.developmentMode": "false",
     }
+
+
+# A first start's background precompute takes about a minute here, several on a busy machine.
+PRECOMPUTE_SECONDS = 600.0
+
+
+def wait_for_log_line(log: Path, start: bytes) -> bytes:
+    """The first line of `log` starting with `start`, waiting for it with a generous deadline."""
+    deadline = time.monotonic() + PRECOMPUTE_SECONDS
+    while time.monotonic() < deadline:
+        for line in log.read_bytes().splitlines():
+            if line.startswith(start):
+                return line
+        time.sleep(1)  # polling a log another process appends to
+    tail = log.read_text(errors="replace")[-4000:]
+    raise AssertionError(f"no line starting {start!r} after {PRECOMPUTE_SECONDS:.0f} s:\n{tail}")
 
 
 def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: Path) -> None:
@@ -78,6 +98,18 @@ def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: P
         total = f"{expected:,}".encode()
         assert b"snapshot: loaded " + total + b" of " + total + b" rows (100%)" in shown
         assert shown.index(b"snapshot: done in ") < shown.index(b"Flashpoint dashboard on")
+        # Today's panel is stored beside the server (which answered before it was done), so
+        # later pages read it instead of scoring the whole store.
+        assert b"storing them in the background" in shown
+        finished = wait_for_log_line(log, b"background precompute: scored panel stored: ")
+        assert b"composite history" in finished
+        engine = store.make_engine(sqlite_url(database))
+        try:
+            catalogue = load_config(config).catalogue()
+            stored = read_panel(engine, catalogue, today().date(), with_reference=False)
+        finally:
+            engine.dispose()
+        assert stored is not None and {"KAZ", "KGZ"} <= set(stored.now.countries.index)
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
