@@ -8,6 +8,7 @@ document, byte-for-byte reproducible from the bundled data (no timings, no run d
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ import pandas as pd
 
 from flashpoint.config import Settings
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.validation import alert_load, labels
 from indicators.validation import backtest as bt
-from indicators.validation import labels
 from indicators.validation.backtest import BacktestResult, DiscriminationRow
 from indicators.validation.before_after import PREVIOUS_METHODOLOGY, hit_counts
 from indicators.validation.episodes import BUNDLED_EPISODES
@@ -124,6 +125,39 @@ def alert_load_lines(result: BacktestResult) -> list[str]:
         f"evaluation): {_fmt(load.per_country_year)} per country-year",
         f"by rule: {rules}",
         f"not replayed: {', '.join(load.not_replayed) or 'none'}",
+        *band_margin_lines(result),
+    ]
+
+
+def band_margin_lines(result: BacktestResult) -> list[str]:
+    """The band-rise margin's candidates and the choice made on the train years, in words."""
+    calibration = result.alert_load.band_margin
+    if calibration is None:
+        return []
+    first, last = calibration.train_years
+    report = result.alert_load.years
+    candidates = "; ".join(
+        f"{row.margin:g}: {_fmt(row.train_per_country_year)} train, "
+        f"{_fmt(row.report_per_country_year)} report"
+        for row in calibration.rows
+    )
+    target = alert_load.TARGET_PER_COUNTRY_YEAR
+    met = [row for row in calibration.rows if (row.train_per_country_year or math.inf) <= target]
+    how = (
+        f"the smallest margin with at most {target:g} per country-year"
+        if met
+        else f"no candidate reached {target:g} per country-year, so the lowest train load"
+    )
+    configured = (
+        "configured the same"
+        if calibration.configured == calibration.chosen
+        else f"configured {calibration.configured:g}, which differs from the train choice"
+    )
+    return [
+        f"band-rise margin (points inside the higher band before a rise counts), alerts per "
+        f"country-year on the train years {first}–{last} and the report years "
+        f"{report[0]}–{report[1]}: {candidates}",
+        f"chosen on the train years ({how}): {calibration.chosen:g}; {configured}",
     ]
 
 
@@ -342,7 +376,11 @@ def validation_markdown(result: BacktestResult) -> str:
         f"(at least {labels.SURGE_MIN_HISTORY}); UCDP onset at {labels.CONFLICT_DEATHS:g} deaths.",
         "* **Alert load.** The configured default rules stepped with the real state machine at "
         "month ends of the report years for every scored country; alerts within "
-        f"{bt.EPISODE_WINDOW_DAYS} days of any episode's T are left out.",
+        f"{alert_load.EPISODE_WINDOW_DAYS} days of any episode's T are left out. The band-rise "
+        "rule's margin (the points the composite must be inside the higher band) is chosen on "
+        f"the train years {alert_load.TRAIN_ALERT_YEARS[0]}–{alert_load.TRAIN_ALERT_YEARS[1]}: "
+        "the smallest candidate whose train load is at most 1 per country-year, else the one "
+        "with the lowest train load.",
         "",
         "## Event study",
         "",
@@ -392,8 +430,20 @@ def _status_paragraph(result: BacktestResult) -> list[str]:
         f"(below). **Before calibration** is methodology {result.before.methodology_version}'s "
         f"rule ({result.before.aggregation}: the geometric mean, each pillar floored at 0.1) "
         "scored in the same run on the same data, episodes and rules. Pillar and indicator "
-        "weights and the transforms were not calibrated.",
+        "weights and the transforms were not calibrated."
+        + _margin_status(result),
     ]
+
+
+def _margin_status(result: BacktestResult) -> str:
+    calibration = result.alert_load.band_margin
+    if calibration is None:
+        return ""
+    return (
+        f" The band-rise alert's margin ({calibration.configured:g} point"
+        f"{'' if calibration.configured == 1 else 's'} inside the higher band) is also a train-"
+        "year choice; every candidate's alert load is listed under Alert load."
+    )
 
 
 def _choice_lines(result: BacktestResult) -> list[str]:

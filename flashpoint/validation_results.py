@@ -18,8 +18,8 @@ from typing import Any
 
 from flashpoint.errors import FlashpointError
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.validation.alert_load import AlertLoad, MarginCalibration, MarginRow
 from indicators.validation.backtest import (
-    AlertLoad,
     BacktestResult,
     DiscriminationRow,
     EpisodeOutcome,
@@ -121,6 +121,33 @@ def _alert_load(raw: Mapping[str, Any]) -> AlertLoad:
         per_country_year=None if per is None else float(per),
         by_rule={str(name): int(count) for name, count in raw["by_rule"].items()},
         not_replayed=tuple(str(name) for name in raw["not_replayed"]),
+        band_margin=_band_margin(raw.get("band_margin")),
+    )
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _band_margin(raw: Mapping[str, Any] | None) -> MarginCalibration | None:
+    if raw is None:
+        return None
+    first, last = raw["train_years"]
+    rows = tuple(
+        MarginRow(
+            margin=float(row["margin"]),
+            train_firings=int(row["train_firings"]),
+            train_per_country_year=_optional_float(row["train_per_country_year"]),
+            report_firings=int(row["report_firings"]),
+            report_per_country_year=_optional_float(row["report_per_country_year"]),
+        )
+        for row in raw["rows"]
+    )
+    return MarginCalibration(
+        train_years=(int(first), int(last)),
+        rows=rows,
+        chosen=float(raw["chosen"]),
+        configured=float(raw["configured"]),
     )
 
 

@@ -153,6 +153,7 @@ def _rules_table() -> pd.DataFrame:
                 "Condition": rule.condition,
                 "Threshold": rule.threshold,
                 "Recovery": rule.recovery,
+                "Band margin": rule.margin if rule.kind == "band_change" else None,
                 "Pending evals": rule.pending_evaluations,
                 "Re-notify (h)": rule.renotify_hours,
                 "Severity": rule.severity,
@@ -232,7 +233,7 @@ def _rule_editor(rule: AlertRule | None, is_admin: bool) -> None:
             disabled=locked,
             help='ISO3 codes separated by commas, or "watched" for every watched country.',
         )
-        third = st.columns(4)
+        third = st.columns(5)
         condition = third[0].selectbox(
             "Condition",
             CONDITIONS,
@@ -262,6 +263,15 @@ def _rule_editor(rule: AlertRule | None, is_admin: bool) -> None:
             step=1,
             key=key("window_days"),
             disabled=locked,
+        )
+        margin = third[4].text_input(
+            "Band margin (points)",
+            value=f"{current.margin:g}",
+            key=key("margin"),
+            disabled=locked,
+            help="band_change only: how far inside the new band the composite must be before a "
+            "move counts, so a score at a band's edge does not ring on every wobble. 0 for "
+            "other kinds.",
         )
         fourth = st.columns(4)
         pending_evaluations = fourth[0].number_input(
@@ -315,6 +325,7 @@ def _rule_editor(rule: AlertRule | None, is_admin: bool) -> None:
         "threshold": threshold,
         "recovery": recovery,
         "window_days": window,
+        "margin": margin,
         "pending_evaluations": pending_evaluations,
         "renotify_hours": renotify,
         "severity": severity,

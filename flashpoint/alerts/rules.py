@@ -31,6 +31,7 @@ _EVALUATION_FIELDS: Final = (
     "threshold",
     "recovery",
     "window_days",
+    "margin",
     "pending_evaluations",
 )
 

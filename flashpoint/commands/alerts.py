@@ -134,6 +134,7 @@ def run_list(args: argparse.Namespace) -> int:
                 "target": rule.target,
                 "condition": f"{sign} {rule.threshold:g}" if rule.threshold is not None else "",
                 "recovery": "" if rule.recovery is None else f"{rule.recovery:g}",
+                "margin": f"{rule.margin:g}" if rule.kind == "band_change" else "",
                 "severity": rule.severity,
                 "enabled": "deleted" if entry.deleted else ("yes" if rule.enabled else "no"),
                 "origin": entry.origin,

@@ -62,6 +62,13 @@ class AlertRule(ConfigModel):
     window_days: int = Field(
         default=30, ge=1, description="change, spike, band_change: the comparison window, days."
     )
+    margin: float = Field(
+        default=0.0,
+        ge=0,
+        le=1.5,
+        description="band_change only: score points the composite must be inside the higher "
+        "band before a rise counts (hysteresis at a band's edge); 0 = any crossing.",
+    )
     pending_evaluations: int = Field(
         default=1, ge=1, description="Consecutive breaching evaluations before it fires."
     )

@@ -236,6 +236,8 @@ def _check_rules(settings: Settings) -> list[Problem]:
                         f"({rule.threshold:g}) for a rule that fires {rule.condition} it",
                     )
                 )
+        if rule.margin and rule.kind != "band_change":
+            problems.append((f"{where}.margin", "only a band_change rule has a margin"))
         for position, channel in enumerate(rule.channels):
             if channel not in settings.notifications.channels:
                 problems.append(

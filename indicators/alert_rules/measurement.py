@@ -142,13 +142,33 @@ def measure(
             band_now = _band_of(panel, country)
             band_then = _band_of(earlier, country)
             rank_now, rank_then = ranks.get(band_now or ""), ranks.get(band_then or "")
-            value = None if rank_now is None or rank_then is None else float(rank_now - rank_then)
             detail = (
                 f"band {band_then} on {_day(earlier.as_of)} → {band_now} on {_day(panel.as_of)}"
             )
+            if rule.margin and rank_now is not None:
+                composite = scores_now.get(country)
+                rank_now = _confirmed_rank(rule, catalogue, ranks, composite, rank_now)
+                detail += f" (composite {_fmt(composite)}; a move counts {rule.margin:g} inside)"
+            value = None if rank_now is None or rank_then is None else float(rank_now - rank_then)
             out[country] = Measurement(value, detail)
         return out
     return {}
+
+
+def _confirmed_rank(
+    rule: AlertRule,
+    catalogue: Catalogue,
+    ranks: dict[str, int],
+    composite: float | None,
+    rank_now: int,
+) -> int | None:
+    """The band rank the composite holds with `rule.margin` to spare: the band of the composite
+    less the margin for a rise ("above"), plus it for a fall ("below")."""
+    if composite is None:
+        return None
+    shifted = composite - rule.margin if rule.condition == "above" else composite + rule.margin
+    rank = ranks[catalogue.band_for(shifted).name]
+    return min(rank, rank_now) if rule.condition == "above" else max(rank, rank_now)
 
 
 def _fmt(value: float | None) -> str:

@@ -53,6 +53,10 @@ class AlertRule:
     an indicator) or score points (change on composite/pillar), z (spike), days (stale) and bands
     (band_change). None is allowed only for stale (→ the indicator's `max_age_days`, or
     `DEFAULT_SOURCE_MAX_AGE_DAYS` for a source) and band_change (→ 0: any move).
+
+    `margin` (band_change only, score points): a rise counts only once the composite is this far
+    inside the higher band, so a score hovering at a band's edge does not fire on every wobble
+    (the band rule's hysteresis; 0 = any crossing).
     """
 
     id: str
@@ -64,6 +68,7 @@ class AlertRule:
     threshold: float | None = None
     recovery: float | None = None
     window_days: int = 30
+    margin: float = 0.0
     pending_evaluations: int = 1
     renotify_hours: float = 24.0
     severity: Severity = "warning"

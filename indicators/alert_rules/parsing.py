@@ -23,6 +23,8 @@ from indicators.alert_rules.model import (
 from indicators.catalogue import Catalogue
 
 _FIELDS: Final = frozenset(AlertRule.__dataclass_fields__)
+# A band_change margin beyond this would ask for more than a band's width (bands are 1.5–3 wide).
+MAX_BAND_MARGIN: Final = 1.5
 
 
 def _as_number(value: object) -> float | None:
@@ -105,6 +107,14 @@ def parse_rule(definition: Mapping[str, Any]) -> tuple[AlertRule | None, list[Fi
                 errors.append(FieldError(key, f"must be a number, got {raw!r}"))
             else:
                 values[key] = number
+    if "margin" in definition:
+        raw = definition["margin"]
+        number = 0.0 if raw is None or (isinstance(raw, str) and not raw.strip()) else None
+        number = _as_number(raw) if number is None else number
+        if number is None:
+            errors.append(FieldError("margin", f"must be a number, got {raw!r}"))
+        else:
+            values["margin"] = number
     if "renotify_hours" in definition:
         number = _as_number(definition["renotify_hours"])
         if number is None:
@@ -210,6 +220,14 @@ def validate_rule(
                     f"({rule.threshold:g}) for a rule that fires {rule.condition} it",
                 )
             )
+    if isinstance(rule.margin, bool) or not isinstance(rule.margin, int | float):
+        errors.append(FieldError("margin", f"must be a number, got {rule.margin!r}"))
+    elif not math.isfinite(rule.margin) or not 0 <= rule.margin <= MAX_BAND_MARGIN:
+        errors.append(
+            FieldError("margin", f"must be between 0 and {MAX_BAND_MARGIN:g} score points")
+        )
+    elif rule.margin and rule.kind != "band_change":
+        errors.append(FieldError("margin", "only a band_change rule has a margin"))
     if rule.kind == "stale" and rule.condition != "above":
         errors.append(FieldError("condition", "a stale rule fires when data is older: use above"))
     if rule.window_days < 1:

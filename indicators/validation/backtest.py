@@ -31,6 +31,7 @@ import pandas as pd
 from indicators.alert_rules import AlertRule
 from indicators.catalogue import Catalogue
 from indicators.scoring import ScoreFrames
+from indicators.validation.alert_load import EPISODE_WINDOW_DAYS, AlertLoad, alert_load
 from indicators.validation.before_after import (
     PREVIOUS_METHODOLOGY,
     BeforeCalibration,
@@ -59,7 +60,6 @@ from indicators.validation.panels import (
     alert_firings,
     indicator_values,
     prepare,
-    replayable,
     score_dates,
     subset_frames,
 )
@@ -71,7 +71,6 @@ REPLAY_BEFORE, REPLAY_AFTER = 60, 30
 TRAIN_LAST_YEAR = 2015
 REPORT_YEARS = (2016, 2024)
 FIRST_YEAR = 1997
-EPISODE_WINDOW_DAYS = 30
 POLITICAL_STABILITY = "wgi_political_stability"
 
 Progress = Callable[[str], None]
@@ -143,26 +142,6 @@ class DiscriminationRow:
             "auc": self.auc.to_dict(),
             "auprc": self.auprc.to_dict(),
         }
-
-
-@dataclass(frozen=True)
-class AlertLoad:
-    """Default-rule alerts outside episode windows (month-end evaluation)."""
-
-    years: tuple[int, int]
-    countries: int
-    country_years: int
-    firings: int
-    per_country_year: float | None
-    by_rule: dict[str, int]
-    not_replayed: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain values for JSON."""
-        out = asdict(self)
-        out["years"] = list(self.years)
-        out["not_replayed"] = list(self.not_replayed)
-        return out
 
 
 @dataclass(frozen=True)
@@ -435,44 +414,6 @@ def discriminate(
     return out
 
 
-# ---- alert load --------------------------------------------------------------------------------
-
-
-def alert_load(
-    pool: PreparedPool,
-    catalogue: Catalogue,
-    rules: Sequence[AlertRule],
-    episodes: pd.DataFrame,
-    years: tuple[int, int] = REPORT_YEARS,
-) -> AlertLoad:
-    """Default-rule firings per country-year outside episode windows (month-end steps)."""
-    dates = pd.date_range(f"{years[0]}-01-31", f"{years[1]}-12-31", freq="ME")
-    frames = score_dates(pool, catalogue, dates, list(pool.countries))
-    scored = frames.countries.dropna(subset=["composite"])
-    country_years = scored.assign(
-        year=pd.DatetimeIndex(scored["date"]).year, country=scored["country"].astype(str)
-    )[["country", "year"]].drop_duplicates()
-    firings = alert_firings(rules, frames, catalogue, dates)
-    inside = pd.Series(False, index=firings.index)
-    days = pd.to_datetime(firings["date"])
-    for country, reference in zip(episodes["country"], episodes["reference"], strict=True):
-        distance = (days - pd.Timestamp(reference)).abs()
-        inside |= (firings["country"] == country) & (
-            distance <= pd.Timedelta(days=EPISODE_WINDOW_DAYS)
-        )
-    outside = firings[~inside]
-    total = len(country_years)
-    return AlertLoad(
-        years=years,
-        countries=int(country_years["country"].nunique()),
-        country_years=total,
-        firings=len(outside),
-        per_country_year=round(len(outside) / total, 3) if total else None,
-        by_rule={str(k): int(v) for k, v in outside["rule_id"].value_counts().sort_index().items()},
-        not_replayed=tuple(r.id for r in rules if r.enabled and not replayable(r, catalogue)),
-    )
-
-
 def before_predictor() -> str:
     """The discrimination predictor name of V under the previous aggregation."""
     return f"V before ({PREVIOUS.name}, methodology {PREVIOUS_METHODOLOGY})"
@@ -554,7 +495,7 @@ def run_backtest(
             )
         )
     progress(f"alert load: month ends of {alert_years[0]}–{alert_years[1]}")
-    load = alert_load(pool, catalogue, rules, episodes, alert_years)
+    load = alert_load(pool, catalogue, rules, episodes, alert_years, calibrate_margin=True)
     before = None
     if adopted != PREVIOUS:
         progress(f"before calibration ({PREVIOUS.name}): event study and alert load")

@@ -25,6 +25,7 @@ import pandas as pd
 from indicators.alert_rules import AlertRule, RuleState, step
 from indicators.alert_rules.parsing import effective_threshold
 from indicators.catalogue import Catalogue
+from indicators.composite import assign_bands
 from indicators.countries import iso3_countries
 from indicators.derived import derive_indicators, standardise_zscore_indicators
 from indicators.observations import WORLD
@@ -109,11 +110,23 @@ def indicator_values(
     )
 
 
-def _band_rank(frames: ScoreFrames, catalogue: Catalogue) -> pd.Series:
+def _band_rank(
+    frames: ScoreFrames, catalogue: Catalogue, *, margin: float = 0.0, condition: str = "above"
+) -> pd.Series:
+    """Each (date, country)'s band rank; with a `margin`, the rank the composite holds with that
+    many points to spare (as `measure` does for a band_change rule's margin)."""
     order = {b.name: r for r, b in enumerate(sorted(catalogue.bands, key=lambda b: b.lower))}
     countries = frames.countries
+    rank = countries["band"].map(order).to_numpy(dtype="float64")
+    if margin:
+        composite = countries["composite"].astype("float64")
+        shifted = composite - margin if condition == "above" else composite + margin
+        names, _ = assign_bands(shifted, catalogue)
+        held = names.map(order).to_numpy(dtype="float64")
+        rank = np.fmin(rank, held) if condition == "above" else np.fmax(rank, held)
+        rank = np.where(composite.isna().to_numpy(), np.nan, rank)
     return pd.Series(
-        countries["band"].map(order).to_numpy(dtype="float64"),
+        rank,
         index=pd.MultiIndex.from_frame(countries[["date", "country"]].astype({"country": str})),
     )
 
@@ -150,6 +163,12 @@ def _spike_of(catalogue: Catalogue, indicator_id: str) -> str | None:
     return None
 
 
+def _wide(ranks: pd.Series) -> pd.DataFrame:
+    wide = ranks.unstack("country")
+    wide.index = pd.DatetimeIndex(wide.index)
+    return wide.sort_index()
+
+
 def rule_values(
     rule: AlertRule, frames: ScoreFrames, catalogue: Catalogue, dates: pd.DatetimeIndex
 ) -> pd.DataFrame:
@@ -157,15 +176,16 @@ def rule_values(
     if rule.target == "composite" and rule.kind == "level":
         series = frames.countries.set_index(["date", "country"])["composite"].astype("float64")
     elif rule.target == "composite":
-        rank = _band_rank(frames, catalogue).unstack("country")
-        rank.index = pd.DatetimeIndex(rank.index)
-        rank = rank.sort_index().reindex(dates)
+        # Now: the band held with the rule's margin to spare; then: the plain band (as
+        # `measure` compares them), so the margin is hysteresis, not moved band edges.
+        held = _wide(_band_rank(frames, catalogue, margin=rule.margin, condition=rule.condition))
+        plain = _wide(_band_rank(frames, catalogue))
         # The band `window_days` earlier: the last scored date on or before then (exact on a
         # daily grid, the previous month end on a monthly one).
         earlier = dates - pd.Timedelta(days=rule.window_days)
-        before = rank.reindex(earlier, method="ffill")
+        before = plain.reindex(earlier, method="ffill")
         before.index = dates
-        return rank - before
+        return held.reindex(dates) - before
     elif rule.kind == "level":
         series = indicator_values(frames, rule.target_id).fillna(0.0)
     else:

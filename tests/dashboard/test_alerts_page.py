@@ -252,6 +252,8 @@ def save(at: AppTest) -> None:
         ("recovery", "30", "recovery", "at or below"),
         ("target", "indicator:nope", "target", "unknown indicator"),
         ("scope", "KAZ, XX1", "scope", "ISO3"),
+        ("margin", "0.5", "margin", "only a band_change rule has a margin"),
+        ("margin", "wide", "margin", "must be a number"),
     ],
 )
 def test_admin_bad_values_name_the_field_and_save_nothing(

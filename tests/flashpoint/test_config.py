@@ -263,6 +263,18 @@ BAD_CONFIGS: list[tuple[str, str, str, str]] = [
         "must be at or below the threshold",
     ),
     (
+        "rule_margin_on_a_level_rule",
+        rule('kind = "level"\ntarget = "composite"\nthreshold = 6.0\nmargin = 0.5'),
+        "alerts.rules[0].margin",
+        "only a band_change rule has a margin",
+    ),
+    (
+        "rule_margin_wider_than_a_band",
+        rule('kind = "band_change"\ntarget = "composite"\nmargin = 2.0'),
+        "alerts.rules[0].margin",
+        "less than or equal to 1.5",
+    ),
+    (
         "rule_recovery_wrong_side_below",
         rule(
             'kind = "level"\ntarget = "pillar:governance"\ncondition = "below"\n'
