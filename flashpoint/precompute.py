@@ -188,9 +188,9 @@ def read_panel(
 
     Args:
         with_reference: False skips decoding the reference panel (`previous` is then None).
-        countries: only these countries' rows, in this order in `countries` (those the panel
-            does not hold are left out): `flashpoint score --country KAZ` decodes one country's
-            rows of each frame, not the whole panel's.
+        countries: only these countries' rows (the `countries` frame in this order; codes the
+            panel does not hold are left out): `flashpoint score --country KAZ` decodes one
+            country's rows of each frame, not the whole panel's.
     """
     roles = ("now", "previous") if with_reference else ("now",)
     names = [f"{role}.{name}" for role in roles for name in _PANEL_FRAMES]
