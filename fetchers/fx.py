@@ -14,25 +14,12 @@ import requests
 from fetchers import http
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import ApiError, BadPayload
+from fetchers.fx_currencies import DEFAULT_CURRENCIES as DEFAULT_CURRENCIES
 from indicators.observations import empty_observations
 
 SOURCE = "fx"
 INDICATOR = "usd_fx_rate"
 UNIT = "LCU per USD"
-
-# ISO3 → ISO 4217 for the default watched countries; `[sources.fx] currencies` overrides it.
-# Kazakhstan is absent on purpose (NBK's official rate is the series); Ecuador uses the US dollar.
-DEFAULT_CURRENCIES: Mapping[str, str] = {
-    "KGZ": "KGS",
-    "UZB": "UZS",
-    "TJK": "TJS",
-    "TKM": "TMT",
-    "RUS": "RUB",
-    "AZE": "AZN",
-    "MNG": "MNT",
-    "IRN": "IRR",
-    "NGA": "NGN",
-}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -176,16 +176,35 @@ def _panel_of(frames: dict[str, pd.DataFrame], role: str, as_of: pd.Timestamp) -
 
 
 def read_panel(
-    engine: Engine, catalogue: Catalogue, as_of: dt.date, *, with_reference: bool = True
+    engine: Engine,
+    catalogue: Catalogue,
+    as_of: dt.date,
+    *,
+    with_reference: bool = True,
+    countries: Sequence[str] | None = None,
 ) -> PanelWithReference | None:
     """The stored panel when it is current for this store, catalogue, methodology and day;
-    None otherwise (the caller scores live). `with_reference=False` skips decoding the
-    reference panel (`previous` is then None)."""
+    None otherwise (the caller scores live).
+
+    Args:
+        with_reference: False skips decoding the reference panel (`previous` is then None).
+        countries: only these countries' rows (the `countries` frame in this order; codes the
+            panel does not hold are left out): `flashpoint score --country KAZ` decodes one
+            country's rows of each frame, not the whole panel's.
+    """
     roles = ("now", "previous") if with_reference else ("now",)
     names = [f"{role}.{name}" for role in roles for name in _PANEL_FRAMES]
-    stored = read_stored_panel(engine, panel_key(engine, catalogue, as_of), names=names)
+    rows_where = None if countries is None else ("country", list(countries))
+    stored = read_stored_panel(
+        engine, panel_key(engine, catalogue, as_of), names=names, rows_where=rows_where
+    )
     if stored is None:
         return None
+    if countries is not None:
+        for role in roles:
+            frame = stored.frames[f"{role}.countries"]
+            held = [code for code in countries if code in frame.index]
+            stored.frames[f"{role}.countries"] = frame.loc[held]
     note = json.loads(stored.note or "{}")
     now = _panel_of(stored.frames, "now", pd.Timestamp(note["now_as_of"]))
     previous = None
@@ -456,18 +475,3 @@ def precompute(
             engine, settings, window_days=history_days, observations=observations, progress=progress
         )
     return PrecomputeReport(len(result.now.countries), panel_seconds, history)
-
-
-def countries_of(panel: PanelWithReference, codes: Iterable[str]) -> PanelScore:
-    """The stored panel's `now` restricted to `codes` (the rows `score --country` prints)."""
-    wanted = [code for code in codes if code in panel.now.countries.index]
-    now = panel.now
-    return PanelScore(
-        as_of=now.as_of,
-        countries=now.countries.loc[wanted],
-        pillars=now.pillars[now.pillars["country"].isin(wanted)].reset_index(drop=True),
-        contributions=now.contributions[now.contributions["country"].isin(wanted)].reset_index(
-            drop=True
-        ),
-        latest=now.latest[now.latest["country"].isin(wanted)].reset_index(drop=True),
-    )

@@ -241,17 +241,18 @@ def stored_or_scored(
 ) -> Any:
     """Today's score read from the stored panel when it is current for this store, methodology
     and config (the precompute); otherwise scored from the store now. Both give the same panel."""
-    from flashpoint.precompute import countries_of, read_panel
+    from flashpoint.precompute import read_panel
     from flashpoint.scoring import score_from_store, today
 
     day = today()
     if as_of is None or as_of == day:
-        stored = read_panel(engine, settings.catalogue(), day.date(), with_reference=False)
-        if stored is not None:
-            if countries is None:
-                return stored.now
-            if all(code in stored.now.countries.index for code in countries):
-                return countries_of(stored, countries)
+        stored = read_panel(
+            engine, settings.catalogue(), day.date(), with_reference=False, countries=countries
+        )
+        if stored is not None and (
+            countries is None or all(code in stored.now.countries.index for code in countries)
+        ):
+            return stored.now
     return score_from_store(engine, settings, as_of=as_of, countries=countries)
 
 

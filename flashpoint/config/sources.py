@@ -221,8 +221,8 @@ class FxSource(SourceSettings):
 
 
 def _default_fx_currencies() -> Mapping[str, str]:
-    # The fx fetcher owns the table (one copy); imported lazily to keep config loading light.
-    from fetchers.fx import DEFAULT_CURRENCIES
+    # The fx source owns the table (one copy): a data module, no HTTP; imported when needed.
+    from fetchers.fx_currencies import DEFAULT_CURRENCIES
 
     return DEFAULT_CURRENCIES
 
@@ -312,8 +312,8 @@ class WfpSource(SourceSettings):
 
 
 def _default_wfp_resources() -> Mapping[str, str]:
-    # The wfp fetcher owns the table (one copy); imported lazily to keep config loading light.
-    from fetchers.wfp import DEFAULT_RESOURCES
+    # The wfp source owns the table (one copy): a data module, no HTTP; imported when needed.
+    from fetchers.wfp_resources import DEFAULT_RESOURCES
 
     return DEFAULT_RESOURCES
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -166,12 +166,33 @@ def encode_frame(frame: pd.DataFrame) -> str:
     return json.dumps({"index": index_names, "columns": columns}, separators=(",", ":"))
 
 
-def decode_frame(text: str) -> pd.DataFrame:
-    """The frame `encode_frame` wrote, with the same dtypes, index and missing values."""
+def _rows_kept(columns: list[dict[str, Any]], rows_where: tuple[str, Collection[Any]]) -> list[int]:
+    name, wanted = rows_where
+    for column in columns:
+        if column["name"] == name:
+            keep = set(wanted)
+            return [position for position, value in enumerate(column["values"]) if value in keep]
+    raise KeyError(f"a stored frame has no column {name!r} to select rows by")
+
+
+def decode_frame(
+    text: str, *, rows_where: tuple[str, Collection[Any]] | None = None
+) -> pd.DataFrame:
+    """The frame `encode_frame` wrote, with the same dtypes, index and missing values.
+
+    Args:
+        text: what `encode_frame` returned.
+        rows_where: `(column, values)`: only the rows whose `column` (a column or an index level)
+            holds one of `values`, in stored order and numbered from 0 again — the same as
+            filtering the whole frame afterwards, without building the rows thrown away.
+    """
     document = json.loads(text)
+    positions = None if rows_where is None else _rows_kept(document["columns"], rows_where)
     data: dict[str, pd.Series] = {}
     for column in document["columns"]:
         kind, values = column["dtype"], column["values"]
+        if positions is not None:
+            values = [values[position] for position in positions]
         series: pd.Series
         if kind.startswith("datetime64"):
             ticks = np.array(
@@ -261,7 +282,11 @@ def read_stored_panel_key(engine: Engine | Connection) -> PanelKey | None:
 
 
 def read_stored_panel(
-    engine: Engine | Connection, key: PanelKey, *, names: Iterable[str] | None = None
+    engine: Engine | Connection,
+    key: PanelKey,
+    *,
+    names: Iterable[str] | None = None,
+    rows_where: tuple[str, Collection[Any]] | None = None,
 ) -> StoredPanel | None:
     """The stored panel when its key equals `key`; None when there is none or it is stale.
 
@@ -269,6 +294,7 @@ def read_stored_panel(
         engine: the store.
         key: what the panel must have been computed from.
         names: only these frames (None: all).
+        rows_where: `(column, values)`: only these rows of every frame (see `decode_frame`).
     """
     try:
         with _reading(engine) as connection:
@@ -304,7 +330,9 @@ def read_stored_panel(
         key=stored,
         computed_at=row.computed_at,
         note=str(row.note or ""),
-        frames={str(name): decode_frame(str(text)) for name, text in payloads},
+        frames={
+            str(name): decode_frame(str(text), rows_where=rows_where) for name, text in payloads
+        },
     )
 
 
