@@ -125,6 +125,36 @@ def test_recent_changes_read_the_precomputed_history_and_equal_a_replay(
     assert last == pd.Timestamp(summary["last_fetched_at"].max())
 
 
+def test_the_recent_movers_are_read_from_the_precompute_and_equal_a_replay(
+    writable_snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import history
+
+    countries = ("KAZ", "NGA")
+    use_store(writable_snapshot_store)
+    version, day = data.current_version(), data.today()
+    # Before the precompute (no history stored): replayed from the countries' observations.
+    replayed = history.load_recent_movers(version, countries, day)
+    engine = store.open_for_writing(sqlite_url(writable_snapshot_store))
+    try:
+        precompute.precompute(engine, load_config(CONFIG), history_days=8)
+    finally:
+        engine.dispose()
+
+    def no_replay(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the recent movers were replayed although they are stored")
+
+    monkeypatch.setattr(history, "_scores", no_replay)
+    stored = history.load_recent_movers(data.current_version(), countries, day)
+    assert list(stored.columns) == list(history.MOVER_COLUMNS)
+    pd.testing.assert_frame_equal(
+        stored.drop(columns="movers"), replayed.drop(columns="movers"), check_dtype=False
+    )
+    for got, wanted in zip(stored["movers"], replayed["movers"], strict=True):
+        assert [name for name, _ in got] == [name for name, _ in wanted]
+        assert [delta for _, delta in got] == pytest.approx([delta for _, delta in wanted])
+
+
 def test_trend_lines_read_the_precomputed_history_and_equal_a_replay(
     writable_snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
