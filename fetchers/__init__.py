@@ -2,54 +2,63 @@
 
 The refresh, the CLI and the scheduler look sources up here by name (never if/elif). To add a
 source: write `fetchers/<name>.py` with a `fetchers.base.BaseFetcher` subclass whose `name` is the
-config's `[sources.<name>]` key, import it below and add it to `_FETCHERS`, and add its
+config's `[sources.<name>]` key, name it (module, class) in `_FETCHERS`, and add its
 fault-matrix case as `tests/fetchers/cases/<name>.py` (see `tests/support/fault_matrix.py`).
 """
 
 from __future__ import annotations
 
-from fetchers.acled import AcledFetcher
-from fetchers.analyst import AnalystFetcher
-from fetchers.base import Fetcher
-from fetchers.brazil_anp import BrazilAnpFetcher
-from fetchers.eia import EiaFetcher
-from fetchers.eu_oil_bulletin import EuOilBulletinFetcher
-from fetchers.fred import FredFetcher
-from fetchers.fx import FxFetcher
-from fetchers.gdelt import GdeltFetcher
-from fetchers.imf import ImfFetcher
-from fetchers.malaysia_fuelprice import MalaysiaFuelpriceFetcher
-from fetchers.nbk import NbkFetcher
-from fetchers.nz_mbie import NzMbieFetcher
-from fetchers.wfp import WfpFetcher
-from fetchers.worldbank import WorldBankFetcher
+from importlib import import_module
+from typing import TYPE_CHECKING
 
-# One entry per source, in refresh order.
-_FETCHERS: tuple[type[Fetcher], ...] = (
-    WorldBankFetcher,
-    ImfFetcher,
-    FredFetcher,
-    EiaFetcher,
-    GdeltFetcher,
-    AcledFetcher,
-    NbkFetcher,
-    FxFetcher,
-    EuOilBulletinFetcher,
-    NzMbieFetcher,
-    MalaysiaFuelpriceFetcher,
-    BrazilAnpFetcher,
-    AnalystFetcher,
-    WfpFetcher,
+if TYPE_CHECKING:
+    from fetchers.base import Fetcher
+
+# One entry per source, in refresh order: (module, class). The fetcher modules (and `requests`)
+# are imported on first use of the registry only, so importing a light module of this package
+# (`fetchers.redact`, `fetchers.policy_calendar`, as the dashboard does) does not import them all.
+_FETCHERS: tuple[tuple[str, str], ...] = (
+    ("fetchers.worldbank", "WorldBankFetcher"),
+    ("fetchers.imf", "ImfFetcher"),
+    ("fetchers.fred", "FredFetcher"),
+    ("fetchers.eia", "EiaFetcher"),
+    ("fetchers.gdelt", "GdeltFetcher"),
+    ("fetchers.acled", "AcledFetcher"),
+    ("fetchers.nbk", "NbkFetcher"),
+    ("fetchers.fx", "FxFetcher"),
+    ("fetchers.eu_oil_bulletin", "EuOilBulletinFetcher"),
+    ("fetchers.nz_mbie", "NzMbieFetcher"),
+    ("fetchers.malaysia_fuelprice", "MalaysiaFuelpriceFetcher"),
+    ("fetchers.brazil_anp", "BrazilAnpFetcher"),
+    ("fetchers.analyst", "AnalystFetcher"),
+    ("fetchers.wfp", "WfpFetcher"),
 )
 
-REGISTRY: dict[str, type[Fetcher]] = {fetcher.name: fetcher for fetcher in _FETCHERS}
+
+def registry() -> dict[str, type[Fetcher]]:
+    """Source name → fetcher class, in refresh order (also `fetchers.REGISTRY`)."""
+    known = globals().get("REGISTRY")
+    if known is None:
+        classes: list[type[Fetcher]] = [
+            getattr(import_module(module), name) for module, name in _FETCHERS
+        ]
+        # Kept as a plain module attribute: later lookups (and tests that patch it) see one dict.
+        known = globals()["REGISTRY"] = {fetcher.name: fetcher for fetcher in classes}
+    return known
+
+
+def __getattr__(name: str) -> dict[str, type[Fetcher]]:
+    if name == "REGISTRY":  # built on first access (see `_FETCHERS`)
+        return registry()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_fetcher(name: str) -> Fetcher:
     """A new instance of the fetcher registered as `name` (KeyError naming the known ones)."""
+    fetchers = registry()
     try:
-        fetcher_class = REGISTRY[name]
+        fetcher_class = fetchers[name]
     except KeyError:
-        known = ", ".join(sorted(REGISTRY)) or "none"
+        known = ", ".join(sorted(fetchers)) or "none"
         raise KeyError(f"no fetcher registered as {name!r} (known: {known})") from None
     return fetcher_class()
