@@ -38,6 +38,7 @@ from flashpoint.config import (
 from flashpoint.precompute import (
     SUCCESSFUL_RUN_STATUSES,
     PanelWithReference,
+    first_day_published,
     history_is_current,
     panel_key,
     previous_refresh_cutoff,
@@ -392,14 +393,9 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
 def first_published_day(version: str) -> dt.date | None:
     """The first day on which any stored actual observation had been published (point in time),
     or None for an empty store: no as-of day before it can show anything."""
-    from indicators.pointintime import publication_dates
-
-    # Only each indicator's first-period rows: the whole store is never read for a date bound.
-    observations = store.read_first_observations(get_engine())
-    if observations.empty:
-        return None
-    first = publication_dates(observations, get_catalogue()).min()
-    return None if pd.isna(first) else pd.Timestamp(first).date()
+    # Stored by the precompute when current; else from each indicator's first-period rows (the
+    # whole store is never read for a date bound).
+    return first_day_published(get_engine(), get_catalogue())
 
 
 @dataclass(frozen=True)
@@ -612,12 +608,20 @@ def fuel_price_frame(
 
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def _fuel_observations(version: str, country: str) -> pd.DataFrame:
+    # Only the trigger panel's series of `country` and the world: the overview draws nothing
+    # else from observations, and a country's whole history is several times larger.
+    wanted = [indicator for indicator, _ in FUEL_PRICE_INDICATORS + WORLD_PRICE_INDICATORS]
+    return store.read_country_observations(get_engine(), country, indicators=wanted)
+
+
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
 def load_fuel_prices(
     version: str, country: str, window_days: int, as_of: dt.date | None = None
 ) -> pd.DataFrame:
     """`fuel_price_frame` of the stored observations (cached per data version and country);
     for a past `as_of`, of only those published by the end of that day (point in time)."""
-    observations = load_country_observations(version, country)
+    observations = _fuel_observations(version, country)
     if as_of is not None and as_of < today():
         from indicators.pointintime import visible_observations
 

@@ -440,6 +440,48 @@ def history_rows(replay_countries: pd.DataFrame, *, since: dt.date | None = None
 
 
 # --------------------------------------------------------------------------------------------
+# The first day with published data (the as-of picker's lower bound)
+
+_FIRST_PUBLISHED_KEY = "first_published"
+
+
+def _first_published_key(engine: Engine, catalogue: Catalogue) -> str:
+    # Publication lags come from the catalogue: a config change moves the bound too.
+    return f"{observations_version(engine)}|{settings_fingerprint(catalogue)}"
+
+
+def compute_first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """The first day on which any stored actual observation had been published (point in
+    time), from each indicator's first-period rows only; None for an empty store."""
+    from indicators.pointintime import publication_dates
+
+    observations = store.read_first_observations(engine)
+    if observations.empty:
+        return None
+    first = publication_dates(observations, catalogue).min()
+    return None if pd.isna(first) else pd.Timestamp(first).date()
+
+
+def store_first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """Compute the first published day and store it with what it was computed from."""
+    day = compute_first_day_published(engine, catalogue)
+    value = f"{_first_published_key(engine, catalogue)}|{'' if day is None else day.isoformat()}"
+    write_precompute_state(engine, {_FIRST_PUBLISHED_KEY: value})
+    return day
+
+
+def first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """The first published day: the stored one when current for this store and catalogue,
+    else computed now (`compute_first_day_published`)."""
+    stored = read_precompute_state(engine).get(_FIRST_PUBLISHED_KEY)
+    if stored is not None:
+        key, _, day = stored.rpartition("|")
+        if key == _first_published_key(engine, catalogue):
+            return dt.date.fromisoformat(day) if day else None
+    return compute_first_day_published(engine, catalogue)
+
+
+# --------------------------------------------------------------------------------------------
 # Both, as the pipeline, load-snapshot and serve call them
 
 
@@ -478,6 +520,7 @@ def precompute(
         progress("scoring every country for the stored panel …")
     observations = _reader(engine, settings)
     result = store_panel(engine, settings, now=now, observations=observations)
+    store_first_day_published(engine, settings.catalogue())
     panel_seconds = time.monotonic() - started
     history = None
     if history_days > 0:
