@@ -25,12 +25,21 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
+from dashboard.fuel_prices import (
+    DEFAULT_SHOCK_THRESHOLD,
+    FUEL_PRICE_INDICATORS,
+    FUEL_SHOCK_INDICATOR,
+    WORLD_PRICE_INDICATORS,
+    fuel_price_frame,
+    fuel_shock_rule,
+    fuel_shock_threshold,
+    trigger_window_start,
+)
 from fetchers.redact import redact
 from flashpoint import store
 from flashpoint.config import (
     CONFIG_ENV,
     DATABASE_URL_ENV,
-    AlertRule,
     Settings,
     iso3_countries,
     load_config,
@@ -38,6 +47,7 @@ from flashpoint.config import (
 from flashpoint.precompute import (
     SUCCESSFUL_RUN_STATUSES,
     PanelWithReference,
+    first_day_published,
     history_is_current,
     panel_key,
     previous_refresh_cutoff,
@@ -45,12 +55,22 @@ from flashpoint.precompute import (
     score_with_reference,
 )
 from indicators.catalogue import Catalogue
-from indicators.derived import price_in_force_rows
 from indicators.observations import WORLD
 from indicators.scoring import PanelScore
 
 # Re-exported for the pages and tests that read them from here.
-__all__ = ["SUCCESSFUL_RUN_STATUSES", "previous_refresh_cutoff"]
+__all__ = [
+    "DEFAULT_SHOCK_THRESHOLD",
+    "FUEL_PRICE_INDICATORS",
+    "FUEL_SHOCK_INDICATOR",
+    "SUCCESSFUL_RUN_STATUSES",
+    "WORLD_PRICE_INDICATORS",
+    "fuel_price_frame",
+    "fuel_shock_rule",
+    "fuel_shock_threshold",
+    "previous_refresh_cutoff",
+    "trigger_window_start",
+]
 CACHE_DISABLED_ENV = "FLASHPOINT_DISABLE_CACHE"
 # Bound every cache: a few data versions and the watched countries of each.
 _MAX_VERSIONS = 4
@@ -58,17 +78,6 @@ _MAX_PER_COUNTRY = 64
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# The generic fuel catalogue (any country; each row carries its own unit, e.g. KZT/litre, BDT/kg).
-FUEL_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (
-    ("fuel_lpg_retail", "LPG"),
-    ("fuel_gasoline_retail", "Gasoline"),
-    ("fuel_diesel_retail", "Diesel"),
-    ("fuel_kerosene_retail", "Kerosene"),
-)
-WORLD_PRICE_INDICATORS: tuple[tuple[str, str], ...] = (("brent_price", "Brent crude"),)
-FUEL_SHOCK_INDICATOR = "fuel_price_step"
-DEFAULT_SHOCK_THRESHOLD = 25.0
 
 
 def caching_enabled() -> bool:
@@ -392,14 +401,9 @@ def load_panel(version: str, as_of: dt.date) -> ScoredPanel:
 def first_published_day(version: str) -> dt.date | None:
     """The first day on which any stored actual observation had been published (point in time),
     or None for an empty store: no as-of day before it can show anything."""
-    from indicators.pointintime import publication_dates
-
-    # Only each indicator's first-period rows: the whole store is never read for a date bound.
-    observations = store.read_first_observations(get_engine())
-    if observations.empty:
-        return None
-    first = publication_dates(observations, get_catalogue()).min()
-    return None if pd.isna(first) else pd.Timestamp(first).date()
+    # Stored by the precompute when current; else from each indicator's first-period rows (the
+    # whole store is never read for a date bound).
+    return first_day_published(get_engine(), get_catalogue())
 
 
 @dataclass(frozen=True)
@@ -518,97 +522,15 @@ def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str,
 
 
 # --------------------------------------------------------------------------------------------
-# Alert rules shown on the overview
+# The trigger panel's fuel prices (the pure part is `dashboard.fuel_prices`)
 
 
-def fuel_shock_rule(settings: Settings) -> AlertRule | None:
-    """The enabled rule that watches the fuel-price step (the trigger), if any."""
-    for rule in settings.alerts.rules:
-        if rule.enabled and rule.target == f"indicator:{FUEL_SHOCK_INDICATOR}":
-            return rule
-    return None
-
-
-def fuel_shock_threshold(settings: Settings) -> float:
-    """The fuel-shock rule's threshold in %, or the default 25 % when no rule sets one."""
-    rule = fuel_shock_rule(settings)
-    if rule is not None and rule.threshold is not None:
-        return float(rule.threshold)
-    return DEFAULT_SHOCK_THRESHOLD
-
-
-def fuel_price_frame(
-    observations: pd.DataFrame,
-    country: str,
-    window_days: int,
-    *,
-    catalogue: Catalogue | None = None,
-) -> pd.DataFrame:
-    """The trigger panel's series for `country`: its domestic fuel prices and the world crude price.
-
-    Args:
-        observations: canonical rows of `country` and `WLD`.
-        country: ISO3 code.
-        window_days: a change counts as a *step* only between observations at most this many
-            days apart (the fuel-price-step indicator's window); across longer gaps `step_pct`
-            is NaN, because a move spread over years is not a shock.
-        catalogue: when given, a change between two rows of a price-in-force source (the
-            catalogue's `in_force_sources`: official revisions) is a step whatever the gap, as
-            the fuel-price-step indicator counts it.
-
-    Returns:
-        Columns `indicator, label, period, value, unit, axis ("domestic"/"world"), step_pct,
-        gap_days`, one row per observation, series in catalogue order.
-    """
-    frames: list[pd.DataFrame] = []
-    for indicator_id, label in FUEL_PRICE_INDICATORS + WORLD_PRICE_INDICATORS:
-        is_world = (indicator_id, label) in WORLD_PRICE_INDICATORS
-        owner = WORLD if is_world else country
-        rows = observations[
-            (observations["indicator"] == indicator_id) & (observations["country"] == owner)
-        ]
-        if rows.empty:
-            continue
-        # One value per period: the newest vintage wins.
-        rows = rows.sort_values(["period", "vintage"]).drop_duplicates("period", keep="last")
-        gap = rows["period"].diff().dt.days
-        step = rows["value"].pct_change() * 100
-        datable = gap <= window_days
-        if catalogue is not None:
-            in_force = price_in_force_rows(rows, catalogue)
-            datable |= in_force & in_force.shift(1, fill_value=False)
-        # A change of vintage is a series break (WFP's actual → aggregate markets): no step
-        # is drawn across it.
-        same_series = rows["vintage"].eq(rows["vintage"].shift(1))
-        step = step.where(same_series)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "indicator": indicator_id,
-                    "label": label,
-                    "period": rows["period"].to_numpy(),
-                    "value": rows["value"].to_numpy(dtype="float64"),
-                    "unit": rows["unit"].to_numpy(),
-                    "axis": "world" if is_world else "domestic",
-                    "step_pct": step.where(datable).to_numpy(dtype="float64"),
-                    "gap_days": gap.to_numpy(dtype="float64"),
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(
-            columns=[
-                "indicator",
-                "label",
-                "period",
-                "value",
-                "unit",
-                "axis",
-                "step_pct",
-                "gap_days",
-            ]
-        )
-    return pd.concat(frames, ignore_index=True)
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def _fuel_observations(version: str, country: str) -> pd.DataFrame:
+    # Only the trigger panel's series of `country` and the world: the overview draws nothing
+    # else from observations, and a country's whole history is several times larger.
+    wanted = [indicator for indicator, _ in FUEL_PRICE_INDICATORS + WORLD_PRICE_INDICATORS]
+    return store.read_country_observations(get_engine(), country, indicators=wanted)
 
 
 @cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
@@ -617,29 +539,12 @@ def load_fuel_prices(
 ) -> pd.DataFrame:
     """`fuel_price_frame` of the stored observations (cached per data version and country);
     for a past `as_of`, of only those published by the end of that day (point in time)."""
-    observations = load_country_observations(version, country)
+    observations = _fuel_observations(version, country)
     if as_of is not None and as_of < today():
         from indicators.pointintime import visible_observations
 
         observations = visible_observations(observations, get_catalogue(), as_of)
     return fuel_price_frame(observations, country, window_days, catalogue=get_catalogue())
-
-
-def trigger_window_start(
-    prices: pd.DataFrame, today: pd.Timestamp, years: int | None
-) -> pd.Timestamp | None:
-    """Where the trigger chart starts: `years` back from today, moved to shortly before the first
-    domestic price inside that window (sparse administered prices are not squeezed against
-    years of daily Brent); the first domestic price for "all" (`years` None)."""
-    domestic = prices[prices["axis"] == "domestic"]["period"]
-    if years is None:
-        return pd.Timestamp(domestic.min()) if not domestic.empty else None
-    start = today - pd.DateOffset(years=years)
-    if domestic.empty:
-        return pd.Timestamp(start)
-    inside = domestic[domestic >= start]
-    first = inside.min() if not inside.empty else domestic.max()
-    return pd.Timestamp(first) - pd.Timedelta(days=60)
 
 
 def rule_names(settings: Settings) -> dict[str, str]:

@@ -26,8 +26,9 @@ import pandas as pd
 
 from dashboard import data
 from flashpoint import store
-from flashpoint.precompute import history_is_current
-from indicators.explain import explain_change
+from flashpoint.precompute import history_is_current, movers_are_current
+from indicators import explain
+from indicators.explain import RECENT_CHANGES, recent_movers
 from indicators.observations import WORLD
 from indicators.replay import Every, replay_scores, replay_table
 from indicators.scoring import ScoreFrames
@@ -39,12 +40,12 @@ TREND_WINDOWS: Final[dict[str, int]] = {"90 days": 90, "1 year": 365}
 YEAR_DAYS: Final = 365
 # Up to this many countries the last year is replayed daily in one pass (see the docstring).
 DAILY_YEAR_AT_MOST: Final = 40
-# "Change since": label → days back.
-RECENT: Final[tuple[tuple[str, int], ...]] = (("yesterday", 1), ("last week", 7))
-MOVER_COLUMNS: Final[tuple[str, ...]] = ("country", "since", "days", "change", "movers")
-# A contribution that moved by less than this (composite points) did not move it.
-MOVED_AT_LEAST = 0.005
-TOP_MOVERS = 3
+# "Change since": label → days back (and the movers' columns and thresholds), as the
+# precompute stores them.
+RECENT: Final = RECENT_CHANGES
+MOVER_COLUMNS: Final = explain.MOVER_COLUMNS
+MOVED_AT_LEAST: Final = explain.MOVED_AT_LEAST
+TOP_MOVERS: Final = explain.TOP_MOVERS
 _MAX_ENTRIES = 64
 
 
@@ -102,38 +103,6 @@ def _history_table(frames: ScoreFrames) -> pd.DataFrame:
     return table[list(HISTORY_COLUMNS)].sort_values(["country", "date"]).reset_index(drop=True)
 
 
-def _movers(frames: ScoreFrames, wanted: list[str], as_of: dt.date) -> pd.DataFrame:
-    """`MOVER_COLUMNS` from scoring frames holding `as_of` and the `RECENT` days before it."""
-    now = frames.at(as_of)
-    rows: list[dict[str, object]] = []
-    for label, days in RECENT:
-        then = frames.at(as_of - dt.timedelta(days=days))
-        for country in wanted:
-            after = now.countries["composite"].get(country)
-            before = then.countries["composite"].get(country)
-            known = (
-                after is not None and before is not None and pd.notna(after) and pd.notna(before)
-            )
-            movers: tuple[tuple[str, float], ...] = ()
-            if known:
-                explained = explain_change(then, now, country)
-                moved = explained[explained["delta"].abs() >= MOVED_AT_LEAST].head(TOP_MOVERS)
-                movers = tuple(
-                    (str(indicator), float(delta))
-                    for indicator, delta in zip(moved["indicator"], moved["delta"], strict=True)
-                )
-            rows.append(
-                {
-                    "country": country,
-                    "since": label,
-                    "days": days,
-                    "change": float(after - before) if known else float("nan"),
-                    "movers": movers,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(MOVER_COLUMNS))
-
-
 @data.cache_data(max_entries=_MAX_ENTRIES)
 def _replayed_history(
     version: str, countries: tuple[str, ...] | None, start: dt.date, end: dt.date, every: Every
@@ -152,7 +121,7 @@ def _daily_year(
     (the frames themselves are not kept: only the small tables are cached)."""
     wanted = list(countries)
     frames = _scores(version, wanted, end - dt.timedelta(days=YEAR_DAYS - 1), end, "day")
-    return _history_table(frames), _movers(frames, wanted, end)
+    return _history_table(frames), recent_movers(frames, wanted, end)
 
 
 @data.cache_data(max_entries=_MAX_ENTRIES)
@@ -265,11 +234,28 @@ def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date)
         (indicator id, contribution change) pairs, largest first (at most `TOP_MOVERS`; empty
         when unknown or nothing moved).
     """
+    stored = _stored_movers(version, countries, as_of)
+    if stored is not None:
+        return stored
     few = _few(version, countries)
     if few is not None and not _year_is_stored(version, countries, as_of):
         _, movers = _daily_year(version, few, as_of)  # the same replay draws the trend lines
         return movers
     return _many_movers(version, countries, as_of)
+
+
+@data.cache_data(max_entries=_MAX_ENTRIES)
+def _stored_movers(version: str, countries: tuple[str, ...], as_of: dt.date) -> pd.DataFrame | None:
+    """The precomputed recent movers of `countries` as of `as_of`, or None when they are not
+    current for this store (or lack one of the countries): the caller replays then."""
+    engine = data.get_engine()
+    if not movers_are_current(engine, data.get_catalogue(), as_of):
+        return None
+    wanted = _countries_or_all(version, countries)
+    frame = store.read_recent_movers(engine, wanted)
+    if set(frame["country"]) != set(wanted):
+        return None
+    return frame
 
 
 @data.cache_data(max_entries=_MAX_ENTRIES)
@@ -279,7 +265,7 @@ def _many_movers(version: str, countries: tuple[str, ...], as_of: dt.date) -> pd
         return pd.DataFrame(columns=list(MOVER_COLUMNS))
     longest = max(days for _, days in RECENT)
     frames = _scores(version, wanted, as_of - dt.timedelta(days=longest), as_of, "day")
-    return _movers(frames, wanted, as_of)
+    return recent_movers(frames, wanted, as_of)
 
 
 def movers_in_words(movers: tuple[tuple[str, float], ...], names: dict[str, str]) -> str:

@@ -14,6 +14,9 @@ pass that changed data, after `load-snapshot` and when `serve` starts.
   recomputes only the days whose inputs could have changed: from the earliest publication (or
   period) of the rows fetched since the last pass, and the days since its last end. A change of
   methodology or catalogue refills the window. Countries are replayed in chunks, with progress.
+* **The recent movers** (`store.read_recent_movers`): each country's change since yesterday and
+  last week with the inputs that moved it, as of the history's last day, from the same replay
+  (which always reaches back over the last week for them).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from flashpoint.store.precomputed import (
     write_stored_panel,
 )
 from indicators.catalogue import Catalogue
+from indicators.explain import RECENT_CHANGES, recent_movers
 from indicators.methodology import METHODOLOGY_VERSION
 from indicators.replay import replay_scores
 from indicators.scoring import PanelScore, score_panel
@@ -293,6 +297,14 @@ def _max_fetched_at(engine: Engine) -> str:
     return version.split("|")[1]
 
 
+def movers_are_current(engine: Engine, catalogue: Catalogue, as_of: dt.date) -> bool:
+    """True when the stored recent movers are as of `as_of` and current like the history."""
+    state = read_precompute_state(engine)
+    return state.get("movers_end") == as_of.isoformat() and history_is_current(
+        engine, catalogue, as_of
+    )
+
+
 def history_is_current(engine: Engine, catalogue: Catalogue, as_of: dt.date) -> bool:
     """True when the stored history reaches `as_of` and was computed from the store's current
     observations with this methodology and catalogue (readers may then use its rows)."""
@@ -379,6 +391,10 @@ def update_composite_history(
     start, refilled = history_start_for(
         state, fingerprint, changed_from, window_start=window_start, end=last_day
     )
+    # The movers need the scores of the last week's days, whatever the history has to redo.
+    movers_from = last_day - dt.timedelta(days=max(days for _, days in RECENT_CHANGES))
+    if start is None and state.get("movers_end") != last_day.isoformat():
+        start = max(movers_from, window_start)  # a store precomputed before the movers existed
     if start is None:
         write_precompute_state(engine, {"history_data_version": data_version})
         return HistoryUpdate(None, last_day, 0, 0, False, time.monotonic() - started)
@@ -394,19 +410,29 @@ def update_composite_history(
         for index in range(0, len(countries), HISTORY_CHUNK_COUNTRIES)
     ]
     days = (last_day - start).days + 1
+    movers: list[pd.DataFrame] = []
     for number, chunk in enumerate(chunks, start=1):
         frames = replay_scores(
-            frame, catalogue, countries=chunk, start=start, end=last_day, every="day"
+            frame,
+            catalogue,
+            countries=chunk,
+            start=min(start, movers_from),
+            end=last_day,
+            every="day",
         )
-        rows += write_composite_history(engine, history_rows(frames.countries))
+        rows += write_composite_history(engine, history_rows(frames.countries, since=start))
+        movers.append(recent_movers(frames, chunk, last_day))
         if progress is not None:
             progress(
                 f"composite history: {min(number * HISTORY_CHUNK_COUNTRIES, len(countries))}"
                 f" of {len(countries)} countries, {days} days from {start}"
             )
+    if movers:
+        store.replace_recent_movers(engine, pd.concat(movers, ignore_index=True))
     write_precompute_state(
         engine,
         {
+            "movers_end": last_day.isoformat(),
             "history_fingerprint": fingerprint,
             "history_start": window_start.isoformat(),
             "history_end": last_day.isoformat(),
@@ -424,9 +450,54 @@ def update_composite_history(
     return update
 
 
-def history_rows(replay_countries: pd.DataFrame) -> pd.DataFrame:
-    """The history columns of a replay's per-(date, country) frame."""
-    return replay_countries[list(HISTORY_COLUMNS)].reset_index(drop=True)
+def history_rows(replay_countries: pd.DataFrame, *, since: dt.date | None = None) -> pd.DataFrame:
+    """The history columns of a replay's per-(date, country) frame (from `since` on)."""
+    rows = replay_countries
+    if since is not None:
+        rows = rows[pd.to_datetime(rows["date"]) >= pd.Timestamp(since)]
+    return rows[list(HISTORY_COLUMNS)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The first day with published data (the as-of picker's lower bound)
+
+_FIRST_PUBLISHED_KEY = "first_published"
+
+
+def _first_published_key(engine: Engine, catalogue: Catalogue) -> str:
+    # Publication lags come from the catalogue: a config change moves the bound too.
+    return f"{observations_version(engine)}|{settings_fingerprint(catalogue)}"
+
+
+def compute_first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """The first day on which any stored actual observation had been published (point in
+    time), from each indicator's first-period rows only; None for an empty store."""
+    from indicators.pointintime import publication_dates
+
+    observations = store.read_first_observations(engine)
+    if observations.empty:
+        return None
+    first = publication_dates(observations, catalogue).min()
+    return None if pd.isna(first) else pd.Timestamp(first).date()
+
+
+def store_first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """Compute the first published day and store it with what it was computed from."""
+    day = compute_first_day_published(engine, catalogue)
+    value = f"{_first_published_key(engine, catalogue)}|{'' if day is None else day.isoformat()}"
+    write_precompute_state(engine, {_FIRST_PUBLISHED_KEY: value})
+    return day
+
+
+def first_day_published(engine: Engine, catalogue: Catalogue) -> dt.date | None:
+    """The first published day: the stored one when current for this store and catalogue,
+    else computed now (`compute_first_day_published`)."""
+    stored = read_precompute_state(engine).get(_FIRST_PUBLISHED_KEY)
+    if stored is not None:
+        key, _, day = stored.rpartition("|")
+        if key == _first_published_key(engine, catalogue):
+            return dt.date.fromisoformat(day) if day else None
+    return compute_first_day_published(engine, catalogue)
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,6 +539,7 @@ def precompute(
         progress("scoring every country for the stored panel …")
     observations = _reader(engine, settings)
     result = store_panel(engine, settings, now=now, observations=observations)
+    store_first_day_published(engine, settings.catalogue())
     panel_seconds = time.monotonic() - started
     history = None
     if history_days > 0:

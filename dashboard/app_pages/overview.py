@@ -55,7 +55,6 @@ country = components.selected_country()
 # Today, or the past day picked in the sidebar: every number below is scored as of it.
 day = as_of.selected_day()
 names = {item.id: item.name for item in catalogue.indicators}
-pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
 
 header, action = st.columns([2.6, 1.2], vertical_alignment="bottom")
 header.title(data.country_names().get(country, country))
@@ -108,9 +107,7 @@ def recent_changes_in_words(version: str, code: str, day: dt.date) -> str:
     return " · ".join(parts)
 
 
-def trigger_driver_in_words(
-    version: str, code: str, scored: PanelScore, day: dt.date
-) -> str:
+def trigger_driver_in_words(version: str, code: str, scored: PanelScore, day: dt.date) -> str:
     """What drives the trigger itself (not the composite): "Driver: LPG price step +98 %"."""
     driver = trigger_driver(scored.contributions, code)
     if driver is None:
@@ -127,25 +124,31 @@ def trigger_driver_in_words(
     return "Driver: " + describe_driver(driver, names.get(indicator, indicator), fuel=fuel)
 
 
+@data.cache_data(max_entries=256)
+def trend_figure(version: str, code: str, end: dt.date, window: str) -> dict[str, Any]:
+    """The composite's trend over one of `history.TREND_WINDOWS` up to `end`, built once per
+    data version, country, day and window (a plain dict, as `trigger_chart`)."""
+    days = history.TREND_WINDOWS[window]
+    every = history.trend_step(version, (code,), window)
+    figure: dict[str, Any] = trend_chart.composite_trend_figure(
+        history.load_trend(version, (code,), end, window),
+        start=end - dt.timedelta(days=days - 1),
+        end=end,
+        bands=data.get_catalogue().bands,
+        title=f"Composite, last {window} ({'daily' if every == 'day' else 'weekly'})",
+    ).to_dict()
+    return figure
+
+
 def show_trends(version: str, code: str, day: dt.date) -> None:
     """The composite's trend over 90 days and a year up to `day`, side by side (gaps where
     unscored)."""
-    end = day
     columns = st.columns(len(history.TREND_WINDOWS))
     for column, window in zip(columns, history.TREND_WINDOWS, strict=True):
         days = history.TREND_WINDOWS[window]
-        every = history.trend_step(version, (code,), window)
-        trend = history.load_trend(version, (code,), end, window)
-        start = end - dt.timedelta(days=days - 1)
         with column:
             components.show_figure(
-                trend_chart.composite_trend_figure(
-                    trend,
-                    start=start,
-                    end=end,
-                    bands=catalogue.bands,
-                    title=f"Composite, last {window} ({'daily' if every == 'day' else 'weekly'})",
-                ),
+                trend_figure(version, code, day, window),
                 key=f"overview_trend_{days}",
                 png_name=f"flashpoint_trend_{days}d_{code}",
             )
@@ -255,25 +258,35 @@ def headline() -> None:
     show_trends(version, country, day)
 
 
-def show_pillars() -> None:
-    """The pillar bars of the country in view, trigger pillars first."""
-    st.subheader("Pillars")
+@data.cache_data(max_entries=256)
+def pillar_figure(version: str, day: dt.date, code: str) -> dict[str, Any]:
+    """The pillar bars of `code`, trigger pillars first, built once per data version, day and
+    country (a plain dict, as `trigger_chart`)."""
+    panel = data.load_panel(version, day)
+    catalogue = data.get_catalogue()
+    pillar_names = {pillar.id: pillar.name for pillar in catalogue.pillars}
     order = {pillar.id: index for index, pillar in enumerate(catalogue.pillars)}
-    pillars = panel.now.pillars[panel.now.pillars["country"] == country].copy()
+    pillars = panel.now.pillars[panel.now.pillars["country"] == code].copy()
     pillars["order"] = pillars["pillar"].map(order)
     pillars["is_trigger"] = pillars["kind"] != "trigger"
     pillars = pillars.sort_values(["is_trigger", "order"])
     pillars["name"] = pillars["pillar"].map(pillar_names).fillna(pillars["pillar"])
     pillars["note"] = ""
-    if is_blind(panel.now.countries.loc[country]):
+    if is_blind(panel.now.countries.loc[code]):
         # A blind trigger pillar's 0 is "cannot see", not "calm": no bar, the word "blind".
         trigger_rows = pillars["kind"] == "trigger"
         pillars.loc[trigger_rows, "score"] = float("nan")
         pillars.loc[trigger_rows, "note"] = "blind"
-    pillar_figure = charts.pillar_bars_figure(
+    figure: dict[str, Any] = charts.pillar_bars_figure(
         pillars[["name", "score", "kind", "note"]], catalogue.bands
-    )
-    components.show_figure(pillar_figure, key="overview_pillars")
+    ).to_dict()
+    return figure
+
+
+def show_pillars() -> None:
+    """The pillar bars of the country in view, trigger pillars first."""
+    st.subheader("Pillars")
+    components.show_figure(pillar_figure(page_version, day, country), key="overview_pillars")
     st.caption("Trigger pillars first, then the structural pillars (0 = calm, 10 = extreme).")
 
 

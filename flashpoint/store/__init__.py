@@ -54,6 +54,7 @@ from flashpoint.store.engine import (
     mask_url,
 )
 from flashpoint.store.frames import UpsertCounts
+from flashpoint.store.movers import read_recent_movers, replace_recent_movers
 from flashpoint.store.precomputed import (
     HISTORY_COLUMNS,
     PanelKey,
@@ -172,11 +173,13 @@ __all__ = [
     "read_http_validators",
     "read_observations",
     "read_precompute_state",
+    "read_recent_movers",
     "read_revisions",
     "read_schema_version",
     "read_scores",
     "read_stored_panel",
     "read_stored_panel_key",
+    "replace_recent_movers",
     "retry_busy",
     "revisions",
     "save_announcements",

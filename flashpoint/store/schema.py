@@ -258,6 +258,19 @@ composite_history = Table(
     Column("computed_at", DateTime, nullable=False),
     Index("ix_composite_history_date", "date"),
 )
+# Each country's composite change since yesterday and last week with the inputs that moved it
+# (`indicators.explain.recent_movers`), as of the history's last day: the overview's "since" line.
+recent_movers = Table(
+    "recent_movers",
+    metadata,
+    Column("country", String(8), primary_key=True),
+    Column("since", String(32), primary_key=True),
+    Column("days", Integer, nullable=False),
+    Column("change", Double),
+    # JSON list of [indicator id, contribution change] pairs, largest first.
+    Column("movers", Text, nullable=False),
+    Column("computed_at", DateTime, nullable=False),
+)
 # Small key/value facts about the precompute (what the history was computed from, its window).
 precompute_state = Table(
     "precompute_state",

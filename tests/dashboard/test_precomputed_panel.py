@@ -125,6 +125,36 @@ def test_recent_changes_read_the_precomputed_history_and_equal_a_replay(
     assert last == pd.Timestamp(summary["last_fetched_at"].max())
 
 
+def test_the_recent_movers_are_read_from_the_precompute_and_equal_a_replay(
+    writable_snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import history
+
+    countries = ("KAZ", "NGA")
+    use_store(writable_snapshot_store)
+    version, day = data.current_version(), data.today()
+    # Before the precompute (no history stored): replayed from the countries' observations.
+    replayed = history.load_recent_movers(version, countries, day)
+    engine = store.open_for_writing(sqlite_url(writable_snapshot_store))
+    try:
+        precompute.precompute(engine, load_config(CONFIG), history_days=8)
+    finally:
+        engine.dispose()
+
+    def no_replay(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the recent movers were replayed although they are stored")
+
+    monkeypatch.setattr(history, "_scores", no_replay)
+    stored = history.load_recent_movers(data.current_version(), countries, day)
+    assert list(stored.columns) == list(history.MOVER_COLUMNS)
+    pd.testing.assert_frame_equal(
+        stored.drop(columns="movers"), replayed.drop(columns="movers"), check_dtype=False
+    )
+    for got, wanted in zip(stored["movers"], replayed["movers"], strict=True):
+        assert [name for name, _ in got] == [name for name, _ in wanted]
+        assert [delta for _, delta in got] == pytest.approx([delta for _, delta in wanted])
+
+
 def test_trend_lines_read_the_precomputed_history_and_equal_a_replay(
     writable_snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,7 +193,7 @@ def test_trend_lines_read_the_precomputed_history_and_equal_a_replay(
 
 
 def test_the_as_of_bound_reads_only_first_rows_and_equals_the_whole_store_rule(
-    writable_snapshot_store: Path, use_store: Any
+    writable_snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from indicators.pointintime import publication_dates
 
@@ -178,3 +208,35 @@ def test_the_as_of_bound_reads_only_first_rows_and_equals_the_whole_store_rule(
     assert len(first_rows) < len(everything) / 100  # a small read, not the store
     use_store(writable_snapshot_store)
     assert data.first_published_day(data.current_version()) == expected
+    # Once precomputed, the bound is read from the stored state: no observation is read for it.
+    _precompute(writable_snapshot_store)
+    data.first_published_day.clear()  # type: ignore[attr-defined]
+
+    def no_read(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the first observations were read although the bound is stored")
+
+    monkeypatch.setattr(store, "read_first_observations", no_read)
+    assert data.first_published_day(data.current_version()) == expected
+
+
+def test_the_trigger_panel_reads_only_the_fuel_series_and_equals_the_whole_country(
+    snapshot_store: Path, use_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_store(snapshot_store)
+    version, day = data.current_version(), data.today()
+    window = load_config(CONFIG).catalogue().indicator(data.FUEL_SHOCK_INDICATOR).window_days
+    everything = data.load_country_observations(version, "KAZ")
+    expected = data.fuel_price_frame(everything, "KAZ", window, catalogue=data.get_catalogue())
+    assert not expected.empty
+    reads: list[Any] = []
+    original = store.read_country_observations
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        reads.append(kwargs.get("indicators"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, "read_country_observations", recording)
+    prices = data.load_fuel_prices(version, "KAZ", window, day)
+    pd.testing.assert_frame_equal(prices, expected)
+    fuel = {indicator for indicator, _ in data.FUEL_PRICE_INDICATORS + data.WORLD_PRICE_INDICATORS}
+    assert reads and all(wanted is not None and set(wanted) <= fuel for wanted in reads)

@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 from flashpoint import precompute, store
 from flashpoint.config import load_config
 from flashpoint.scoring import score_from_store, today
-from flashpoint.store.precomputed import decode_frame, encode_frame
-from indicators.replay import replay
+from flashpoint.store.precomputed import decode_frame, encode_frame, write_precompute_state
+from indicators.explain import recent_movers
+from indicators.replay import replay, replay_scores
 from indicators.scoring import PanelScore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -170,6 +171,59 @@ def test_the_history_equals_a_replay_and_is_updated_incrementally(
         loaded_engine, countries=["KAZ"], start=published, end=published
     )
     assert window["date"].tolist() == [published] and window["country"].tolist() == ["KAZ"]
+
+
+def assert_same_movers(stored: pd.DataFrame, expected: pd.DataFrame) -> None:
+    order = ["days", "country"]
+    left = stored.sort_values(order).reset_index(drop=True)
+    right = expected.sort_values(order).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        left.drop(columns="movers"), right.drop(columns="movers"), check_dtype=False
+    )
+    for got, wanted in zip(left["movers"], right["movers"], strict=True):
+        assert [name for name, _ in got] == [name for name, _ in wanted]
+        assert [delta for _, delta in got] == pytest.approx([delta for _, delta in wanted])
+
+
+def test_the_recent_movers_equal_a_replay_and_follow_new_data(
+    loaded_engine: Engine, settings, snapshot_rows: pd.DataFrame
+) -> None:  # type: ignore[no-untyped-def]
+    # A store whose history was precomputed before the movers existed gets them on the next pass.
+    precompute.update_composite_history(loaded_engine, settings, window_days=HISTORY_DAYS)
+    write_precompute_state(loaded_engine, {"movers_end": "2000-01-01"})
+    update = precompute.update_composite_history(loaded_engine, settings, window_days=HISTORY_DAYS)
+    end = today().date()
+    assert update.start == end - dt.timedelta(days=7) and not update.refilled
+    assert precompute.movers_are_current(loaded_engine, settings.catalogue(), end)
+
+    def replayed(rows: pd.DataFrame) -> pd.DataFrame:
+        frames = replay_scores(
+            rows[~rows["is_forecast"]],
+            settings.catalogue(),
+            countries=COUNTRIES,
+            start=end - dt.timedelta(days=7),
+            end=end,
+        )
+        return recent_movers(frames, COUNTRIES, end)
+
+    assert_same_movers(store.read_recent_movers(loaded_engine), replayed(snapshot_rows))
+    # New data: the next pass recomputes the movers (a planted wrong row is overwritten).
+    planted = store.read_recent_movers(loaded_engine)
+    planted["change"] = 99.0
+    store.replace_recent_movers(loaded_engine, planted)
+    fuel = snapshot_rows[
+        (snapshot_rows["country"] == "KAZ") & (snapshot_rows["indicator"] == "fuel_gasoline_retail")
+    ]
+    new = fuel.tail(1).copy()
+    published = pd.Timestamp(end - dt.timedelta(days=3))
+    new["period"], new["published_at"] = published, published
+    new["value"] = new["value"] * 1.6
+    new["fetched_at"] = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    store.upsert_observations(loaded_engine, new)
+    assert not precompute.movers_are_current(loaded_engine, settings.catalogue(), end)
+    precompute.update_composite_history(loaded_engine, settings, window_days=HISTORY_DAYS)
+    everything = store.read_observations(loaded_engine)
+    assert_same_movers(store.read_recent_movers(loaded_engine), replayed(everything))
 
 
 def test_a_methodology_change_refills_the_history(
