@@ -23,20 +23,11 @@ from flashpoint.store.precomputed import decode_frame, encode_frame, write_preco
 from indicators.explain import recent_movers
 from indicators.replay import replay, replay_scores
 from indicators.scoring import PanelScore
+from tests.flashpoint.conftest import PRECOMPUTE_COUNTRIES
 
 REPO = Path(__file__).resolve().parents[2]
-COUNTRIES = ("KAZ", "NGA")
+COUNTRIES = PRECOMPUTE_COUNTRIES
 HISTORY_DAYS = 20
-
-
-@pytest.fixture(scope="module")
-def snapshot_rows(snapshot_template: Path) -> pd.DataFrame:
-    """Every snapshot observation of KAZ, NGA and the world series."""
-    engine = store.make_engine(f"sqlite:///{snapshot_template}")
-    try:
-        return store.read_observations(engine, countries=[*COUNTRIES, "WLD"])
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

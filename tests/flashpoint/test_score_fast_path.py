@@ -24,22 +24,14 @@ from flashpoint.config import load_config
 from flashpoint.scoring import today
 from flashpoint.store.schema import scored_panel_frames, scored_panels
 from indicators.scoring import PanelScore
+from tests.flashpoint.conftest import PRECOMPUTE_COUNTRIES
 
 REPO = Path(__file__).resolve().parents[2]
-COUNTRIES = ("KAZ", "NGA")
+COUNTRIES = PRECOMPUTE_COUNTRIES
 # Never needed to print a score: the dashboard's libraries, HTTP, and every source's fetcher.
 NOT_FOR_SCORING = ("streamlit", "plotly", "scipy", "requests", "urllib3", "openpyxl", "tqdm")
 # Every source's fetcher module (the registry's), and the HTTP session they share.
 FETCHER_MODULES = {fetcher.__module__ for fetcher in fetchers.REGISTRY.values()} | {"fetchers.http"}
-
-
-@pytest.fixture(scope="module")
-def snapshot_rows(snapshot_template: Path) -> pd.DataFrame:
-    engine = store.make_engine(f"sqlite:///{snapshot_template}")
-    try:
-        return store.read_observations(engine, countries=[*COUNTRIES, "WLD"])
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
