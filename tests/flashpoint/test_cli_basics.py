@@ -212,3 +212,30 @@ def test_status_lists_series_and_fetch_runs(
         "brent_price": 3,
         "gini": 1,
     }
+
+
+def test_python_dash_m_flashpoint_is_the_same_command_line() -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "flashpoint", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    direct = subprocess.run(
+        [sys.executable, "-m", "flashpoint.cli", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == direct.stdout and shown.stdout.startswith("flashpoint ")
+    refused = subprocess.run(
+        [sys.executable, "-m", "flashpoint", "score", "--nonsense"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2 and "unrecognized arguments: --nonsense" in refused.stderr
