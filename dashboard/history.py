@@ -229,10 +229,8 @@ def load_recent_movers(version: str, countries: tuple[str, ...], as_of: dt.date)
         as_of: the day the change runs to.
 
     Returns:
-        Columns `MOVER_COLUMNS`: one row per (country, since) with `days` back, `change` (NaN
-        when either end has no score: unknown, never 0) and `movers`, a tuple of
-        (indicator id, contribution change) pairs, largest first (at most `TOP_MOVERS`; empty
-        when unknown or nothing moved).
+        What `indicators.explain.recent_movers` returns: stored by the precompute when it is
+        current, else replayed here.
     """
     stored = _stored_movers(version, countries, as_of)
     if stored is not None:
