@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from flashpoint.store.engine import _reading, _utcnow, _writing
+from flashpoint.store.engine import _reading, _utcnow
 from flashpoint.store.frames import _CHUNK_SIZE, _chunks
-from flashpoint.store.precomputed import _is_missing_table
+from flashpoint.store.precomputed import _is_missing_table, precompute_writing
 from flashpoint.store.schema import recent_movers
 
 # As `indicators.explain.MOVER_COLUMNS` (the store does not import the domain).
@@ -52,7 +52,7 @@ def replace_recent_movers(engine: Engine | Connection, frame: pd.DataFrame) -> i
             *(frame[name].tolist() for name in MOVER_COLUMNS), strict=True
         )
     ]
-    with _writing(engine) as connection:
+    with precompute_writing(engine) as connection:
         connection.execute(recent_movers.delete())
         for rows in _chunks(records, _CHUNK_SIZE):
             connection.execute(recent_movers.insert(), list(rows))

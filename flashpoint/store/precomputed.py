@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -219,6 +220,25 @@ def decode_frame(
 # The scored panel
 
 
+# Arbitrary constant key of the PostgreSQL advisory lock that serialises precompute writes.
+_PG_PRECOMPUTE_LOCK_KEY = 0x46_4C_50_43  # "FLPC"
+
+
+@contextmanager
+def precompute_writing(bind: Engine | Connection) -> Iterator[Connection]:
+    """A write transaction on the precompute tables, one writer at a time.
+
+    Two pipelines can precompute at once (the scheduler runs its sources' jobs in parallel;
+    `refresh` may run beside `serve`), and each replaces rows by delete-then-insert. Under
+    PostgreSQL's read-committed isolation both delete the same rows and both insert them: a
+    duplicate key. A transaction-level advisory lock makes them take turns (the later one then
+    replaces the earlier one's rows); SQLite's write lock already serialises them.
+    """
+    with _writing(bind) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_PRECOMPUTE_LOCK_KEY)))
+        yield connection
+
 def write_stored_panel(
     engine: Engine | Connection,
     key: PanelKey,
@@ -229,7 +249,7 @@ def write_stored_panel(
     """Store a scored panel's frames under `key`, replacing any panel stored before (one
     transaction: a reader sees the old panel or the new one, never half of one)."""
     payloads = [(name, encode_frame(frame)) for name, frame in frames.items()]
-    with _writing(engine) as connection:
+    with precompute_writing(engine) as connection:
         connection.execute(scored_panel_frames.delete())
         connection.execute(scored_panels.delete())
         inserted = connection.execute(
@@ -372,7 +392,7 @@ def write_composite_history(engine: Engine | Connection, frame: pd.DataFrame) ->
         records.append(record)
     dates = sorted({record["date"] for record in records})
     countries = sorted({record["country"] for record in records})
-    with _writing(engine) as connection:
+    with precompute_writing(engine) as connection:
         # Delete then insert (dialect-neutral): the pairs written are exactly the pairs replaced.
         for chunk in _chunks(countries, 500):
             connection.execute(
@@ -398,7 +418,7 @@ def delete_composite_history(engine: Engine | Connection, *, before: dt.date | N
     statement = composite_history.delete()
     if before is not None:
         statement = statement.where(composite_history.c.date < before)
-    with _writing(engine) as connection:
+    with precompute_writing(engine) as connection:
         return int(connection.execute(statement).rowcount or 0)
 
 
@@ -473,7 +493,7 @@ def read_precompute_state(engine: Engine | Connection) -> dict[str, str]:
 def write_precompute_state(engine: Engine | Connection, values: Mapping[str, str]) -> None:
     """Set precompute facts (replacing the keys given, keeping the others)."""
     now = _utcnow()
-    with _writing(engine) as connection:
+    with precompute_writing(engine) as connection:
         connection.execute(
             precompute_state.delete().where(precompute_state.c.key.in_(list(values)))
         )

@@ -312,3 +312,55 @@ def test_a_store_from_before_the_precompute_reads_as_none_and_init_adds_the_tabl
     import sqlalchemy as sa
 
     assert {table.name for table in family} <= set(sa.inspect(store_engine).get_table_names())
+
+
+def test_two_pipelines_precomputing_at_once_take_turns(store_engine: Engine) -> None:
+    """The scheduler runs its sources' jobs in parallel, each ending in a precompute: their
+    history and movers writes (delete then insert) must not collide on the same rows."""
+    import threading
+
+    days = pd.date_range("2026-01-01", periods=60, freq="D")
+    history = pd.DataFrame(
+        {
+            "country": "KAZ",
+            "date": days,
+            "composite": 4.0,
+            "composite_high": 4.5,
+            "band": "medium",
+            "vulnerability": 3.7,
+            "trigger": 1.0,
+            "trigger_state": "quiet",
+        }
+    )
+    movers = pd.DataFrame(
+        {
+            "country": ["KAZ", "KAZ"],
+            "since": ["yesterday", "last week"],
+            "days": [1, 7],
+            "change": [0.1, float("nan")],
+            "movers": [(("fuel_lpg_retail", 0.1),), ()],
+        }
+    )
+    rounds, writers = 8, 2
+    start = threading.Barrier(writers)
+    failures: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(rounds):
+                start.wait(timeout=60)
+                store.write_composite_history(store_engine, history)
+                store.replace_recent_movers(store_engine, movers)
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+            start.abort()
+
+    threads = [threading.Thread(target=write) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not failures, failures
+    stored = store.read_composite_history(store_engine, countries=["KAZ"])
+    assert len(stored) == len(days)
+    assert len(store.read_recent_movers(store_engine)) == len(movers)
