@@ -49,7 +49,7 @@ from flashpoint.precompute import (
     PanelWithReference,
     first_day_published,
     history_is_current,
-    panel_key,
+    panel_is_current,
     previous_refresh_cutoff,
     read_panel,
     score_with_reference,
@@ -366,8 +366,7 @@ def _actual_observations(version: str) -> pd.DataFrame:
 def panel_is_precomputed(version: str, as_of: dt.date) -> bool:
     """True when the store holds a scored panel current for its data, the methodology, the
     config and `as_of` (pages then read it instead of scoring the whole store)."""
-    engine = get_engine()
-    return store.read_stored_panel_key(engine) == panel_key(engine, get_catalogue(), as_of)
+    return panel_is_current(get_engine(), get_catalogue(), as_of)
 
 
 @cache_resource(max_entries=_MAX_VERSIONS)

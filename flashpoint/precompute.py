@@ -43,6 +43,7 @@ from flashpoint.store.precomputed import (
     observations_version,
     read_precompute_state,
     read_stored_panel,
+    read_stored_panel_key,
     write_composite_history,
     write_precompute_state,
     write_stored_panel,
@@ -177,6 +178,12 @@ def _frames_of(result: PanelWithReference) -> dict[str, pd.DataFrame]:
 
 def _panel_of(frames: dict[str, pd.DataFrame], role: str, as_of: pd.Timestamp) -> PanelScore:
     return PanelScore(as_of=as_of, **{name: frames[f"{role}.{name}"] for name in _PANEL_FRAMES})
+
+
+def panel_is_current(engine: Engine, catalogue: Catalogue, as_of: dt.date) -> bool:
+    """Whether the stored panel is current for this store, catalogue, methodology and day
+    (compares keys only: no frame is decoded)."""
+    return read_stored_panel_key(engine) == panel_key(engine, catalogue, as_of)
 
 
 def read_panel(

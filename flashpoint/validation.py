@@ -8,7 +8,6 @@ document, byte-for-byte reproducible from the bundled data (no timings, no run d
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -142,10 +141,9 @@ def band_margin_lines(result: BacktestResult) -> list[str]:
         for row in calibration.rows
     )
     target = alert_load.TARGET_PER_COUNTRY_YEAR
-    met = [row for row in calibration.rows if (row.train_per_country_year or math.inf) <= target]
     how = (
         f"the smallest margin with at most {target:g} per country-year"
-        if met
+        if any(alert_load.meets_target(row) for row in calibration.rows)
         else f"no candidate reached {target:g} per country-year, so the lowest train load"
     )
     configured = (

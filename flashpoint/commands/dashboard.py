@@ -63,7 +63,7 @@ def prepare_store(config: Path | None) -> tuple[Path, int, str, bool]:
         panel still has to be stored (the precompute the dashboard reads).
     """
     from flashpoint import snapshot, store
-    from flashpoint.precompute import read_panel
+    from flashpoint.precompute import panel_is_current
     from flashpoint.scoring import today
 
     settings = load_config(config)
@@ -74,10 +74,10 @@ def prepare_store(config: Path | None) -> tuple[Path, int, str, bool]:
             log.info("store is empty: loading the bundled snapshot")
             # The first start takes seconds: say so, with progress, before the server starts.
             snapshot.ensure_snapshot_loaded(engine, progress=snapshot.print_progress())
-        stored = read_panel(engine, settings.catalogue(), today().date(), with_reference=False)
+        current = panel_is_current(engine, settings.catalogue(), today().date())
     finally:
         engine.dispose()
-    return config_path, settings.dashboard.port, settings.dashboard.address, stored is None
+    return config_path, settings.dashboard.port, settings.dashboard.address, not current
 
 
 def run(args: argparse.Namespace) -> int:

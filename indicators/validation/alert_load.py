@@ -126,14 +126,15 @@ def with_band_margin(rules: Sequence[AlertRule], margin: float) -> list[AlertRul
     return [replace(rule, margin=margin) if _is_band_rise(rule) else rule for rule in rules]
 
 
+def meets_target(row: MarginRow) -> bool:
+    """Whether a candidate's train load is at most `TARGET_PER_COUNTRY_YEAR` (unknown: no)."""
+    load = row.train_per_country_year
+    return load is not None and load <= TARGET_PER_COUNTRY_YEAR
+
+
 def choose_margin(rows: Sequence[MarginRow]) -> float:
     """The smallest margin whose train load meets the target; else the lowest train load."""
-    meeting = [
-        row.margin
-        for row in rows
-        if row.train_per_country_year is not None
-        and row.train_per_country_year <= TARGET_PER_COUNTRY_YEAR
-    ]
+    meeting = [row.margin for row in rows if meets_target(row)]
     if meeting:
         return min(meeting)
     scored = [row for row in rows if row.train_per_country_year is not None]
