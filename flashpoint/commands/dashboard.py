@@ -90,31 +90,40 @@ def run(args: argparse.Namespace) -> int:
     command = streamlit_command(app_path(), port=port, address=address)
     environment = {**os.environ, CONFIG_ENV: str(config_path)}
     if needs_precompute:
-        start_background_precompute(config_path, environment)
+        # Held open (inherited by the server across exec) until the server exits.
+        _server_alive_writer = start_background_precompute(config_path, environment)
     print(f"Flashpoint dashboard on http://{address}:{port}/  (Ctrl+C to stop)", flush=True)
     return _serve(command, environment)
 
 
-def start_background_precompute(config_path: Path, environment: dict[str, str]) -> None:
+def start_background_precompute(config_path: Path, environment: dict[str, str]) -> int:
     """Store today's panel and composite history beside the server, not before it.
 
     On a first start that takes about a minute; the server answers meanwhile (scoring live) and
-    reads the stored panel once it is there. The child watches for this process (which becomes
-    the server) and stops when it has gone.
+    reads the stored panel once it is there. Returns the write end of a pipe that the caller
+    keeps open while it lives (the server inherits it across exec): the precompute stops when
+    that pipe closes. The launched process detaches at once and the launcher is reaped here,
+    so the precompute is never a child of the server, which would not reap it (a zombie).
     """
     print(
         "today's scores are not stored yet: storing them in the background "
         "(the first pages score live until then)",
         flush=True,
     )
-    subprocess.Popen(  # our own interpreter and module, no shell
+    server_alive_reader, server_alive_writer = os.pipe()
+    os.set_inheritable(server_alive_writer, True)
+    launcher = subprocess.Popen(  # our own interpreter and module, no shell
         [
             sys.executable, "-m", "flashpoint.commands.background_precompute",
-            "--config", str(config_path), "--server-pid", str(os.getpid()),
+            "--config", str(config_path), "--server-alive-fd", str(server_alive_reader),
         ],
         env=environment,
         stdin=subprocess.DEVNULL,
+        pass_fds=(server_alive_reader,),
     )  # fmt: skip
+    launcher.wait()  # returns once the precompute has detached (a fork), well under a second
+    os.close(server_alive_reader)
+    return server_alive_writer
 
 
 def _serve(command: list[str], environment: dict[str, str]) -> int:

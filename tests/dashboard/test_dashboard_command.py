@@ -55,6 +55,39 @@ def wait_for_log_line(log: Path, start: bytes) -> bytes:
     raise AssertionError(f"no line starting {start!r} after {PRECOMPUTE_SECONDS:.0f} s:\n{tail}")
 
 
+def _processes() -> list[tuple[int, int, str, bytes]]:
+    """(pid, parent pid, state, command line) of every process visible in /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # it ended while we looked
+            continue
+        # The command name in parentheses may hold spaces: the fields follow its last ')'.
+        state, parent = stat[stat.rindex(")") + 2 :].split()[:2]
+        found.append((int(entry.name), int(parent), state, cmdline))
+    return found
+
+
+def wait_until_precompute_exits(config: Path) -> None:
+    """Wait (generously) until no live background precompute for `config` is left."""
+    marker = str(config).encode()
+    deadline = time.monotonic() + PRECOMPUTE_SECONDS
+    while time.monotonic() < deadline:
+        running = [
+            pid
+            for pid, _, state, cmdline in _processes()
+            if b"background_precompute" in cmdline and marker in cmdline and state != "Z"
+        ]
+        if not running:
+            return
+        time.sleep(0.5)  # polling for another process to end
+    raise AssertionError(f"background precompute still running after {PRECOMPUTE_SECONDS:.0f} s")
+
+
 def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
@@ -110,6 +143,14 @@ def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: P
         finally:
             engine.dispose()
         assert stored is not None and {"KAZ", "KGZ"} <= set(stored.now.countries.index)
+        # The finished precompute is gone, not left as the server's unreaped (zombie) child,
+        # and the server carries on.
+        wait_until_precompute_exits(config)
+        zombies = [
+            pid for pid, parent, state, _ in _processes() if parent == process.pid and state == "Z"
+        ]
+        assert zombies == []
+        assert process.poll() is None
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
