@@ -19,6 +19,7 @@ from indicators.validation import alert_load, labels
 from indicators.validation import backtest as bt
 from indicators.validation.backtest import BacktestResult, DiscriminationRow
 from indicators.validation.before_after import PREVIOUS_METHODOLOGY, hit_counts
+from indicators.validation.calibration import MIN_GAIN, weights_label
 from indicators.validation.episodes import BUNDLED_EPISODES
 
 COUPS_FILE = BUNDLED_EPISODES.parent / "powell_thyne_coups_country_month_1985-2025.csv"
@@ -220,6 +221,47 @@ def calibration_table(result: BacktestResult) -> pd.DataFrame:
     return frame.rename(columns={"name": "candidate", "mean": "mean train AUC"})
 
 
+def weight_search_table(result: BacktestResult) -> pd.DataFrame:
+    """The pillar-weight search on the train years, one row per step (empty when not run)."""
+    calibration = result.calibration
+    if calibration is None or calibration.weights is None:
+        return pd.DataFrame()
+    search = calibration.weights
+    rows = []
+    for step in search.steps:
+        weights = step["weights"]
+        assert isinstance(weights, dict)
+        row: dict[str, object] = {
+            "step": step["step"],
+            "change": step["change"] or "equal weights (start)",
+        }
+        row.update({f"w {pillar}": weight for pillar, weight in sorted(weights.items())})
+        row.update(
+            {key: value for key, value in step.items() if key not in ("step", "change", "weights")}
+        )
+        rows.append(row)
+    return pd.DataFrame(rows).rename(columns={"mean": "mean train AUC"})
+
+
+def weight_lines(result: BacktestResult) -> list[str]:
+    """Where the weight search stopped and whether the configuration adopted it."""
+    calibration = result.calibration
+    if calibration is None or calibration.weights is None:
+        return []
+    search = calibration.weights
+    lines = [
+        f"Stopped at: {weights_label(search.chosen)} (under {search.aggregation}).",
+        f"Configured (`[pillars.<id>]` `weight`): {weights_label(search.current)}.",
+    ]
+    if search.chosen != search.current:
+        lines.append(
+            "**The train years now choose other weights than the configured ones**: their "
+            "report-year figures are the \"V chosen\" rows above; adopting them is a methodology "
+            "change (a new version)."
+        )
+    return lines
+
+
 def calibration_lines(result: BacktestResult) -> list[str]:
     """Report-year AUC of V before (methodology 2's aggregation) and after (the configured one)
     calibration next to PV.EST, per family; empty when the two are the same rule."""
@@ -237,6 +279,13 @@ def calibration_lines(result: BacktestResult) -> list[str]:
     return lines
 
 
+def _configured_weights(result: BacktestResult) -> str | None:
+    calibration = result.calibration
+    if calibration is None or calibration.weights is None:
+        return None
+    return weights_label(calibration.weights.current)
+
+
 def _aggregation_name(result: BacktestResult) -> str:
     raw = result.settings.get("aggregation")
     return str(raw["name"]) if isinstance(raw, dict) else "the configured aggregation"
@@ -252,6 +301,9 @@ def before_after_lines(result: BacktestResult) -> list[str]:
         f"aggregation: {before.aggregation} (methodology {before.methodology_version}) before → "
         f"{_aggregation_name(result)} (methodology {METHODOLOGY_VERSION}, configured) after",
     ]
+    weights = _configured_weights(result)
+    if weights is not None:
+        lines.append(f"structural pillar weights: all equal before → {weights} after")
     for key, label in (
         ("event", "events hit"),
         ("event_domestic", "events with a domestic price series hit"),
@@ -394,7 +446,7 @@ def validation_markdown(result: BacktestResult) -> str:
         "",
         *[f"* {line}" for line in alert_load_lines(result)],
         "",
-        "## Calibration of the aggregation (chosen on the train years only)",
+        "## Calibration of the aggregation and the weights (chosen on the train years only)",
         "",
         "Candidates: weighted power means of the structural pillar scores, each pillar floored "
         "first (p = 0 geometric, 1 arithmetic, ∞ the worst pillar); the floor is the answer to "
@@ -405,6 +457,15 @@ def validation_markdown(result: BacktestResult) -> str:
         _markdown_table(calibration_table(result), digits=3),
         "",
         *_choice_lines(result),
+        "Then the structural pillar weights, under the chosen aggregation: a coordinate search "
+        "from equal weights; each step is the one change of one pillar's weight (to 0.5, 1, 2 "
+        "or 3) that raised the mean train AUC most, taken when it raised it by at least "
+        f"{MIN_GAIN:g}; the search stops when no change does.",
+        "",
+        _markdown_table(weight_search_table(result), digits=3),
+        "",
+        *[f"* {line}" for line in weight_lines(result)],
+        "",
         "Report years, before → after calibration (ROC AUC, 95 % CI of the configured V):",
         "",
         *[f"* {line}" for line in calibration_lines(result)],
@@ -421,14 +482,19 @@ def _status_paragraph(result: BacktestResult) -> list[str]:
             f"which is the aggregation of methodology {PREVIOUS_METHODOLOGY}: there is no before "
             "and after to compare.",
         ]
+    weights = _configured_weights(result)
+    weighted = (
+        f" and weights them {weights} (`[pillars.<id>]` `weight`)" if weights is not None else ""
+    )
     return [
         f"**Calibration status.** The scores below are **after calibration**: methodology "
         f"{METHODOLOGY_VERSION} aggregates the structural pillars with {adopted} (`config.toml` "
-        "`[model]` `vulnerability_power`, `pillar_floor`), the aggregation the train years chose "
-        f"(below). **Before calibration** is methodology {result.before.methodology_version}'s "
-        f"rule ({result.before.aggregation}: the geometric mean, each pillar floored at 0.1) "
-        "scored in the same run on the same data, episodes and rules. Pillar and indicator "
-        "weights and the transforms were not calibrated."
+        f"`[model]` `vulnerability_power`, `pillar_floor`){weighted}: the aggregation and the "
+        f"weights the train years chose (below). **Before calibration** is methodology "
+        f"{result.before.methodology_version}'s rule ({result.before.aggregation}: the geometric "
+        "mean, each pillar floored at 0.1, the pillars weighted equally) scored in the same run "
+        "on the same data, episodes and rules. The indicator weights within pillars and the "
+        "transforms were not calibrated."
         + _margin_status(result),
     ]
 
@@ -468,4 +534,6 @@ __all__ = [
     "read_coups",
     "target_outcomes",
     "validation_markdown",
+    "weight_lines",
+    "weight_search_table",
 ]

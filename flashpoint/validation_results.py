@@ -25,7 +25,7 @@ from indicators.validation.backtest import (
     EpisodeOutcome,
 )
 from indicators.validation.before_after import BeforeCalibration
-from indicators.validation.calibration import CalibrationResult
+from indicators.validation.calibration import CalibrationResult, WeightSearch
 from indicators.validation.metrics import Estimate
 
 RESULTS_NAME = "validation.json"
@@ -162,6 +162,23 @@ def _calibration(raw: Mapping[str, Any] | None) -> CalibrationResult | None:
         current=str(raw["current"]),
         # Results written before methodology 3 have no "previous": theirs was the configured rule.
         previous=str(raw.get("previous", raw["current"])),
+        # Results written before methodology 4 have no weight search.
+        weights=_weight_search(raw.get("weights")),
+    )
+
+
+def _weight_search(raw: Mapping[str, Any] | None) -> WeightSearch | None:
+    if raw is None:
+        return None
+    steps: Sequence[Mapping[str, Any]] = raw["steps"]
+    return WeightSearch(
+        aggregation=str(raw["aggregation"]),
+        steps=tuple(
+            {**step, "weights": {str(k): float(v) for k, v in step["weights"].items()}}
+            for step in steps
+        ),
+        chosen={str(k): float(v) for k, v in raw["chosen"].items()},
+        current={str(k): float(v) for k, v in raw["current"].items()},
     )
 
 

@@ -14,4 +14,6 @@ from typing import Final
 # 3: vulnerability = weighted power mean p = -1 of the structural pillars floored at 2 (the
 #    aggregation the backtest chose on the train years, issue 12 §3), configurable in [model];
 #    official price-revision series step against the price in force whatever the gap.
-METHODOLOGY_VERSION: Final = "3"
+# 4: structural pillar weights chosen on the train years by the backtest's weight search
+#    (governance and security 3, macro, inequality and resources 1; issue 12 §3).
+METHODOLOGY_VERSION: Final = "4"

@@ -25,6 +25,8 @@ from flashpoint.validation import (
     episode_table,
     hit_summary,
     target_outcomes,
+    weight_lines,
+    weight_search_table,
 )
 from flashpoint.validation_results import (
     PRODUCE_COMMAND,
@@ -230,10 +232,19 @@ for line in alert_load_lines(result):
 
 # --------------------------------------------------------------------------------------------
 if result.calibration is not None:
-    st.subheader("Calibration of the aggregation")
+    st.subheader("Calibration of the aggregation and the weights")
     st.markdown(
         "Candidate aggregations of the structural pillars (power means after a pillar floor), "
         f"each scored by its ROC AUC on the train years (up to {settings['train_last_year']}) "
         "only; the highest mean was chosen."
     )
     st.dataframe(shown(calibration_table(result), 3), hide_index=True, width="stretch")
+    weight_steps = weight_search_table(result)
+    if not weight_steps.empty:
+        st.markdown(
+            "Then the structural pillar weights, under the chosen aggregation: a search from "
+            "equal weights, one pillar's weight changed per step while the mean train AUC rose."
+        )
+        st.dataframe(shown(weight_steps, 3), hide_index=True, width="stretch")
+        for line in weight_lines(result):
+            st.markdown(f"- {escape_markdown(line)}")

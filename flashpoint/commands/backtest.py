@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
         episode_table,
         hit_summary,
         read_coups,
+        weight_lines,
+        weight_search_table,
     )
     from indicators.validation.backtest import run_backtest
     from indicators.validation.episodes import EpisodeFileError, read_episodes
@@ -172,6 +174,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print("\nCalibration of the aggregation (train years only; mean train AUC)")
         print(format_table(calibration_table(result), digits=3))
+        weights = weight_search_table(result)
+        if not weights.empty:
+            print("\nCalibration of the structural pillar weights (train years only)")
+            print(format_table(weights, digits=3))
+            for line in weight_lines(result):
+                print(f"  {line}")
         if result.before is not None:
             print("\nBefore → after calibration (the same run)")
         for line in (*before_after_lines(result), *calibration_lines(result)):

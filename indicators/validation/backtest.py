@@ -23,7 +23,7 @@ dashboard's Validation page. Definitions (also in docs/VALIDATION.md):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -35,16 +35,21 @@ from indicators.validation.alert_load import EPISODE_WINDOW_DAYS, AlertLoad, ale
 from indicators.validation.before_after import (
     PREVIOUS_METHODOLOGY,
     BeforeCalibration,
+    as_previous,
     hit_counts,
-    with_aggregation,
 )
 from indicators.validation.calibration import (
     CANDIDATES,
+    EQUAL_WEIGHT,
     PREVIOUS,
     CalibrationResult,
     Candidate,
+    aggregate,
     calibrate,
+    calibrate_weights,
     candidate_scores,
+    structural_weights,
+    weights_label,
 )
 from indicators.validation.labels import (
     LabelFamily,
@@ -472,20 +477,39 @@ def run_backtest(
         episode_family(episodes),
     )
     labelled = {family.name: family_rows(family, scores) for family in families}
-    progress("calibration of the aggregation on the train years")
+    progress("calibration of the aggregation and the pillar weights on the train years")
     adopted = Candidate.of(catalogue.model)
+    configured_weights = structural_weights(catalogue)
     pool_of_candidates = CANDIDATES if adopted in CANDIDATES else (*CANDIDATES, adopted)
-    candidates = candidate_scores(pillars, pool_of_candidates)
+    # The aggregation is chosen with the pillars weighted equally (as methodology 2 weighted
+    # them), then the weights under the chosen aggregation.
+    equal = pillars.assign(weight=EQUAL_WEIGHT)
+    candidates = candidate_scores(equal, pool_of_candidates)
     calibration = calibrate(
         labelled, candidates, train_last_year=TRAIN_LAST_YEAR, current=adopted.name
     )
-    # "V" is the configured (adopted) aggregation; beside it on the same rows: the previous rule
-    # and, should the train years now prefer another candidate, that one.
+    by_name = {candidate.name: candidate for candidate in pool_of_candidates}
+    weight_search = calibrate_weights(
+        labelled,
+        pillars,
+        by_name[calibration.chosen],
+        train_last_year=TRAIN_LAST_YEAR,
+        current=configured_weights,
+    )
+    calibration = replace(calibration, weights=weight_search)
+    # "V" is the configured (adopted) scoring; beside it on the same rows: the previous one
+    # and, should the train years now prefer another aggregation or other weights, that one.
+    calibrated = adopted != PREVIOUS or any(
+        weight != EQUAL_WEIGHT for weight in configured_weights.values()
+    )
     extra: dict[str, pd.Series] = {}
-    if adopted != PREVIOUS:
+    if calibrated:
         extra[before_predictor()] = candidates[PREVIOUS.name]
-    if calibration.chosen not in (adopted.name, PREVIOUS.name):
-        extra[f"V chosen ({calibration.chosen})"] = candidates[calibration.chosen]
+    chosen_weights = weight_search.chosen
+    if calibration.chosen != adopted.name or chosen_weights != configured_weights:
+        extra[f"V chosen ({calibration.chosen}, {weights_label(chosen_weights)})"] = aggregate(
+            pillars, by_name[calibration.chosen], chosen_weights
+        )
     rows: list[DiscriminationRow] = []
     for family in families:
         progress(f"discrimination: {family.name}")
@@ -497,9 +521,9 @@ def run_backtest(
     progress(f"alert load: month ends of {alert_years[0]}–{alert_years[1]}")
     load = alert_load(pool, catalogue, rules, episodes, alert_years, calibrate_margin=True)
     before = None
-    if adopted != PREVIOUS:
-        progress(f"before calibration ({PREVIOUS.name}): event study and alert load")
-        previous = with_aggregation(catalogue, PREVIOUS.power, PREVIOUS.floor)
+    if calibrated:
+        progress(f"before calibration ({PREVIOUS.name}, equal weights): event study and alert load")
+        previous = as_previous(catalogue, PREVIOUS.power, PREVIOUS.floor, EQUAL_WEIGHT)
         previous_outcomes = study_episodes(episodes, pool, previous, rules, observations)
         previous_load = alert_load(pool, previous, rules, episodes, alert_years)
         before = BeforeCalibration(

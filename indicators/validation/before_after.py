@@ -3,8 +3,9 @@
 "After" is the configured model (methodology 3 adopts the aggregation the train years chose).
 "Before" is the aggregation of methodology 1–2 (`calibration.PREVIOUS`: geometric mean, pillar
 floor 0.1) applied to the same observations, episodes and rules in the same run, so a difference
-between the two is the aggregation's doing and nothing else. Only the aggregation differs: the
-previous catalogue is the configured one with `vulnerability_power` and `pillar_floor` replaced.
+between the two is the calibration's doing and nothing else. Only what calibration chooses
+differs: the previous catalogue is the configured one with `vulnerability_power` and
+`pillar_floor` replaced and the structural pillars weighted equally (`as_previous`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,28 @@ def with_aggregation(catalogue: Catalogue, power: float, floor: float) -> Catalo
     """The catalogue with only its structural aggregation replaced."""
     model = replace(catalogue.model, vulnerability_power=power, pillar_floor=floor)
     return replace(catalogue, model=model)
+
+
+def with_structural_weights(catalogue: Catalogue, weights: Mapping[str, float]) -> Catalogue:
+    """The catalogue with the weights of the named structural pillars replaced."""
+    pillars = tuple(
+        replace(pillar, weight=float(weights[pillar.id]))
+        if pillar.kind == "structural" and pillar.id in weights
+        else pillar
+        for pillar in catalogue.pillars
+    )
+    return replace(catalogue, pillars=pillars)
+
+
+def as_previous(catalogue: Catalogue, power: float, floor: float, weight: float) -> Catalogue:
+    """The catalogue as methodology 2 scored: aggregation (`power`, `floor`) and every structural
+    pillar of positive weight weighted `weight`."""
+    structural = {
+        pillar.id: weight
+        for pillar in catalogue.pillars
+        if pillar.kind == "structural" and pillar.weight > 0
+    }
+    return with_structural_weights(with_aggregation(catalogue, power, floor), structural)
 
 
 def hit_counts(outcomes: Iterable[_Outcome]) -> dict[str, dict[str, int]]:

@@ -11,6 +11,13 @@ only (Y ≤ 2015), and the candidate with the highest mean train AUC is chosen. 
 aggregation (`[model]` `vulnerability_power`, `pillar_floor`) is the one adopted from that choice;
 the reported years are scored for the previous and the configured rule side by side. Nothing is
 chosen on the reported years.
+
+The structural **pillar weights** are chosen the same way, after the aggregation: a coordinate
+search (`calibrate_weights`) from equal weights (those of methodology 1–3) under the chosen
+aggregation. Each round tries every pillar at every weight of `WEIGHT_GRID` with the others kept,
+and takes the one change that raises the mean train AUC most, if it raises it by at least
+`MIN_GAIN` (a smaller gain is within the noise of a few hundred train onsets); it stops when no
+change does. The configured weights (`[pillars.<id>]` `weight`) are the ones adopted from it.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from indicators.catalogue import ModelParameters
+from indicators.catalogue import Catalogue, ModelParameters
 from indicators.structural_mean import power_mean
 from indicators.validation.metrics import roc_auc
 
@@ -61,19 +68,36 @@ CANDIDATES: tuple[Candidate, ...] = tuple(
 )
 
 
-def aggregate(pillars: pd.DataFrame, candidate: Candidate) -> pd.Series:
+# The structural pillar weights of methodology 1–3: all equal. The weight search starts here.
+EQUAL_WEIGHT = 1.0
+# Each pillar's weight is one of these (relative to the others: only ratios matter). No zero: a
+# pillar is dropped by the catalogue, not by a search on a few hundred onsets.
+WEIGHT_GRID: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
+# The least rise of the mean train AUC a weight change must bring to be taken.
+MIN_GAIN = 0.005
+
+
+def aggregate(
+    pillars: pd.DataFrame, candidate: Candidate, weights: Mapping[str, float] | None = None
+) -> pd.Series:
     """V under `candidate` per (country, year) from structural pillar scores.
 
     Args:
-        pillars: columns `country, year, score, weight` (structural pillars with a score).
+        pillars: columns `country, year, score, weight` (structural pillars with a score), and
+            `pillar` when `weights` is given.
         candidate: the aggregation.
+        weights: pillar id → weight, replacing the `weight` column (default: that column).
 
     Returns:
         A Series indexed by (country, year).
     """
+    if weights is None:
+        weight = pillars["weight"].to_numpy(dtype="float64")
+    else:
+        weight = pillars["pillar"].map(dict(weights)).to_numpy(dtype="float64")
     return power_mean(
         pillars["score"].to_numpy(dtype="float64"),
-        pillars["weight"].to_numpy(dtype="float64"),
+        weight,
         [pillars["country"].to_numpy(), pillars["year"].to_numpy()],
         power=candidate.power,
         floor=candidate.floor,
@@ -81,25 +105,57 @@ def aggregate(pillars: pd.DataFrame, candidate: Candidate) -> pd.Series:
 
 
 @dataclass(frozen=True)
+class WeightSearch:
+    """The structural pillar weights chosen on the train years, and how.
+
+    Attributes:
+        aggregation: the candidate the weights were searched under (the chosen aggregation).
+        steps: one row per state of the search: `step` (0 = equal weights), `change` (e.g.
+            `security 1 → 3`, empty at step 0), `weights` (pillar id → weight), each family's
+            train AUC and their `mean`.
+        chosen: pillar id → weight where the search stopped.
+        current: pillar id → configured weight.
+    """
+
+    aggregation: str
+    steps: tuple[dict[str, object], ...]
+    chosen: dict[str, float]
+    current: dict[str, float]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain values for JSON."""
+        return {
+            "aggregation": self.aggregation,
+            "steps": list(self.steps),
+            "chosen": dict(self.chosen),
+            "current": dict(self.current),
+        }
+
+
+@dataclass(frozen=True)
 class CalibrationResult:
     """Train AUC of every candidate per family, the chosen one, the configured one (`current`)
-    and the aggregation of methodology 1–2 (`previous`)."""
+    and the aggregation of methodology 1–2 (`previous`); the pillar-weight search (`weights`)."""
 
     train_last_year: int
     candidates: tuple[dict[str, object], ...]
     chosen: str
     current: str
     previous: str = PREVIOUS.name
+    weights: WeightSearch | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
-        return {
+        document: dict[str, object] = {
             "train_last_year": self.train_last_year,
             "candidates": list(self.candidates),
             "chosen": self.chosen,
             "current": self.current,
             "previous": self.previous,
         }
+        if self.weights is not None:
+            document["weights"] = self.weights.to_dict()
+        return document
 
 
 def candidate_scores(
@@ -107,6 +163,96 @@ def candidate_scores(
 ) -> dict[str, pd.Series]:
     """Every candidate's V per (country, year)."""
     return {candidate.name: aggregate(pillars, candidate) for candidate in candidates}
+
+
+def train_aucs(
+    series: pd.Series, families: Mapping[str, pd.DataFrame], train_last_year: int
+) -> dict[str, float | None]:
+    """ROC AUC of `series` per family on the train country-years (rounded to 4 places; None
+    where a family has no train onsets), and their `mean`."""
+    row: dict[str, float | None] = {}
+    aucs = []
+    for family, rows in families.items():
+        train = rows[rows["year"] <= train_last_year]
+        keys = pd.MultiIndex.from_frame(train[["country", "year"]])
+        value = roc_auc(series.reindex(keys).to_numpy(), train["label"].to_numpy())
+        row[family] = None if np.isnan(value) else round(value, 4)
+        if not np.isnan(value):
+            aucs.append(value)
+    row["mean"] = round(float(np.mean(aucs)), 4) if aucs else None
+    return row
+
+
+def _weight_label(weight: float) -> str:
+    return f"{weight:g}"
+
+
+def weights_label(weights: Mapping[str, float]) -> str:
+    """Short label of pillar weights, e.g. `governance 2, macro 1, …` (sorted by pillar)."""
+    return ", ".join(f"{pillar} {_weight_label(weights[pillar])}" for pillar in sorted(weights))
+
+
+def structural_weights(catalogue: Catalogue) -> dict[str, float]:
+    """Pillar id → weight of the catalogue's scored structural pillars (weight > 0)."""
+    return {
+        pillar.id: float(pillar.weight)
+        for pillar in catalogue.pillars
+        if pillar.kind == "structural" and pillar.weight > 0
+    }
+
+
+def calibrate_weights(
+    families: Mapping[str, pd.DataFrame],
+    pillars: pd.DataFrame,
+    aggregation: Candidate,
+    *,
+    train_last_year: int,
+    current: Mapping[str, float],
+) -> WeightSearch:
+    """Choose the structural pillar weights by a coordinate search on the train years.
+
+    Args:
+        families: family name → its rows (`country, year, label`).
+        pillars: `country, year, pillar, score` of the structural pillars (the year-end scores).
+        aggregation: the aggregation to search under.
+        train_last_year: the last year the search may look at.
+        current: pillar id → configured weight (reported beside the choice).
+
+    Returns:
+        The search's steps and the weights it stopped at.
+    """
+    ids = sorted(str(pillar) for pillar in pd.unique(pillars["pillar"]))
+    weights = dict.fromkeys(ids, EQUAL_WEIGHT)
+
+    def mean_of(candidate: Mapping[str, float]) -> tuple[dict[str, float | None], float]:
+        row = train_aucs(aggregate(pillars, aggregation, candidate), families, train_last_year)
+        mean = row["mean"]
+        return row, -1.0 if mean is None else float(mean)
+
+    row, best = mean_of(weights)
+    steps: list[dict[str, object]] = [{"step": 0, "change": "", "weights": dict(weights), **row}]
+    # Each accepted step raises the mean by MIN_GAIN, and the mean is at most 1: this ends.
+    while True:
+        trial: tuple[float, str, float, dict[str, float | None]] | None = None
+        for pillar in ids:
+            for value in WEIGHT_GRID:
+                if value == weights[pillar]:
+                    continue
+                row, mean = mean_of({**weights, pillar: value})
+                if trial is None or mean > trial[0]:
+                    trial = (mean, pillar, value, row)
+        if trial is None or trial[0] < best + MIN_GAIN:
+            break
+        best, pillar, value, row = trial
+        change = f"{pillar} {_weight_label(weights[pillar])} → {_weight_label(value)}"
+        weights[pillar] = value
+        steps.append({"step": len(steps), "change": change, "weights": dict(weights), **row})
+    return WeightSearch(
+        aggregation=aggregation.name,
+        steps=tuple(steps),
+        chosen=weights,
+        current={pillar: float(current[pillar]) for pillar in ids if pillar in current},
+    )
 
 
 def calibrate(
@@ -127,19 +273,10 @@ def calibrate(
     Returns:
         The per-candidate train AUCs and the chosen candidate.
     """
-    table = []
-    for name, series in scores.items():
-        row: dict[str, object] = {"name": name}
-        aucs = []
-        for family, rows in families.items():
-            train = rows[rows["year"] <= train_last_year]
-            keys = pd.MultiIndex.from_frame(train[["country", "year"]])
-            value = roc_auc(series.reindex(keys).to_numpy(), train["label"].to_numpy())
-            row[family] = None if np.isnan(value) else round(value, 4)
-            if not np.isnan(value):
-                aucs.append(value)
-        row["mean"] = round(float(np.mean(aucs)), 4) if aucs else None
-        table.append(row)
+    table: list[dict[str, object]] = [
+        {"name": name, **train_aucs(series, families, train_last_year)}
+        for name, series in scores.items()
+    ]
 
     def rank(row: dict[str, object]) -> tuple[float, bool]:
         mean = row["mean"]

@@ -177,14 +177,19 @@ def test_page_and_validation_md_show_the_same_numbers(rendered: AppTest) -> None
     split_text = f"{split['report_years'][0]}–{split['report_years'][1]}"
     assert f"Y ≤ {split['train_last_year']}" in doc and split_text in doc
     assert any(f"up to {split['train_last_year']}" in x and split_text in x for x in lines)
-    after = bullets(section(doc, "Calibration of the aggregation (chosen on the train years only)"))
+    calibration = section(
+        doc, "Calibration of the aggregation and the weights (chosen on the train years only)"
+    )
+    after = bullets(calibration)
     assert after
     for line in after:
         assert line in lines or f"- {line}" in lines, line
-    (doc_calibration,) = markdown_tables(
-        section(doc, "Calibration of the aggregation (chosen on the train years only)")
-    )
+    doc_calibration, doc_weights = markdown_tables(calibration)
     assert rows_of(page_frame(at, "candidate", "mean train AUC")) == doc_calibration
+    # The weight search: every step, as the document lists it, and where it stopped.
+    assert rows_of(page_frame(at, "step", "mean train AUC")) == doc_weights
+    assert len(doc_weights) - 1 == len(results["calibration"]["weights"]["steps"])
+    assert any(line.startswith("Stopped at: ") for line in after)
 
 
 def test_missing_results_file_names_the_command(

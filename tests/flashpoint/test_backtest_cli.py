@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,13 @@ from flashpoint.cli import main
 from flashpoint.config import default_config_path, load_config
 from indicators.methodology import METHODOLOGY_VERSION
 from indicators.validation.backtest import before_predictor
-from indicators.validation.calibration import PREVIOUS, Candidate
+from indicators.validation.calibration import (
+    EQUAL_WEIGHT,
+    MIN_GAIN,
+    PREVIOUS,
+    Candidate,
+    structural_weights,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED_DOC = REPO / "docs" / "VALIDATION.md"
@@ -127,9 +134,21 @@ def test_calibration_is_chosen_on_train_years_and_reported(
     assert calibration["previous"] == PREVIOUS.name != configured.name
     predictors = {row["predictor"] for row in document["discrimination"]}
     assert before_predictor() in predictors
-    if calibration["chosen"] != configured.name:
-        assert f"V chosen ({calibration['chosen']})" in predictors
-    assert "Calibration of the aggregation (chosen on the train years only)" in written
+    search = calibration["weights"]
+    # The weight search runs under the chosen aggregation, from equal weights; every accepted
+    # step raised the mean train AUC by at least MIN_GAIN, and the configured weights are listed.
+    assert search["aggregation"] == calibration["chosen"]
+    steps = search["steps"]
+    assert set(steps[0]["weights"].values()) == {EQUAL_WEIGHT}
+    assert all(b["mean"] >= a["mean"] + MIN_GAIN - 1e-4 for a, b in itertools.pairwise(steps))
+    assert steps[-1]["weights"] == search["chosen"]
+    assert search["current"] == structural_weights(load_config(default_config_path()).catalogue())
+    differs = calibration["chosen"] != configured.name or search["chosen"] != search["current"]
+    chosen_rows = {p for p in predictors if p.startswith("V chosen (")}
+    assert bool(chosen_rows) == differs
+    assert "Calibration of the aggregation and the weights (chosen on the train years only)" in (
+        written
+    )
 
 
 def test_before_calibration_is_scored_in_the_same_run(
@@ -187,7 +206,8 @@ def test_the_backtest_from_a_store_loaded_with_the_snapshot_gives_the_same_figur
     config = tmp_path / "config.toml"
     config.write_text(f'[general]\ndata_dir = "{(tmp_path / "data").as_posix()}"\n', "utf-8")
     with contextlib.redirect_stdout(io.StringIO()):
-        assert main(["load-snapshot", "--config", str(config)]) == 0
+        # The backtest reads observations only: no composite history to precompute.
+        assert main(["load-snapshot", "--config", str(config), "--history-days", "0"]) == 0
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(["backtest", "--config", str(config), "--data", "store", "--format", "json"])

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from indicators.scoring import score_panel
-from indicators.validation.calibration import Candidate, aggregate, calibrate
+from indicators.validation.calibration import (
+    MIN_GAIN,
+    WEIGHT_GRID,
+    Candidate,
+    aggregate,
+    calibrate,
+    calibrate_weights,
+)
 from tests.indicators.scoring_support import observations, structural_rows, synthetic_catalogue
 
 
@@ -84,3 +93,57 @@ def test_the_choice_looks_only_at_the_train_years() -> None:
     assert result.chosen == "train_good"
     table = {row["name"]: row for row in result.candidates}
     assert table["train_good"]["fam"] == 1.0 and table["report_good"]["fam"] == 0.0
+
+
+def _two_pillar_panel(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """40 countries × 2006–2020: in the train years (≤ 2015) the onsets are the countries whose
+    pillar `signal` is high; pillar `noise` is unrelated. After 2015 the roles swap."""
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for year in range(2006, 2021):
+        signal = rng.uniform(0, 10, 40)
+        noise = rng.uniform(0, 10, 40)
+        informative = signal if year <= 2015 else noise
+        onset = informative > 7.5
+        for i in range(40):
+            country = f"C{i:02d}"
+            rows.append((country, year, "signal", signal[i]))
+            rows.append((country, year, "noise", noise[i]))
+            labels.append((country, year, int(onset[i])))
+    pillars = pd.DataFrame(rows, columns=["country", "year", "pillar", "score"])
+    return pillars, pd.DataFrame(labels, columns=["country", "year", "label"])
+
+
+def test_the_weight_search_raises_the_informative_pillar_on_the_train_years_only() -> None:
+    pillars, labels = _two_pillar_panel(seed=3)
+    search = calibrate_weights(
+        {"fam": labels},
+        pillars,
+        Candidate(1.0, 0.1),
+        train_last_year=2015,
+        current={"signal": 1.0, "noise": 1.0},
+    )
+    # From equal weights, the train years favour `signal` over `noise` (the report years, where
+    # `noise` predicts, play no part), up to the ratio the grid allows.
+    assert search.steps[0]["weights"] == {"noise": 1.0, "signal": 1.0}
+    assert search.chosen["signal"] / search.chosen["noise"] == max(WEIGHT_GRID) / min(WEIGHT_GRID)
+    means = [float(step["mean"]) for step in search.steps]  # type: ignore[arg-type]
+    assert all(later >= earlier + MIN_GAIN - 1e-4 for earlier, later in itertools.pairwise(means))
+    assert search.steps[-1]["weights"] == search.chosen
+    assert search.current == {"signal": 1.0, "noise": 1.0}
+
+
+def test_the_weight_search_stops_at_equal_weights_when_no_change_helps() -> None:
+    pillars, labels = _two_pillar_panel(seed=5)
+    # Both pillars the same series: no weighting changes V, so no step is taken.
+    same = pillars[pillars["pillar"] == "signal"]
+    twins = pd.concat([same, same.assign(pillar="twin")], ignore_index=True)
+    search = calibrate_weights(
+        {"fam": labels},
+        twins,
+        Candidate(0.0, 0.1),
+        train_last_year=2015,
+        current={"signal": 1.0, "twin": 1.0},
+    )
+    assert len(search.steps) == 1 and search.steps[0]["change"] == ""
+    assert search.chosen == {"signal": 1.0, "twin": 1.0}
