@@ -215,7 +215,6 @@ def _grid(
     ]
     own = latest.loc[latest["country"].isin(countries), columns]
     merged = grid.merge(own, on=["date", "country", "indicator"], how="left")
-    kind = merged["indicator"].map(table["kind"])
     # World-measured trigger indicators (world oil price changes) hit every country: a scored
     # country without its own value takes the WLD value. Structural WLD aggregates never do.
     world = latest.loc[latest["country"] == WORLD, columns].drop(columns="country")
@@ -228,10 +227,14 @@ def _grid(
             merged[column] = merged[column].where(~take_world, merged[f"{column}_world"])
         merged = merged.drop(columns=[f"{column}_world" for column in columns[3:]])
     merged["broadcast_from"] = np.where(take_world, WORLD, "")
-    merged["pillar"] = merged["indicator"].map(table["pillar"])
-    merged["kind"] = kind
-    merged["weight"] = merged["indicator"].map(table["weight"]).astype("float64")
-    merged["pillar_weight"] = merged["indicator"].map(table["pillar_weight"]).astype("float64")
+    # The per-indicator attributes by position after one factorisation of the indicator column
+    # (a `map` per attribute converts the whole string column each time).
+    codes = pd.Categorical(merged["indicator"], categories=expected).codes
+    attributes = table.reindex(expected)
+    merged["pillar"] = attributes["pillar"].array.take(codes)
+    merged["kind"] = attributes["kind"].array.take(codes)
+    merged["weight"] = attributes["weight"].to_numpy(dtype="float64")[codes]
+    merged["pillar_weight"] = attributes["pillar_weight"].to_numpy(dtype="float64")[codes]
     merged["stale"] = merged["stale"].astype("boolean").fillna(False).astype(bool)
     merged["age_days"] = merged["age_days"].astype("float64")
     merged["value"] = merged["value"].astype("float64")
