@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -279,6 +280,11 @@ def test_cli_loads_the_snapshot_into_an_empty_store(loaded_sqlite: tuple[Engine,
     engine, output = loaded_sqlite
     rows = snapshot.snapshot_manifest()["files"]["observations.csv.gz"]["rows"]
     assert f"{rows:,} new, 0 changed, 0 unchanged" in output
+    # The default precompute: today's panel and the 400-day composite history for every country.
+    assert "scored panel stored: " in output
+    history = re.search(r"history refilled: (\d+) countries, .* \(([\d,]+) rows\)", output)
+    assert history is not None, output
+    assert int(history[2].replace(",", "")) == int(history[1]) * 400
     runs = store.read_fetch_runs(engine, source="snapshot")
     assert runs["status"].tolist() == ["ok"]
     assert int(runs["rows_new"].iloc[0]) == rows
