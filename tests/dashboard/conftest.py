@@ -27,6 +27,7 @@ import streamlit as st
 from playwright.sync_api import Page, expect
 
 from flashpoint import store
+from flashpoint.config import load_config
 from tests.support.snapshot_template import copy_of_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,8 +83,19 @@ def sqlite_url(path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def snapshot_store(snapshot_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite store holding the bundled snapshot (a copy per worker; treat as read-only)."""
-    return copy_of_template(snapshot_template, tmp_path_factory.mktemp("snapshot-store"))
+    """A SQLite store holding the bundled snapshot and today's scored panel, as `flashpoint
+    load-snapshot` leaves it (no composite history: tests that need one store it themselves).
+    A copy per worker; treat as read-only. A test that writes to a copy changes the store's data
+    version, so its pages score live again, as on a server."""
+    from flashpoint import precompute
+
+    path = copy_of_template(snapshot_template, tmp_path_factory.mktemp("snapshot-store"))
+    engine = store.open_for_writing(sqlite_url(path))
+    try:
+        precompute.precompute(engine, load_config(CONFIG), history_days=0)
+    finally:
+        engine.dispose()
+    return path
 
 
 @pytest.fixture
