@@ -96,11 +96,12 @@ def test_the_choice_looks_only_at_the_train_years() -> None:
 
 
 def _two_pillar_panel(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """40 countries × 2006–2020: in the train years (≤ 2015) the onsets are the countries whose
-    pillar `signal` is high; pillar `noise` is unrelated. After 2015 the roles swap."""
+    """40 countries × 2011–2030: in the train years (2011–2015) the onsets are the countries
+    whose pillar `signal` is high; pillar `noise` is unrelated. After 2015 the roles swap, for
+    three times as many years: a search that looked past 2015 would favour `noise`."""
     rng = np.random.default_rng(seed)
     rows, labels = [], []
-    for year in range(2006, 2021):
+    for year in range(2011, 2031):
         signal = rng.uniform(0, 10, 40)
         noise = rng.uniform(0, 10, 40)
         informative = signal if year <= 2015 else noise
