@@ -35,8 +35,11 @@ WB_400_PAGE = next((FIXTURES / "worldbank").glob("400_*_source_invalid_source_id
 
 
 def quick_session(max_retries: int = 2, **kwargs: object):  # type: ignore[no-untyped-def]
+    # No backoff and a short Retry-After cap keep retries quick. The read timeout is generous:
+    # a loopback reply can take over a second on a busy machine, and a timeout here would be a
+    # retry the test did not ask for. The timeout test sets its own short one.
     options: dict[str, object] = {"backoff_factor": 0.0, "retry_after_cap": 0.05,
-                                  "timeout": (1.0, 0.3)}
+                                  "timeout": (10.0, 30.0)}
     options.update(kwargs)
     return make_session(max_retries=max_retries, **options)  # type: ignore[arg-type]
 
