@@ -330,12 +330,9 @@ def year_end_scores(
     countries["pv"] = pv.reindex(keys).to_numpy()
     countries["year"] = pd.DatetimeIndex(countries["date"]).year + 1
     scores = countries.rename(columns={"vulnerability": "V"})[["country", "year", "V", "pv"]]
-    weights = {p.id: p.weight for p in catalogue.pillars if p.kind == "structural"}
+    weights = structural_weights(catalogue)
     pillars = frames.pillars
-    pillars = pillars[
-        pillars["pillar"].astype(str).isin([k for k, w in weights.items() if w > 0])
-        & pillars["score"].notna()
-    ]
+    pillars = pillars[pillars["pillar"].astype(str).isin(list(weights)) & pillars["score"].notna()]
     structural = pd.DataFrame(
         {
             "country": pillars["country"].astype(str).to_numpy(),

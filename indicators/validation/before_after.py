@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from indicators.catalogue import Catalogue
+from indicators.validation.calibration import structural_weights
 
 
 class _Outcome(Protocol):
@@ -53,11 +54,7 @@ def with_structural_weights(catalogue: Catalogue, weights: Mapping[str, float]) 
 def as_previous(catalogue: Catalogue, power: float, floor: float, weight: float) -> Catalogue:
     """The catalogue as methodology 2 scored: aggregation (`power`, `floor`) and every structural
     pillar of positive weight weighted `weight`."""
-    structural = {
-        pillar.id: weight
-        for pillar in catalogue.pillars
-        if pillar.kind == "structural" and pillar.weight > 0
-    }
+    structural = dict.fromkeys(structural_weights(catalogue), weight)
     return with_structural_weights(with_aggregation(catalogue, power, floor), structural)
 
 
