@@ -14,6 +14,11 @@ from typing import Any
 import pandas as pd
 
 from flashpoint.config import Settings
+from flashpoint.validation_indicators import (
+    indicator_lines,
+    indicator_search_method,
+    indicator_search_table,
+)
 from indicators.methodology import METHODOLOGY_VERSION
 from indicators.validation import alert_load, labels
 from indicators.validation import backtest as bt
@@ -286,6 +291,28 @@ def _configured_weights(result: BacktestResult) -> str | None:
     return weights_label(calibration.weights.current)
 
 
+def _indicator_status(result: BacktestResult) -> str:
+    calibration = result.calibration
+    if calibration is None or calibration.indicators is None:
+        return " The indicator weights within pillars and the transforms were not calibrated."
+    changed = calibration.indicators.changed(calibration.indicators.start)
+    configured = {
+        item: setting
+        for item, setting in calibration.indicators.current.items()
+        if calibration.indicators.start.get(item) != setting
+    }
+    if not configured:
+        return (
+            " The indicator weights within pillars and the transforms are the design values"
+            + (" (the train years chose other ones: below)." if changed else ".")
+        )
+    listed = "; ".join(f"{item} {setting.label}" for item, setting in sorted(configured.items()))
+    return (
+        " The indicators' weights and transforms are the design values except where the train "
+        f"years chose otherwise: {listed}."
+    )
+
+
 def _aggregation_name(result: BacktestResult) -> str:
     raw = result.settings.get("aggregation")
     return str(raw["name"]) if isinstance(raw, dict) else "the configured aggregation"
@@ -466,12 +493,28 @@ def validation_markdown(result: BacktestResult) -> str:
         "",
         *[f"* {line}" for line in weight_lines(result)],
         "",
+        *_indicator_section(result),
         "Report years, before → after calibration (ROC AUC, 95 % CI of the configured V):",
         "",
         *[f"* {line}" for line in calibration_lines(result)],
         "",
     ]
     return "\n".join(lines)
+
+
+def _indicator_section(result: BacktestResult) -> list[str]:
+    table = indicator_search_table(result)
+    if table.empty:
+        return []
+    return [
+        indicator_search_method() + f" A step is taken when it raises the mean by at least "
+        f"{MIN_GAIN:g}; the search stops when no change does.",
+        "",
+        _markdown_table(table, digits=3),
+        "",
+        *[f"* {line}" for line in indicator_lines(result)],
+        "",
+    ]
 
 
 def _status_paragraph(result: BacktestResult) -> list[str]:
@@ -493,8 +536,9 @@ def _status_paragraph(result: BacktestResult) -> list[str]:
         f"weights the train years chose (below). **Before calibration** is methodology "
         f"{result.before.methodology_version}'s rule ({result.before.aggregation}: the geometric "
         "mean, each pillar floored at 0.1, the pillars weighted equally) scored in the same run "
-        "on the same data, episodes and rules. The indicator weights within pillars and the "
-        "transforms were not calibrated."
+        "on the same data, episodes and rules, with the indicators' design weights and "
+        "transforms."
+        + _indicator_status(result)
         + _margin_status(result),
     ]
 

@@ -26,6 +26,7 @@ from indicators.validation.backtest import (
 )
 from indicators.validation.before_after import BeforeCalibration
 from indicators.validation.calibration import CalibrationResult, WeightSearch
+from indicators.validation.indicator_search import IndicatorSearch, IndicatorSetting
 from indicators.validation.metrics import Estimate
 
 RESULTS_NAME = "validation.json"
@@ -162,8 +163,30 @@ def _calibration(raw: Mapping[str, Any] | None) -> CalibrationResult | None:
         current=str(raw["current"]),
         # Results written before methodology 3 have no "previous": theirs was the configured rule.
         previous=str(raw.get("previous", raw["current"])),
-        # Results written before methodology 4 have no weight search.
+        # Results written before methodology 4 have no weight search, before 5 no indicator one.
         weights=_weight_search(raw.get("weights")),
+        indicators=_indicator_search(raw.get("indicators")),
+    )
+
+
+def _settings(raw: Mapping[str, Any]) -> dict[str, IndicatorSetting]:
+    return {
+        str(item): IndicatorSetting(float(value["weight"]), bool(value["log"]))
+        for item, value in raw.items()
+    }
+
+
+def _indicator_search(raw: Mapping[str, Any] | None) -> IndicatorSearch | None:
+    if raw is None:
+        return None
+    steps: Sequence[Mapping[str, Any]] = raw["steps"]
+    return IndicatorSearch(
+        aggregation=str(raw["aggregation"]),
+        pillar_weights={str(k): float(v) for k, v in raw["pillar_weights"].items()},
+        steps=tuple(dict(step) for step in steps),
+        start=_settings(raw["start"]),
+        chosen=_settings(raw["chosen"]),
+        current=_settings(raw["current"]),
     )
 
 

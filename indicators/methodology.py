@@ -16,4 +16,6 @@ from typing import Final
 #    official price-revision series step against the price in force whatever the gap.
 # 4: structural pillar weights chosen on the train years by the backtest's weight search
 #    (governance and security 3, macro, inequality and resources 1; issue 12 §3).
-METHODOLOGY_VERSION: Final = "4"
+# 5: the structural indicators' weights within their pillars and their transforms searched on the
+#    train years from the design values (cpi_inflation 0.5 → 3, protest_events 1 → 3; issue 12 §3).
+METHODOLOGY_VERSION: Final = "5"

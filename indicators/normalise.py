@@ -21,6 +21,30 @@ from indicators.catalogue import Catalogue
 from indicators.tables import indicator_table
 
 
+def goalposts_score(
+    value: np.ndarray,
+    lower: np.ndarray | float,
+    upper: np.ndarray | float,
+    log: np.ndarray | bool,
+    higher_is_riskier: np.ndarray | bool,
+) -> np.ndarray:
+    """The goalposts risk score (0–10) of raw values; NaN in gives NaN out.
+
+    The backtest's indicator search (`indicators.validation.indicator_search`) rescales raw
+    values through this same function when it tries another transform.
+    """
+    value = np.asarray(value, dtype="float64")
+    score = _goalposts(
+        value,
+        np.broadcast_to(np.asarray(lower, dtype="float64"), value.shape),
+        np.broadcast_to(np.asarray(upper, dtype="float64"), value.shape),
+        np.broadcast_to(np.asarray(log, dtype=bool), value.shape),
+    )
+    result: np.ndarray = np.where(higher_is_riskier, score, 10.0 - score)
+    result[np.isnan(value)] = np.nan
+    return result
+
+
 def _goalposts(
     value: np.ndarray,
     lower: np.ndarray,
@@ -73,13 +97,13 @@ def normalise(values: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
 
     out = np.full(value.shape, np.nan)
     if is_goalposts.any():
-        score = _goalposts(
+        out[is_goalposts] = goalposts_score(
             value[is_goalposts],
             lower[is_goalposts],
             upper[is_goalposts],
             params["log"].to_numpy(dtype=bool)[is_goalposts],
+            riskier_high[is_goalposts],
         )
-        out[is_goalposts] = np.where(riskier_high[is_goalposts], score, 10.0 - score)
 
     signed = np.where(riskier_high, value, -value)
     is_zscore = (method == "zscore") & scored

@@ -28,6 +28,11 @@ from flashpoint.validation import (
     weight_lines,
     weight_search_table,
 )
+from flashpoint.validation_indicators import (
+    indicator_lines,
+    indicator_search_method,
+    indicator_search_table,
+)
 from flashpoint.validation_results import (
     PRODUCE_COMMAND,
     ValidationResultsError,
@@ -247,4 +252,10 @@ if result.calibration is not None:
         )
         st.dataframe(shown(weight_steps, 3), hide_index=True, width="stretch")
         for line in weight_lines(result):
+            st.markdown(f"- {escape_markdown(line)}")
+    indicator_steps = indicator_search_table(result)
+    if not indicator_steps.empty:
+        st.markdown(indicator_search_method())
+        st.dataframe(shown(indicator_steps, 3), hide_index=True, width="stretch")
+        for line in indicator_lines(result):
             st.markdown(f"- {escape_markdown(line)}")

@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         weight_lines,
         weight_search_table,
     )
+    from flashpoint.validation_indicators import indicator_lines, indicator_search_table
     from indicators.validation.backtest import run_backtest
     from indicators.validation.episodes import EpisodeFileError, read_episodes
 
@@ -179,6 +180,12 @@ def run(args: argparse.Namespace) -> int:
             print("\nCalibration of the structural pillar weights (train years only)")
             print(format_table(weights, digits=3))
             for line in weight_lines(result):
+                print(f"  {line}")
+        steps = indicator_search_table(result)
+        if not steps.empty:
+            print("\nCalibration of the indicator weights and transforms (train years only)")
+            print(format_table(steps, digits=3))
+            for line in indicator_lines(result):
                 print(f"  {line}")
         if result.before is not None:
             print("\nBefore → after calibration (the same run)")

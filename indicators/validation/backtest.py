@@ -51,6 +51,15 @@ from indicators.validation.calibration import (
     structural_weights,
     weights_label,
 )
+from indicators.validation.indicator_search import (
+    DESIGN,
+    YearEndInputs,
+    configured_settings,
+    pillar_scores,
+    search_indicators,
+    with_indicator_settings,
+    year_end_inputs,
+)
 from indicators.validation.labels import (
     LabelFamily,
     conflict_family,
@@ -313,13 +322,13 @@ def study_episode(
 
 def year_end_scores(
     pool: PreparedPool, catalogue: Catalogue, years: Sequence[int]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, YearEndInputs]:
     """Scores as of 31 Dec Y−1 for every country.
 
     Returns:
         (`country, year, V, pv` — V and the PV.EST value visible then;
-        `country, year, pillar, score, weight` — the structural pillars V aggregates, for the
-        countries with a V).
+        the structural indicators' raw values then, from which the calibration recomputes the
+        structural pillars under each candidate choice).
     """
     dates = pd.DatetimeIndex([pd.Timestamp(f"{year - 1}-12-31") for year in years])
     frames = score_dates(pool, catalogue, dates, list(pool.countries))
@@ -330,23 +339,7 @@ def year_end_scores(
     countries["pv"] = pv.reindex(keys).to_numpy()
     countries["year"] = pd.DatetimeIndex(countries["date"]).year + 1
     scores = countries.rename(columns={"vulnerability": "V"})[["country", "year", "V", "pv"]]
-    weights = structural_weights(catalogue)
-    pillars = frames.pillars
-    pillars = pillars[pillars["pillar"].astype(str).isin(list(weights)) & pillars["score"].notna()]
-    structural = pd.DataFrame(
-        {
-            "country": pillars["country"].astype(str).to_numpy(),
-            "year": pd.DatetimeIndex(pillars["date"]).year.to_numpy() + 1,
-            "pillar": pillars["pillar"].astype(str).to_numpy(),
-            "score": pillars["score"].to_numpy(dtype="float64"),
-        }
-    )
-    structural["weight"] = structural["pillar"].map(weights).astype("float64")
-    with_v = pd.MultiIndex.from_frame(scores.loc[scores["V"].notna(), ["country", "year"]])
-    structural = structural[
-        pd.MultiIndex.from_frame(structural[["country", "year"]]).isin(with_v)
-    ].reset_index(drop=True)
-    return scores, structural
+    return scores, year_end_inputs(frames, catalogue, set(structural_weights(catalogue)))
 
 
 def unrest_last_year(protest_monthly: pd.DataFrame) -> pd.DataFrame:
@@ -463,7 +456,7 @@ def run_backtest(
     outcomes = study_episodes(episodes, pool, catalogue, rules, observations)
     progress("structural discrimination: year-end scores")
     years = list(range(FIRST_YEAR, REPORT_YEARS[1] + 1))
-    scores, pillars = year_end_scores(pool, catalogue, years)
+    scores, inputs = year_end_scores(pool, catalogue, years)
     indicator = observations["indicator"].astype(str)
     protests = observations[indicator == "protest_events"]
     scores = scores.merge(unrest_last_year(protests), on=["country", "year"], how="left")
@@ -474,12 +467,17 @@ def run_backtest(
         episode_family(episodes),
     )
     labelled = {family.name: family_rows(family, scores) for family in families}
-    progress("calibration of the aggregation and the pillar weights on the train years")
+    progress("calibration of the aggregation and the weights on the train years")
     adopted = Candidate.of(catalogue.model)
     configured_weights = structural_weights(catalogue)
+    configured_settings_ = configured_settings(catalogue, inputs.indicators)
+    start = {item: DESIGN.get(item, configured_settings_[item]) for item in inputs.indicators}
     pool_of_candidates = CANDIDATES if adopted in CANDIDATES else (*CANDIDATES, adopted)
-    # The aggregation is chosen with the pillars weighted equally (as methodology 2 weighted
-    # them), then the weights under the chosen aggregation.
+    # Each stage searches from where the earlier ones left it, never from the configuration, so
+    # every run retraces the whole path: the aggregation with the indicators' design settings
+    # and the pillars weighted equally (as methodology 2 scored), then the pillar weights under
+    # the chosen aggregation, then the indicators' weights and transforms under both.
+    pillars = pillar_scores(inputs, start, configured_weights)
     equal = pillars.assign(weight=EQUAL_WEIGHT)
     candidates = candidate_scores(equal, pool_of_candidates)
     calibration = calibrate(
@@ -493,19 +491,38 @@ def run_backtest(
         train_last_year=TRAIN_LAST_YEAR,
         current=configured_weights,
     )
-    calibration = replace(calibration, weights=weight_search)
+    indicator_search = search_indicators(
+        labelled,
+        inputs,
+        by_name[calibration.chosen],
+        weight_search.chosen,
+        train_last_year=TRAIN_LAST_YEAR,
+        start=start,
+        current=configured_settings_,
+    )
+    calibration = replace(calibration, weights=weight_search, indicators=indicator_search)
     # "V" is the configured (adopted) scoring; beside it on the same rows: the previous one
     # and, should the train years now prefer another aggregation or other weights, that one.
-    calibrated = adopted != PREVIOUS or any(
-        weight != EQUAL_WEIGHT for weight in configured_weights.values()
+    calibrated = (
+        adopted != PREVIOUS
+        or any(weight != EQUAL_WEIGHT for weight in configured_weights.values())
+        or configured_settings_ != start
     )
     extra: dict[str, pd.Series] = {}
     if calibrated:
         extra[before_predictor()] = candidates[PREVIOUS.name]
     chosen_weights = weight_search.chosen
-    if calibration.chosen != adopted.name or chosen_weights != configured_weights:
-        extra[f"V chosen ({calibration.chosen}, {weights_label(chosen_weights)})"] = aggregate(
-            pillars, by_name[calibration.chosen], chosen_weights
+    if (
+        calibration.chosen != adopted.name
+        or chosen_weights != configured_weights
+        or indicator_search.chosen != configured_settings_
+    ):
+        name = f"V chosen ({calibration.chosen}, {weights_label(chosen_weights)}"
+        changed = len(indicator_search.changed())
+        name += f", {changed} indicator change{'s' * (changed != 1)})"
+        extra[name] = aggregate(
+            pillar_scores(inputs, indicator_search.chosen, chosen_weights),
+            by_name[calibration.chosen],
         )
     rows: list[DiscriminationRow] = []
     for family in families:
@@ -520,7 +537,9 @@ def run_backtest(
     before = None
     if calibrated:
         progress(f"before calibration ({PREVIOUS.name}, equal weights): event study and alert load")
-        previous = as_previous(catalogue, PREVIOUS.power, PREVIOUS.floor, EQUAL_WEIGHT)
+        previous = with_indicator_settings(
+            as_previous(catalogue, PREVIOUS.power, PREVIOUS.floor, EQUAL_WEIGHT), start
+        )
         previous_outcomes = study_episodes(episodes, pool, previous, rules, observations)
         previous_load = alert_load(pool, previous, rules, episodes, alert_years)
         before = BeforeCalibration(

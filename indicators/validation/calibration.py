@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,10 @@ import pandas as pd
 from indicators.catalogue import Catalogue, ModelParameters
 from indicators.structural_mean import power_mean
 from indicators.validation.metrics import roc_auc
+
+if TYPE_CHECKING:
+    # Only for the annotation: the indicator search builds on this module.
+    from indicators.validation.indicator_search import IndicatorSearch
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class CalibrationResult:
     current: str
     previous: str = PREVIOUS.name
     weights: WeightSearch | None = None
+    indicators: IndicatorSearch | None = None
 
     def to_dict(self) -> dict[str, object]:
         """Plain values for JSON."""
@@ -155,6 +161,8 @@ class CalibrationResult:
         }
         if self.weights is not None:
             document["weights"] = self.weights.to_dict()
+        if self.indicators is not None:
+            document["indicators"] = self.indicators.to_dict()
         return document
 
 

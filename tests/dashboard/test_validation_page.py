@@ -73,12 +73,21 @@ def numbers(text: str) -> list[str]:
     return NUMBER.findall(text)
 
 
+def page_frames(at: AppTest, first_column: str, containing: str) -> list[pd.DataFrame]:
+    """The page's tables whose first column is `first_column` and that have `containing`."""
+    frames: list[pd.DataFrame] = [element.value for element in at.dataframe]
+    return [
+        frame
+        for frame in frames
+        if list(frame.columns)[:1] == [first_column] and containing in frame.columns
+    ]
+
+
 def page_frame(at: AppTest, first_column: str, containing: str) -> pd.DataFrame:
-    for element in at.dataframe:
-        frame: pd.DataFrame = element.value
-        if list(frame.columns)[:1] == [first_column] and containing in frame.columns:
-            return frame
-    raise AssertionError(f"no table with {first_column!r}, {containing!r}")
+    frames = page_frames(at, first_column, containing)
+    if not frames:
+        raise AssertionError(f"no table with {first_column!r}, {containing!r}")
+    return frames[0]
 
 
 def page_lines(at: AppTest) -> list[str]:
@@ -184,12 +193,15 @@ def test_page_and_validation_md_show_the_same_numbers(rendered: AppTest) -> None
     assert after
     for line in after:
         assert line in lines or f"- {line}" in lines, line
-    doc_calibration, doc_weights = markdown_tables(calibration)
+    doc_calibration, doc_weights, doc_indicators = markdown_tables(calibration)
     assert rows_of(page_frame(at, "candidate", "mean train AUC")) == doc_calibration
-    # The weight search: every step, as the document lists it, and where it stopped.
-    assert rows_of(page_frame(at, "step", "mean train AUC")) == doc_weights
+    # The pillar-weight search, then the indicator search: every step, as the document lists
+    # them, and where each stopped.
+    searches = page_frames(at, "step", "mean train AUC")
+    assert [rows_of(frame) for frame in searches] == [doc_weights, doc_indicators]
     assert len(doc_weights) - 1 == len(results["calibration"]["weights"]["steps"])
-    assert any(line.startswith("Stopped at: ") for line in after)
+    assert len(doc_indicators) - 1 == len(results["calibration"]["indicators"]["steps"])
+    assert sum(line.startswith("Stopped at: ") for line in after) == 2
 
 
 def test_missing_results_file_names_the_command(
