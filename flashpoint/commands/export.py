@@ -166,10 +166,19 @@ TRIGGER_EXPORT_COLUMNS: tuple[str, ...] = (
 )
 
 
+# A saved score keeps the methodology it was computed with (a store holds scores from before an
+# upgrade beside newer ones); scores saved before versioning have none and export as "unknown".
+UNKNOWN_METHODOLOGY = "unknown"
+
+
 def _with_trigger_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add `TRIGGER_EXPORT_COLUMNS` from each row's detail JSON (None for older scores)."""
+    """Add the methodology version and `TRIGGER_EXPORT_COLUMNS` from each row's detail JSON
+    (None for older scores)."""
     details = [
         json.loads(value) if isinstance(value, str) else (value or {}) for value in frame["detail"]
+    ]
+    frame["methodology_version"] = [
+        str(detail.get("methodology_version") or UNKNOWN_METHODOLOGY) for detail in details
     ]
     for name in TRIGGER_EXPORT_COLUMNS:
         frame[name] = [detail.get(name) for detail in details]

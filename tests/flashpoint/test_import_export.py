@@ -461,3 +461,29 @@ def test_export_scores_serialises_detail(
     assert exported["composite"].tolist() == [7.1]
     assert json.loads(exported["detail"].iloc[0]) == {"pillars": {"fuel_shock": 10.0}}
     assert exported["licence"].iloc[0]
+    # Saved before scores carried a version: "unknown", never a guess.
+    assert exported["methodology_version"].tolist() == ["unknown"]
+
+
+def test_exported_scores_keep_the_methodology_each_was_computed_with(
+    cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store upgraded to a new methodology still holds scores from the old one; the export
+    says which is which instead of stamping today's version on both."""
+    config, engine = cli_store
+    save_scores(
+        engine,
+        pd.DataFrame(
+            {
+                "country": ["KAZ", "KGZ"],
+                "as_of": pd.to_datetime(["2022-01-02", "2022-01-02"]),
+                "composite": [7.1, 4.2],
+                "band": ["very high", "medium"],
+                "detail": [{"methodology_version": "4"}, {"methodology_version": "5"}],
+            }
+        ),
+    )
+    assert run_export(config, "--what", "scores", "--output", "-") == 0
+    exported = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"methodology_version": str})
+    versions = dict(zip(exported["country"], exported["methodology_version"], strict=True))
+    assert versions == {"KAZ": "4", "KGZ": "5"}
