@@ -37,21 +37,30 @@ def _rank(bundled: SnapshotStore) -> dict[str, int]:
     return {band.name: rank for rank, band in enumerate(ordered)}
 
 
-def test_the_band_first_rises_on_1_or_2_january_because_of_the_fuel_step(
+def test_the_band_first_rises_above_the_autumns_on_1_or_2_january_because_of_the_fuel_step(
     bundled: SnapshotStore, kaz_replay: pd.DataFrame
 ) -> None:
     rank = _rank(bundled)
     series = kaz_replay.set_index("date")
     assert len(series) == len(pd.date_range(START, END))
     ranks = series["band"].map(rank)
-    rises = ranks.index[ranks.diff() > 0]
-    first_rise = rises[0]
-    assert first_rise in (pd.Timestamp("2022-01-01"), pd.Timestamp("2022-01-02"))
-    assert first_rise < pd.Timestamp("2022-01-04")  # before the escalation of 4–5 January
     autumn = ranks[
         (ranks.index >= pd.Timestamp("2021-10-01")) & (ranks.index <= pd.Timestamp("2021-12-31"))
     ]
-    assert autumn.max() < ranks[first_rise]
+    # Since methodology 5, Kazakhstan's autumn composite sits on a band edge (about 5.0), which
+    # the world oil price moves it back and forth across: those crossings are edge noise, not a
+    # shock (the band-rise alert's margin ignores them, tests/flashpoint/test_score_cli.py), and
+    # never the fuel step.
+    rises = ranks.index[ranks.diff() > 0]
+    edge_noise = [day for day in rises if day < pd.Timestamp("2022-01-01")]
+    assert all(series.loc[day, "top_driver"] != "fuel_price_step" for day in edge_noise)
+    assert autumn.max() - autumn.min() <= 1
+    # The first day above every band the autumn held: the fuel step, before the escalation.
+    above = ranks.index[ranks > autumn.max()]
+    assert len(above) > 0
+    first_rise = above[0]
+    assert first_rise in (pd.Timestamp("2022-01-01"), pd.Timestamp("2022-01-02"))
+    assert first_rise < pd.Timestamp("2022-01-04")  # before the escalation of 4–5 January
     day = series.loc[first_rise]
     assert day["top_driver"] == "fuel_price_step"
     assert day["trigger_driver"] == "fuel_price_step"
