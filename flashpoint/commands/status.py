@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,48 @@ def _sources_table(settings: Settings, runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SOURCE_COLUMNS))
 
 
+@dataclass(frozen=True)
+class WfpReach:
+    """Which countries the live WFP fetcher reaches on HDX, from the config alone."""
+
+    enabled: bool
+    live: list[str]
+    unlinked: list[str]
+
+
+def wfp_reach(settings: Settings) -> WfpReach:
+    """The configured WFP countries with an HDX download link (reached by a refresh) and those
+    without one (requested under the flat mirror name, which HDX does not serve)."""
+    wfp: Any = settings.source("wfp")
+    linked = {str(code).upper() for code in wfp.resources}
+    countries = [str(code).upper() for code in wfp.countries]
+    return WfpReach(
+        enabled=bool(wfp.enabled),
+        live=sorted(code for code in countries if code in linked),
+        unlinked=sorted(code for code in countries if code not in linked),
+    )
+
+
+def wfp_reach_text(reach: WfpReach) -> str:
+    """One paragraph for the text format: how far the live WFP fetcher reaches, and why the
+    other countries' WFP rows come from the bundled snapshot only."""
+    if not reach.enabled:
+        return ("WFP market prices: live fetching is off ([sources.wfp] enabled = false); WFP rows "
+                "come only from the bundled snapshot.")
+    text = (
+        f"WFP market prices: a refresh reaches {len(reach.live)} "
+        f"{'country' if len(reach.live) == 1 else 'countries'} on HDX, those whose download link "
+        "is known ([sources.wfp] resources, each found in a public source). HDX publishes files "
+        "for more countries, which a refresh does not fetch: their WFP rows come only from the "
+        "bundled snapshot where it has them"
+        f"{'' if 'PAK' in reach.live else ' (Pakistan)'}, and are never updated."
+    )
+    if reach.unlinked:
+        text += (f" Configured without an HDX link (fetched under the mirror name, "
+                 f"which HDX does not serve): {', '.join(reach.unlinked)}.")
+    return text
+
+
 def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
@@ -254,6 +297,7 @@ def run(args: argparse.Namespace) -> int:
             engine.dispose()
     series = _series_table(summary, _licences(settings))
     sources = _sources_table(settings, runs)
+    reach = wfp_reach(settings)
     if missing or version is None:
         hint = (
             f"No store at {shown_url} yet. Run `flashpoint init` to create it, then "
@@ -283,6 +327,7 @@ def run(args: argparse.Namespace) -> int:
             "schema_version": version,
             "empty": series.empty,
             "domestic_fuel_countries": fuel_countries,
+            "wfp_live_countries": reach.live,
             "hint": hint,
             "series": series.to_dict("records"),
             "sources": sources.to_dict("records"),
@@ -313,4 +358,6 @@ def run(args: argparse.Namespace) -> int:
     print()
     print("Sources:")
     print(format_table(sources))
+    print()
+    print(wfp_reach_text(reach))
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import re
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -47,6 +48,9 @@ SOM = WFP / "wfp_food_prices_som.fuel-and-staples.csv"
 PAK = WFP / "wfp_food_prices_pak.csv"
 TUR = WFP / "wfp_food_prices_tur.csv"
 LBN = WFP / "wfpvam_foodprices_LBN_2016-2021.fuel-and-staples.csv"
+CAF = WFP / "wfp_food_prices_caf.fuel-and-staples.csv"
+# An HDX dataset or resource id (a UUID).
+HDX_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 def served() -> list[Indicator]:
@@ -471,3 +475,74 @@ def test_each_country_added_to_the_hdx_table_requests_its_own_hdx_path(
     assert result.requests_made == 1
     assert set(result.observations["country"]) == {country}
     assert result.observations["indicator"].str.startswith("fuel_").any()
+
+
+def test_every_default_path_is_an_hdx_download_link_of_its_own_countrys_file() -> None:
+    # A link filed under the wrong ISO3 would store one country's prices as another's; a
+    # mistyped or duplicated id would fetch the wrong file or none.
+    link = re.compile(
+        rf"(?P<dataset>{HDX_ID}|wfp-food-prices-for-[a-z-]+)/resource/(?P<resource>{HDX_ID})"
+        r"/download/wfp_food_prices_(?P<iso3>[a-z]{3})\.csv"
+    )
+    datasets: list[str] = []
+    resources: list[str] = []
+    for country, path in DEFAULT_RESOURCES.items():
+        match = link.fullmatch(path)
+        assert match is not None, (country, path)
+        assert match["iso3"] == country.lower(), (country, path)
+        datasets.append(match["dataset"])
+        resources.append(match["resource"])
+    assert len(set(datasets)) == len(datasets)
+    assert len(set(resources)) == len(resources)
+
+
+def test_the_default_table_costs_one_request_per_country_then_one_304_each(
+    replay_server: ReplayServer,
+) -> None:
+    # SYNTHETIC per-country bodies: the recorded Central African file is served under every
+    # default link (this test counts requests, not prices), each with its own ETag.
+    defaults: Any = load_config(None).source("wfp")
+    assert sorted(defaults.countries) == sorted(DEFAULT_RESOURCES)
+    for country, resource in defaults.resources.items():
+        etag = f'"{country.lower()}-1"'
+        replay_server.add(f"/dataset/{resource}", [
+            Reply(200, CAF.read_bytes(), {"ETag": etag}, "text/csv"),
+            Reply(304, b"", {"ETag": etag}, "text/csv"),
+        ])
+
+    def refresh(validators: dict[str, HttpValidator]) -> Any:
+        request = wfp_request(replay_server.url + "/dataset", list(defaults.countries),
+                              validators=validators)
+        settings: Any = request.settings
+        request = dataclasses.replace(
+            request, settings=settings.model_copy(update={"resources": defaults.resources}))
+        return WfpFetcher().fetch(request, make_test_session())
+
+    first = refresh({})
+    assert first.requests_made == len(DEFAULT_RESOURCES)
+    assert set(first.observations["country"]) == set(DEFAULT_RESOURCES)
+    second = refresh(first.validators)
+    assert second.not_modified and second.requests_made == len(DEFAULT_RESOURCES)
+    for country, resource in defaults.resources.items():
+        sent = replay_server.matching(f"/dataset/{resource}")
+        assert len(sent) == 2
+        assert sent[-1].headers.get("If-None-Match") == f'"{country.lower()}-1"'
+
+
+def test_a_stale_hdx_link_is_a_warning_and_the_other_countries_carry_on(
+    replay_server: ReplayServer,
+) -> None:
+    # A link found in a public source may have gone stale: HDX then answers 404 (SYNTHETIC page).
+    defaults: Any = load_config(None).source("wfp")
+    replay_server.add(f"/dataset/{defaults.resources['YEM']}",
+                      Reply(404, b"<html>Not Found</html>", {}, "text/html"))
+    replay_server.add(f"/dataset/{defaults.resources['KEN']}",
+                      Reply.from_file(KEN, content_type="text/csv"))
+    request = wfp_request(replay_server.url + "/dataset", ["KEN", "YEM"], max_retries=0)
+    settings: Any = request.settings
+    request = dataclasses.replace(
+        request, settings=settings.model_copy(update={"resources": defaults.resources}))
+    result = WfpFetcher().fetch(request, make_test_session())
+    assert set(result.observations["country"]) == {"KEN"}
+    assert any(note.startswith("YEM:") and "404" in note for note in result.warnings)
+    assert validator_key("YEM") not in result.validators

@@ -239,3 +239,32 @@ def test_python_dash_m_flashpoint_is_the_same_command_line() -> None:
         check=False,
     )
     assert refused.returncode == 2 and "unrecognized arguments: --nonsense" in refused.stderr
+
+
+def test_status_says_how_far_the_live_wfp_fetcher_reaches(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fetchers.wfp_resources import DEFAULT_RESOURCES
+
+    assert cli.main(["status", "--config", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    assert f"a refresh reaches {len(DEFAULT_RESOURCES)} countries on HDX" in out
+    assert "bundled snapshot where it has them (Pakistan)" in out
+    assert cli.main(["status", "--config", str(config_file), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["wfp_live_countries"] == sorted(DEFAULT_RESOURCES)
+
+
+def test_status_names_wfp_countries_configured_without_an_hdx_link(
+    config_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_file.write_text(
+        '[general]\ndata_dir = "data"\n\n[sources.wfp]\ncountries = ["KEN", "PAK"]\n',
+        encoding="utf-8",
+    )
+    assert cli.main(["status", "--config", str(config_file), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["wfp_live_countries"] == ["KEN"]
+    assert cli.main(["status", "--config", str(config_file)]) == 0
+    out = capsys.readouterr().out
+    assert "a refresh reaches 1 country on HDX" in out
+    assert "Configured without an HDX link" in out and out.rstrip().endswith(": PAK.")
