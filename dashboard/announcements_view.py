@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from fetchers.policy_calendar import INDICATOR, is_safe_link
+from indicators.announced_shocks import product_of, scored_announcements
 
 NOT_RECORDED = "not recorded"
 DISPLAY_COLUMNS: tuple[str, ...] = (
@@ -32,25 +33,25 @@ DISPLAY_COLUMNS: tuple[str, ...] = (
 
 def counted_rows(stored: pd.DataFrame) -> pd.Series:
     """True for the announcement that makes its (country, effective date)'s shock: the largest
-    change, of equal ones the earliest announcement (the rule of `shock_observations`)."""
+    change, of equal ones the earliest announcement (`indicators.announced_shocks`)."""
     if stored.empty:
         return pd.Series(dtype=bool)
-    order = stored.sort_values(
-        ["country", "effective", "expected_change_pct", "announced"],
-        ascending=[True, True, True, False],
-        kind="mergesort",
-    )
-    kept = order.drop_duplicates(["country", "effective"], keep="last").index
+    kept = scored_announcements(stored).index
     return pd.Series(stored.index.isin(kept), index=stored.index)
 
 
 def trigger_status(
     announced: pd.Timestamp, effective: pd.Timestamp, *, counted: bool, today: dt.date,
-    fresh_days: int,
+    fresh_days: int, counted_instead: str = "",
 ) -> str:
-    """What an announcement does in the trigger on `today`, in words."""
+    """What an announcement does in the trigger on `today`, in words.
+
+    `counted_instead` names, for an announcement that does not count, the one of its country and
+    date that does ("LPG +100 %").
+    """
     if not counted:
-        return "counted once, with a larger change of the same country and date"
+        instead = f" ({counted_instead})" if counted_instead else ""
+        return f"counted once, with a larger change of the same country and date{instead}"
     day = pd.Timestamp(today)
     if day < announced:
         return f"from {announced:%d %b %Y} (its announcement)"
@@ -79,9 +80,20 @@ def display_frame(
     counted = counted_rows(stored)
     announced = pd.to_datetime(stored["announced"])
     effective = pd.to_datetime(stored["effective"])
+    # The calendar is small (an analyst's records): a loop over its counted rows is fine.
+    scored_as = {
+        (row["country"], pd.Timestamp(row["effective"])):
+            f"{product_of(row)} {float(row['expected_change_pct']):+.0f} %"
+        for _, row in stored[counted.to_numpy()].iterrows()
+    }
     status = [
-        trigger_status(start, end, counted=bool(flag), today=today, fresh_days=fresh_days)
-        for start, end, flag in zip(announced, effective, counted, strict=True)
+        trigger_status(
+            start, end, counted=bool(flag), today=today, fresh_days=fresh_days,
+            counted_instead="" if flag else scored_as.get((country, end), ""),
+        )
+        for start, end, flag, country in zip(
+            announced, effective, counted, stored["country"], strict=True
+        )
     ]
     frame = pd.DataFrame(
         {

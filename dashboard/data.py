@@ -312,6 +312,13 @@ def load_events(version: str, country: str | None = None) -> pd.DataFrame:
     return store.read_events(get_engine(), country)
 
 
+@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
+def load_announcements(version: str, country: str) -> pd.DataFrame:
+    """`country`'s stored announcements (the policy calendar), to name a scheduled shock's
+    product (`data_version` changes with every calendar write)."""
+    return store.read_announcements(get_engine(), countries=[country])
+
+
 @cache_data(max_entries=_MAX_VERSIONS)
 def load_alert_state(version: str) -> pd.DataFrame:
     """Every rule × country alert state, firing first (empty until the alerts have run)."""

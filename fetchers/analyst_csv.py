@@ -14,8 +14,14 @@ Two layouts are accepted (the header decides):
   for a price catalogued in local currency (`LCU/litre`) the row's real unit (`IRR/litre`),
   which is then required;
   `vintage` optional (empty = the source's single vintage); `is_forecast` optional (`true` for a
-  projection: only forecasts may have a period after today, and they stay flagged). `note` and
-  `source_url` document the row in your file and are not stored.
+  projection: only forecasts may have a period after today, and they stay flagged).
+  `price_in_force` optional (`true` for an **official revision**: a ministry's price list, one row
+  per revision, the price holding until the next row; empty/`false` = a sampled reading): a step
+  between two such rows compares the new price with the one in force the day before however long
+  ago it was set, where a sampled series needs its previous row within `window_days`. The rows are
+  stored with the source `<source>:revisions` (`analyst:revisions`), so the declaration travels
+  with each row to the store and every replay; a forecast cannot be one. `note` and `source_url`
+  document the row in your file and are not stored.
 
   Plausibility: numbers and dates are ASCII digits only (no `1_3_0`, no Arabic-Indic digits); a
   value must lie in the indicator's catalogue range (`valid_min`/`valid_max`; without them prices
@@ -42,22 +48,39 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import pandas as pd
 
+from fetchers.analyst_rows import (
+    FALSE_TEXT,
+    TRUE_TEXT,
+    CatalogueLike,
+    RowProblem,
+    implausible,
+    parse_number,
+    parse_period,
+    rows_frame,
+    unit_problem,
+)
 from fetchers.errors import ImportFileError
 from indicators.countries import iso3_countries
-from indicators.observations import OBSERVATION_KEY, conform_observations
+from indicators.derived import DECLARED_REVISIONS_SUFFIX, declared_revisions_source
+from indicators.observations import conform_observations
 from indicators.units import is_local_currency_unit, unit_accepts, unit_hint
 
 IMPORT_COLUMNS: tuple[str, ...] = ("indicator", "country", "period", "value", "unit")
-OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = ("vintage", "is_forecast", "note", "source_url")
+OPTIONAL_IMPORT_COLUMNS: tuple[str, ...] = (
+    "vintage",
+    "is_forecast",
+    "price_in_force",
+    "note",
+    "source_url",
+)
 FUEL_POINT_COLUMNS: tuple[str, ...] = (
     "date",
     "region",
@@ -98,40 +121,6 @@ def regional_priority(region: str) -> int:
 DEFAULT_SOURCE_NAME = "analyst"
 _SOURCE_NAME = re.compile(r"[a-z][a-z0-9_.:-]*")
 _MAX_REPORTED = 5
-
-
-class IndicatorLike(Protocol):
-    """What the parser reads of an indicator (`IndicatorSettings` and `Indicator` both fit)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def unit(self) -> str: ...
-    @property
-    def frequency(self) -> str: ...
-
-
-class CatalogueLike(Protocol):
-    """Anything with the catalogue's indicators: `Settings`, `Catalogue` or a view of them."""
-
-    @property
-    def indicators(self) -> Sequence[IndicatorLike]: ...
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem in one cell (or row) of the file."""
-
-    row: int
-    column: str
-    problem: str
-
-    def describe(self) -> str:
-        """`row 5, column value: ...` (the column is left out for whole-row problems)."""
-        where = f"row {self.row}, column {self.column}" if self.column else f"row {self.row}"
-        return f"{where}: {self.problem}"
 
 
 @dataclass
@@ -292,17 +281,37 @@ def parse_analyst_csv(
         frame, skipped = _parse_fuel_rows(cells, settings, problems, day)
     if problems:
         _raise(file, problems)
-    frame["source"] = source
     return ParsedFile(
-        observations=conform_observations(frame),
+        observations=conform_observations(stamp_source(frame, source)),
         layout=layout,
         rows_read=len(rows),
         skipped=skipped,
     )
 
 
+def stamp_source(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The parsed rows with their `source`: `source` itself, or for rows declared official
+    revisions (`price_in_force`) `<source>:revisions`, which scoring reads as price in force.
+
+    Args:
+        frame: parsed rows (a `price_in_force` column is optional and is dropped).
+        source: the source name of the import.
+
+    Returns:
+        A new frame with `source` and without `price_in_force`.
+    """
+    declared = (
+        frame["price_in_force"].fillna(False).astype(bool)
+        if "price_in_force" in frame.columns
+        else pd.Series(False, index=frame.index)
+    )
+    out = frame.drop(columns=["price_in_force"], errors="ignore")
+    out["source"] = declared.map({True: declared_revisions_source(source), False: source})
+    return out
+
+
 def check_source_name(source: str, file: str) -> None:
-    """Refuse a source name that is not valid or is ACLED's.
+    """Refuse a source name that is not valid, is ACLED's, or claims revisions by its name.
 
     Raises:
         ImportFileError: naming the file and the source.
@@ -310,6 +319,11 @@ def check_source_name(source: str, file: str) -> None:
     if not _SOURCE_NAME.fullmatch(source):
         raise ImportFileError(
             f"{file}: source name {source!r} is not valid (lower-case letters, digits, _ . : -)"
+        )
+    if source.endswith(DECLARED_REVISIONS_SUFFIX):
+        raise ImportFileError(
+            f"{file}: the source name {source!r} ends with {DECLARED_REVISIONS_SUFFIX!r}, which "
+            "marks official revisions: declare them row by row with the price_in_force column"
         )
     if source == "acled" or source.startswith("acled:"):
         raise ImportFileError(f"{file}: the source name {source!r} is reserved for ACLED's fetcher")
@@ -359,82 +373,6 @@ def _raise(file: str, problems: Sequence[RowProblem]) -> None:
     raise ImportFileError(f"{file}: {first}{suffix}")
 
 
-def parse_period(text: str, frequency: str) -> pd.Timestamp | None:
-    """`YYYY`, `YYYY-MM` or `YYYY-MM-DD` → the start of the period at `frequency` (None if bad).
-
-    Args:
-        text: the cell's text.
-        frequency: the indicator's frequency (`annual`, `quarterly`, `monthly`, …).
-
-    Returns:
-        The period's first day, or None when the text is not a date.
-    """
-    match = re.fullmatch(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?", text)
-    if not match:
-        return None
-    year = int(match.group(1))
-    month = int(match.group(2) or 1)
-    day = int(match.group(3) or 1)
-    try:
-        stamp = pd.Timestamp(year=year, month=month, day=day)
-    except ValueError:
-        return None
-    if frequency == "annual":
-        return pd.Timestamp(year=year, month=1, day=1)
-    if frequency == "quarterly":
-        return pd.Timestamp(year=year, month=3 * ((month - 1) // 3) + 1, day=1)
-    if frequency == "monthly":
-        return pd.Timestamp(year=year, month=month, day=1)
-    if match.group(3) is None and frequency in ("daily", "weekly"):
-        return None  # a daily value needs its day
-    return stamp
-
-
-# A plain decimal number in ASCII: float() alone also takes `1_3_0`, Arabic-Indic digits,
-# "nan" and "infinity".
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_PRICE_UNIT = re.compile(r"^[A-Z]{3}/|^[A-Z]{3} per |^LCU per |per USD$")
-_COUNT_UNIT = re.compile(r"^(events|deaths)\b|^per 100k$")
-_TRUE = frozenset({"true", "yes", "1"})
-_FALSE = frozenset({"", "false", "no", "0"})
-
-
-def _parse_number(text: str) -> float | None:
-    if not _NUMBER.fullmatch(text):
-        return None
-    number = float(text)
-    return number if math.isfinite(number) else None
-
-
-def plausible_range(indicator: object) -> tuple[float | None, bool, float | None]:
-    """(lowest, whether the lowest itself is allowed, highest) for an indicator's raw values.
-
-    The catalogue's `valid_min`/`valid_max` when given; otherwise judged by the unit: prices
-    (`KZT/litre`, `USD/bbl`, `LCU per USD`) must be > 0, counts (`events/month`) >= 0.
-    """
-    low = getattr(indicator, "valid_min", None)
-    high = getattr(indicator, "valid_max", None)
-    if low is not None or high is not None:
-        return low, True, high
-    unit = str(getattr(indicator, "unit", ""))
-    if _PRICE_UNIT.search(unit):
-        return 0.0, False, None
-    if _COUNT_UNIT.search(unit):
-        return 0.0, True, None
-    return None, True, None
-
-
-def _implausible(value: float, indicator: object) -> str:
-    low, low_allowed, high = plausible_range(indicator)
-    name = getattr(indicator, "id", "")
-    if low is not None and (value < low or (value == low and not low_allowed)):
-        bound = f">= {low:g}" if low_allowed else f"> {low:g}"
-        return f"{value:g} is not plausible for {name} (values must be {bound})"
-    if high is not None and value > high:
-        return f"{value:g} is not plausible for {name} (values must be <= {high:g})"
-    return ""
-
-
 def _parse_import_rows(
     rows: Sequence[tuple[int, dict[str, str]]],
     settings: CatalogueLike,
@@ -477,8 +415,14 @@ def _parse_import_rows(
                 "annual and monthly series)",
             )
         forecast_text = cells.get("is_forecast", "").lower()
-        is_forecast = forecast_text in _TRUE
-        if forecast_text not in _TRUE | _FALSE:
+        is_forecast = forecast_text in TRUE_TEXT
+        in_force_text = cells.get("price_in_force", "").lower()
+        price_in_force = in_force_text in TRUE_TEXT
+        if in_force_text not in TRUE_TEXT | FALSE_TEXT:
+            bad("price_in_force", f"{cells['price_in_force']!r} is not true or false")
+        elif price_in_force and is_forecast:
+            bad("price_in_force", "a forecast is not an official revision (is_forecast is true)")
+        if forecast_text not in TRUE_TEXT | FALSE_TEXT:
             bad("is_forecast", f"{cells['is_forecast']!r} is not true or false")
         elif period is not None and period.date() > today and not is_forecast:
             bad(
@@ -486,20 +430,20 @@ def _parse_import_rows(
                 f"{cells['period']!r} is after today ({today.isoformat()}); only a forecast "
                 "(is_forecast = true) may be in the future",
             )
-        value = _parse_number(cells["value"])
+        value = parse_number(cells["value"])
         if value is None:
             bad(
                 "value",
                 f"{cells['value']!r} is not a number (ASCII digits, . as the decimal point)",
             )
-        elif indicator is not None and _implausible(value, indicator):
-            bad("value", _implausible(value, indicator))
+        elif indicator is not None and implausible(value, indicator):
+            bad("value", implausible(value, indicator))
         unit = cells["unit"] or (indicator.unit if indicator is not None else "")
         if indicator is not None and not cells["unit"] and is_local_currency_unit(indicator.unit):
             bad("unit", f"empty, but {indicator_id} is priced in each country's own currency: "
                         f"give the unit, e.g. {unit_hint(indicator.unit)}")
         elif indicator is not None and not unit_accepts(indicator.unit, unit):
-            bad("unit", _unit_problem(unit, indicator_id, indicator.unit))
+            bad("unit", unit_problem(unit, indicator_id, indicator.unit))
         vintage = cells.get("vintage", "")
         if not row_ok or period is None or value is None:
             continue
@@ -521,10 +465,11 @@ def _parse_import_rows(
                 "unit": unit,
                 "vintage": vintage,
                 "is_forecast": is_forecast,
+                "price_in_force": price_in_force,
                 "row": number,
             }
         )
-    return _frame(out), {}
+    return rows_frame(out), {}
 
 
 def _parse_fuel_rows(
@@ -556,8 +501,8 @@ def _parse_fuel_rows(
             problems.append(
                 RowProblem(number, "date", f"{cells['date']!r} is after today ({today})")
             )
-        low = _parse_number(cells["value_min"])
-        high = _parse_number(cells["value_max"])
+        low = parse_number(cells["value_min"])
+        high = parse_number(cells["value_max"])
         if low is None:
             problems.append(
                 RowProblem(number, "value_min", f"{cells['value_min']!r} is not a number")
@@ -588,7 +533,7 @@ def _parse_fuel_rows(
                 RowProblem(
                     number,
                     "unit",
-                    _unit_problem(cells["unit"], indicator_id, indicators[indicator_id].unit),
+                    unit_problem(cells["unit"], indicator_id, indicators[indicator_id].unit),
                 )
             )
             continue
@@ -612,27 +557,10 @@ def _parse_fuel_rows(
             "unit": units[(indicator_id, period)],
             "vintage": "",
             "is_forecast": False,
+            # Points gathered from reports, never a complete revision list: sampled.
+            "price_in_force": False,
             "row": row,
         }
         for (indicator_id, period), (_priority, negative_midpoint, row) in sorted(best.items())
     ]
-    return _frame(out), skipped
-
-
-def _unit_problem(unit: str, indicator_id: str, catalogue_unit: str) -> str:
-    if is_local_currency_unit(catalogue_unit):
-        return (
-            f"{unit!r} is not a unit of {indicator_id} ({catalogue_unit!r}: the country's "
-            f"currency code, e.g. {unit_hint(catalogue_unit)})"
-        )
-    return f"{unit!r} is not the unit of {indicator_id} ({catalogue_unit!r})"
-
-
-def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    columns = ["indicator", "country", "period", "value", "unit", "vintage", "is_forecast", "row"]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["is_forecast"] = frame["is_forecast"].fillna(False).astype(bool)
-    frame["row"] = frame["row"].astype("int64")
-    # The key is unique by construction; this documents it for the single upsert that follows.
-    assert not frame.duplicated(subset=list(OBSERVATION_KEY)).any()
-    return frame
+    return rows_frame(out), skipped

@@ -27,8 +27,6 @@ from fetchers.analyst_csv import (
     FUEL_POINT_COLUMNS,
     IMPORT_COLUMNS,
     OPTIONAL_IMPORT_COLUMNS,
-    CatalogueLike,
-    RowProblem,
     _as_dict,
     _check_header,
     _parse_fuel_rows,
@@ -37,7 +35,9 @@ from fetchers.analyst_csv import (
     check_source_name,
     not_utf8_error,
     open_import_file,
+    stamp_source,
 )
+from fetchers.analyst_rows import CatalogueLike, RowProblem
 from fetchers.errors import ImportFileError
 
 CHUNK_ROWS = 50_000
@@ -168,5 +168,5 @@ class AnalystCsvStream:
 
     def _observations(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         rows = frame["row"].reset_index(drop=True)
-        frame = frame.drop(columns=["row"]).assign(source=self.source)
+        frame = stamp_source(frame.drop(columns=["row"]), self.source)
         return frame, rows

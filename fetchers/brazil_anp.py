@@ -6,7 +6,8 @@ header (`DATA INICIAL, DATA FINAL, PRODUTO, NÚMERO DE POSTOS PESQUISADOS, UNIDA
 PREÇO MÉDIO REVENDA, …`); the header row is found by its names, accents and case ignored.
 Stored for BRA, dated by the survey week's last day (`DATA FINAL`), from the average resale
 price: GASOLINA COMUM → fuel_gasoline_retail and OLEO DIESEL → fuel_diesel_retail in BRL/litre,
-GLP (R$ per 13 kg cylinder) ÷ 13 → fuel_lpg_retail in BRL/kg. The bundled snapshot
+GLP (R$ per 13 kg cylinder) ÷ 13 → fuel_lpg_retail in BRL/kg. The workbook records no
+publication date: `published_at` = `DATA FINAL` + `PUBLICATION_LAG`. The bundled snapshot
 (scripts/snapshot_parts/brazil_anp.py) applies the same rule.
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
@@ -33,6 +35,9 @@ DEFAULT_URL = (
     "precos-revenda-e-de-distribuicao-combustiveis/shlp/semanal/semanal-brasil-desde-2013.xlsx"
 )
 COUNTRY = "BRA"
+# ANP releases a survey week a few days after it ends (the week of 23–29 Oct 2022 on the evening
+# of Monday 31 Oct; 1–6 Jan 2018 on Tuesday 9 Jan): 3 days after `DATA FINAL`, a Saturday.
+PUBLICATION_LAG = pd.Timedelta(days=3)
 HEADER_SCAN_ROWS = 60  # the notes above the header are ~16 rows today
 
 
@@ -184,4 +189,5 @@ class BrazilAnpFetcher(BaseFetcher):
             parse=parse_weekly_workbook,
             served=self.also_serves,
             empty_what="the ANP workbook has no price of a requested fuel",
+            publication_lag=PUBLICATION_LAG,
         )

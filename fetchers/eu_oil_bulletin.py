@@ -17,7 +17,9 @@ Trap (both layouts): prices are **EUR per 1000 litres for every country**, whate
 `Currency Code` column says (PLN, HUF, …), so the value stored is the price with taxes / 1000, in
 EUR/litre. Heavy fuel oil (EUR per tonne) is not read. Aggregates (`EU`, `EUR`) are skipped; the
 United Kingdom (in the bulletin until 2020) is kept as GBR. All countries in the file are stored,
-watched or not: the file costs one request whatever its scope.
+watched or not: the file costs one request whatever its scope. Neither layout records when a
+bulletin was published (only the Monday its prices were in force): `published_at` = that Monday +
+`PUBLICATION_LAG`.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
 from fetchers.single_file import fetch_whole_file
 from indicators.observations import empty_observations
+from indicators.pointintime import estimated_publication
 
 SOURCE = "eu_oil_bulletin"
 DEFAULT_URL = (
@@ -45,6 +48,10 @@ DEFAULT_URL = (
     "?filename=Weekly_Oil_Bulletin_Prices_History_maticni_4web.xlsx"
 )
 UNIT = "EUR/litre"
+# The bulletin of a Monday's prices is out within a day or two (a copy of the history downloaded
+# Tuesday 14 Apr 2026 held Monday 13 Apr's; one of Wednesday 3 Jan 2024 held Monday 1 Jan's, a
+# holiday): 2 days after the Monday, so a replay never sees a bulletin before it was out.
+PUBLICATION_LAG = pd.Timedelta(days=2)
 LITRES_PER_PRICE_UNIT = 1000.0
 HISTORY_SHEET = "Prices with taxes"
 
@@ -306,6 +313,7 @@ class EuOilBulletinFetcher(BaseFetcher):
         frame["period"] = pd.to_datetime(frame["period"])
         frame["unit"] = UNIT
         frame["source"] = SOURCE
+        frame["published_at"] = estimated_publication(frame["period"], PUBLICATION_LAG, request.now)
         frame["fetched_at"] = request.now
         countries = frame["country"].nunique()
         return Transformed(

@@ -20,6 +20,7 @@ from fetchers import http
 from fetchers.base import BaseFetcher, Extracted, FetchRequest
 from fetchers.errors import ApiError, BadPayload, FetchError
 from indicators.observations import WORLD, empty_observations
+from indicators.pointintime import estimated_publication
 
 SOURCE = "fred"
 
@@ -190,14 +191,19 @@ class CountrySeries:
     country: str
     unit: str
     factor: float  # multiplies FRED's value into `unit`
-
+    # FRED gives no first-release date: `realtime_start` is the vintage the request sees (the
+    # recorded GNPCA page dates 1929 "2020-05-20", the day it was asked). So `published_at` =
+    # the observation date + this lag, from the publisher's own schedule.
+    publication_lag: pd.Timedelta
 
 # FRED ids served for the generic fuel catalogue (C1), whose entries another source owns.
 # GASREGW (EIA weekly US regular gasoline, all formulations) is USD per US gallon; it is stored
 # per litre like every other country's series, so steps and levels read the same everywhere.
 COUNTRY_SERIES: Mapping[str, CountrySeries] = {
+    # EIA releases Monday's price around 17:00 ET that Monday, on Tuesday after a federal holiday
+    # (and since 2025 on Tuesday mornings): one day after the date.
     "GASREGW": CountrySeries("fuel_gasoline_retail", "USA", "USD/litre",
-                             1.0 / LITRES_PER_US_GALLON),
+                             1.0 / LITRES_PER_US_GALLON, pd.Timedelta(days=1)),
 }
 
 # Days re-fetched before the newest stored date, so a late-filled gap or a corrected last value
@@ -358,8 +364,10 @@ class FredFetcher(BaseFetcher):
             BadPayload: a body whose layout is not fredgraph's / the API's.
             ApiError: FRED's own error body.
         """
-        by_code = {
-            code.upper(): (item.id, WORLD, item.unit, 1.0)
+        # The WLD spot series are catalogued under FRED itself: their catalogue lag applies, so
+        # they carry no lag here (published_at stays empty).
+        by_code: dict[str, tuple[str, str, str, float, pd.Timedelta | None]] = {
+            code.upper(): (item.id, WORLD, item.unit, 1.0, None)
             for code, item in request.indicators_by_code().items()
             if item.source == SOURCE
         }
@@ -383,6 +391,10 @@ class FredFetcher(BaseFetcher):
         # Pages of one series never overlap, but a CSV and a retried page could: keep the last.
         rows = rows.drop_duplicates(subset=["series_id", "date"], keep="last")
         mapped = rows["series_id"].str.upper().map(by_code)
+        lags = pd.Series(
+            pd.to_timedelta([target[4] if target[4] is not None else pd.NaT for target in mapped]),
+            index=rows.index,
+        )
         return pd.DataFrame(
             {
                 "indicator": [target[0] for target in mapped],
@@ -391,16 +403,22 @@ class FredFetcher(BaseFetcher):
                 "value": rows["value"] * [target[3] for target in mapped],
                 "unit": [target[2] for target in mapped],
                 "source": SOURCE,
+                "published_at": estimated_publication(rows["date"], lags, request.now),
                 "fetched_at": request.now,
             }
         )
 
 
-def _country_series(request: FetchRequest) -> dict[str, tuple[str, str, str, float]]:
-    """FRED id → (indicator, country, unit, factor) of the requested country series."""
+def _country_series(
+    request: FetchRequest,
+) -> dict[str, tuple[str, str, str, float, pd.Timedelta | None]]:
+    """FRED id → (indicator, country, unit, factor, publication lag) of the requested country
+    series."""
     wanted = {item.id for item in request.indicators}
     return {
-        code: (series.indicator, series.country, series.unit, series.factor)
+        code: (
+            series.indicator, series.country, series.unit, series.factor, series.publication_lag
+        )
         for code, series in COUNTRY_SERIES.items()
         if series.indicator in wanted
     }

@@ -4,7 +4,10 @@ data.gov.my publishes the whole weekly series as one CSV (`storage.data.gov.my/c
 fuelprice.csv`, the catalogue's download of dataset `fuelprice`), so a refresh is one conditional
 GET. Columns `series_type, date, ron95, ron97, diesel, diesel_eastmsia, ron95_budi95`; only
 `series_type = level` rows are prices (`change_weekly` rows are week-on-week differences). Stored:
-ron95 → fuel_gasoline_retail, diesel (Peninsular) → fuel_diesel_retail, for MYS. The bundled
+ron95 → fuel_gasoline_retail, diesel (Peninsular) → fuel_diesel_retail, for MYS. A row's
+`date` is the Thursday the week's price takes effect; the Ministry of Finance announces it the
+evening before, so `published_at` = the date (`PUBLICATION_LAG` 0: public by the day it applies;
+the file itself records no publication date). The bundled
 snapshot (scripts/snapshot_parts/malaysia_fuelprice.py) applies the same rule.
 """
 
@@ -17,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
@@ -24,6 +28,8 @@ from fetchers.errors import BadPayload
 from fetchers.single_file import fetch_whole_file, one_country_prices
 
 SOURCE = "malaysia_fuelprice"
+# Announced on the Wednesday for the Thursday of `date`: public by the day the price applies.
+PUBLICATION_LAG = pd.Timedelta(days=0)
 DEFAULT_URL = "https://storage.data.gov.my/commodities/fuelprice.csv"
 COUNTRY = "MYS"
 UNIT = "MYR/litre"
@@ -129,5 +135,6 @@ class MalaysiaFuelpriceFetcher(BaseFetcher):
             parse=parse_fuelprice_csv,
             served=COLUMNS.values(),
             empty_what="fuelprice.csv has no price level of a requested fuel",
+            publication_lag=PUBLICATION_LAG,
             unit=UNIT,
         )

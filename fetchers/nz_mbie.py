@@ -5,6 +5,7 @@ conditional GET (an unchanged file costs a 304). The table is long: `Week, Date,
 Value, Unit, Status`. Stored: `Variable = "Board price"` (the posted pump price) of
 `Regular Petrol` → fuel_gasoline_retail and `Diesel` → fuel_diesel_retail, NZD c/L ÷ 100 =
 NZD/litre, for NZL; `Provisional` weeks are stored too (a later `Final` value is a revision).
+The table records no publication date: `published_at` = the week's date + `PUBLICATION_LAG`.
 The bundled snapshot (scripts/snapshot_parts/nz_mbie.py) applies the same rule.
 """
 
@@ -17,6 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import pandas as pd
 import requests
 
 from fetchers.base import BaseFetcher, Extracted, FetchRequest, Transformed
@@ -24,6 +26,10 @@ from fetchers.errors import BadPayload
 from fetchers.single_file import fetch_whole_file, one_country_prices
 
 SOURCE = "nz_mbie"
+# MBIE reissues the table each week with the previous week's data; the recorded copy (saved
+# 22 Jul 2026) already held the week dated Friday 17 Jul 2026, so 5 days after a week's date
+# the week is public.
+PUBLICATION_LAG = pd.Timedelta(days=5)
 DEFAULT_URL = (
     "https://www.mbie.govt.nz/assets/Data-Files/Energy/Weekly-fuel-price-monitoring/"
     "weekly-table.csv"
@@ -146,5 +152,6 @@ class NzMbieFetcher(BaseFetcher):
             parse=parse_weekly_table,
             served=FUELS.values(),
             empty_what="weekly-table.csv has no board price of a requested fuel",
+            publication_lag=PUBLICATION_LAG,
             unit=UNIT,
         )

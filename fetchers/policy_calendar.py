@@ -14,7 +14,9 @@ change in %. So, point in time, the change is visible **from its announcement** 
 nothing published later than its as-of day) and stays fresh until `max_age_days` after it takes
 effect, when the actual price series (and `fuel_price_step`) has taken over. Several products
 announced for the same country and effective date count once, with the largest change (the store
-holds one value per country and period).
+holds one value per country and period); the rule is `indicators.announced_shocks`, which also
+names the product behind a scored row from the stored announcements (the row itself has no room
+for it), so the trigger reads "LPG +100 % announced …".
 
 `check_announcement` is the one set of rules for the CSV import and the dashboard form, so both
 refuse the same things with the same words. CSV rows are numbered as a spreadsheet shows them
@@ -38,10 +40,11 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from fetchers.errors import ImportFileError
+from indicators.announced_shocks import ANNOUNCED_SHOCK_INDICATOR, scored_announcements
 from indicators.countries import iso3_countries
 from indicators.observations import conform_observations
 
-INDICATOR = "announced_price_change"
+INDICATOR = ANNOUNCED_SHOCK_INDICATOR
 SOURCE = "policy_calendar"
 UNIT = "%"
 # Required CSV columns; `note` is optional.
@@ -268,23 +271,18 @@ def shock_observations(
         One observation per (country, effective date): the largest expected change, published on
         its announcement (of equal changes, the earliest announcement).
     """
+    kept = scored_announcements(announcements)
     frame = pd.DataFrame(
         {
-            "country": announcements["country"].astype(str),
-            "period": pd.to_datetime(announcements["effective"]),
-            "value": announcements["expected_change_pct"].astype("float64"),
-            "published_at": pd.to_datetime(announcements["announced"]),
+            "country": kept["country"].astype(str),
+            "period": pd.to_datetime(kept["effective"]),
+            "value": kept["expected_change_pct"].astype("float64"),
+            "published_at": pd.to_datetime(kept["announced"]),
         }
     )
-    frame = frame.sort_values(
-        ["country", "period", "value", "published_at"],
-        ascending=[True, True, True, False],
-        kind="mergesort",
-    )
-    kept = frame.drop_duplicates(["country", "period"], keep="last")
     moment = fetched_at if fetched_at is not None else pd.Timestamp.now("UTC").tz_localize(None)
     return conform_observations(
-        kept.assign(indicator=INDICATOR, unit=UNIT, source=SOURCE, fetched_at=moment)
+        frame.assign(indicator=INDICATOR, unit=UNIT, source=SOURCE, fetched_at=moment)
     )
 
 

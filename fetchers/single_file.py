@@ -17,6 +17,7 @@ from fetchers import http
 from fetchers.base import Extracted, FetchRequest, Transformed
 from fetchers.errors import BadPayload
 from indicators.observations import empty_observations
+from indicators.pointintime import estimated_publication
 
 
 def fetch_whole_file(
@@ -67,6 +68,7 @@ def one_country_prices(
     parse: Callable[[bytes], Iterable[tuple[Any, ...]]],
     served: Iterable[str],
     empty_what: str,
+    publication_lag: pd.Timedelta,
     unit: str | None = None,
 ) -> Transformed:
     """The transform step of a single-file national price source: one country's observations.
@@ -80,10 +82,15 @@ def one_country_prices(
             the rows carry their own unit (`unit` is then None).
         served: the indicator ids the source can give.
         empty_what: what the file lacks when no requested price is in it, for the error.
+        publication_lag: how long after a row's date the source publishes it. None of these files
+            records a publication date, so `published_at` = the date + this lag, each source's
+            documented estimate (the catalogue's `publication_lag_days` belongs to the generic
+            fuel indicator, shared by every source, so it cannot say it).
         unit: the unit of every row, unless the rows carry theirs.
 
     Returns:
-        The requested indicators' observations (the last row wins for a repeated day).
+        The requested indicators' observations (the last row wins for a repeated day), with
+        `published_at`.
 
     Raises:
         BadPayload: a payload that is not bytes, or a file with no requested price (empty).
@@ -106,5 +113,6 @@ def one_country_prices(
     if unit is not None:
         frame["unit"] = unit
     frame["source"] = source
+    frame["published_at"] = estimated_publication(frame["period"], publication_lag, request.now)
     frame["fetched_at"] = request.now
     return Transformed(frame.reset_index(drop=True))

@@ -11,11 +11,12 @@ Definitions (also in docs/METHODOLOGY.md):
   series (WFP monthly medians, weekly bulletins: each row a reading of a moving price) counts a step
   only when the previous observation is at most `window_days` earlier (a jump across a multi-year
   gap is drift, not a datable step). A **price-in-force** series (both rows from a source the base
-  indicator lists in `in_force_sources`: one row per official revision, the price holding until
-  the next) compares the new price with the price in force the day before, whatever the gap —
-  Sri Lanka's 22 Apr → 24 May 2022 revision (32 days) is a step. At each observation date of any
-  base series, the largest such step (signed: a price cut is negative) dated within the trailing
-  window `(d − window_days, d]`. LPG 55 (2021-12-31) → 120 (2022-01-01) gives +118 % on 2022-01-01.
+  indicator lists in `in_force_sources`, or rows an analyst imported as official revisions, source
+  `…:revisions`: one row per official revision, the price holding until the next) compares the
+  new price with the price in force the day before, whatever the gap — Sri Lanka's 22 Apr →
+  24 May 2022 revision (32 days) is a step. At each observation date of any base series, the
+  largest such step (signed: a price cut is negative) dated within the trailing window
+  `(d − window_days, d]`. LPG 55 (2021-12-31) → 120 (2022-01-01) gives +118 % on 2022-01-01.
 * `change_mom` / `change_yoy` — % change against the same series' value 1 / 12 months earlier
   (the newest observation at most 10 days before that anchor; for a price-in-force series the price
   in force on the anchor day, however old). Several bases: the largest change on each date.
@@ -74,6 +75,10 @@ DAYS_PER_MONTH = 30.44
 GAP_TOLERANCE = pd.Timedelta(days=31)
 # Column set on the base rows handed to the derivations: True for a price-in-force row.
 IN_FORCE = "in_force"
+# The source of rows an analyst declared official revisions (`price_in_force = true` in an import
+# file) ends with this: "analyst:revisions". The declaration travels with each stored row, so it
+# holds for every indicator and whatever `--source-name` was, without a catalogue edit.
+DECLARED_REVISIONS_SUFFIX = ":revisions"
 
 _KEYS = ["indicator", "country"]
 _RESULT_COLUMNS = ["country", "period", "value", PUBLISHED, "fetched_at"]
@@ -166,8 +171,14 @@ def trailing_zscore(
     return pd.Series(result, index=values.index, dtype="float64")
 
 
+def declared_revisions_source(source: str) -> str:
+    """The source recorded on rows an analyst declared official revisions ("analyst:revisions")."""
+    return f"{source}{DECLARED_REVISIONS_SUFFIX}"
+
+
 def price_in_force_rows(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
-    """Which rows belong to a price-in-force series (their source is in `in_force_sources`).
+    """Which rows belong to a price-in-force series: their source is in the indicator's
+    `in_force_sources`, or the analyst declared them revisions (`DECLARED_REVISIONS_SUFFIX`).
 
     Args:
         frame: observations with `indicator` and `source` columns.
@@ -177,7 +188,13 @@ def price_in_force_rows(frame: pd.DataFrame, catalogue: Catalogue) -> pd.Series:
         A boolean Series aligned with `frame`: True for an official revision's row (the price holds
         until the series' next row), False for a sampled reading.
     """
-    in_force = pd.Series(False, index=frame.index)
+    # Test the few distinct source names, not every row's text (the panel has millions of rows).
+    declared = [
+        name
+        for name in pd.unique(frame["source"])
+        if isinstance(name, str) and name.endswith(DECLARED_REVISIONS_SUFFIX)
+    ]
+    in_force = frame["source"].isin(declared).astype(bool)
     # One vectorised test per indicator with revision sources (the four fuel prices), not per row.
     for item in catalogue.indicators:
         if item.in_force_sources:

@@ -26,6 +26,7 @@ The rule (also in docs/METHODOLOGY.md, "Point in time"):
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -297,10 +298,33 @@ def age_in_days(as_of: pd.Timestamp | pd.Series, ends: pd.Series) -> pd.Series:
     return days.clip(lower=0).astype("float64")
 
 
+def estimated_publication(
+    dates: pd.Series, lag: pd.Timedelta | pd.Series, fetched_at: pd.Timestamp | dt.datetime
+) -> pd.Series:
+    """A fetcher's `published_at` for a source that records no publication date.
+
+    Args:
+        dates: each row's date (the day its price was in force or its period's end).
+        lag: the source's documented delay from that date to publication (one, or one per row;
+            NaT = no estimate: the row keeps no `published_at`).
+        fetched_at: when the rows were fetched.
+
+    Returns:
+        `dates + lag`, but never after `fetched_at`: a row in hand was public by then, so the
+        newest bulletin counts the day it was fetched rather than a day later.
+    """
+    estimate = pd.to_datetime(dates) + lag
+    moment = pd.Timestamp(fetched_at)
+    if moment.tzinfo is not None:
+        moment = moment.tz_convert("UTC").tz_localize(None)
+    return estimate.where(estimate.isna() | (estimate <= moment), moment).astype("datetime64[ns]")
+
+
 __all__ = [
     "PUBLISHED",
     "age_in_days",
     "as_of_day",
+    "estimated_publication",
     "newest_vintage",
     "period_end",
     "publication_dates",

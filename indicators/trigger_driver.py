@@ -14,6 +14,8 @@ import math
 
 import pandas as pd
 
+from indicators.announced_shocks import ANNOUNCED_SHOCK_INDICATOR, describe_announcement
+
 # The derived step of domestic fuel prices: the tile names which fuel stepped.
 FUEL_STEP_INDICATOR = "fuel_price_step"
 
@@ -79,18 +81,29 @@ def fuel_behind_step(prices: pd.DataFrame, period: object, step: float) -> str |
     return str(close["label"].iloc[0]) if not close.empty else None
 
 
-def describe_driver(driver: pd.Series, name: str, *, fuel: str | None = None) -> str:
+def describe_driver(
+    driver: pd.Series,
+    name: str,
+    *,
+    fuel: str | None = None,
+    announcement: pd.Series | None = None,
+) -> str:
     """The driver in words: "LPG price step +98 %", "Protest event spike (daily) z +2.3".
 
     Args:
         driver: a row from `trigger_driver`.
         name: the indicator's display name.
         fuel: for the fuel-price step, the fuel that stepped (`fuel_behind_step`).
+        announcement: for an announced price change, the stored announcement whose change is
+            scored (`indicators.announced_shocks.announcement_behind_shock`).
 
     Returns:
         Name (the fuel's "… price step" when known) and the latest value with its unit; world
-        inputs say "(world)".
+        inputs say "(world)". A scheduled shock with its announcement reads "Announced price
+        change: LPG +100 % announced 1 Dec 2021, effective 1 Jan 2022".
     """
+    if announcement is not None and driver["indicator"] == ANNOUNCED_SHOCK_INDICATOR:
+        return f"{name}: {describe_announcement(announcement)}"
     label = f"{fuel} price step" if fuel and driver["indicator"] == FUEL_STEP_INDICATOR else name
     value = pd.to_numeric(pd.Series([driver.get("value")]), errors="coerce").iloc[0]
     unit = str(driver.get("unit") or "")

@@ -15,6 +15,7 @@ from dashboard.formatting import (
     format_value,
     trend_arrow,
 )
+from indicators.announced_shocks import ANNOUNCED_SHOCK_INDICATOR, announcement_behind_shock
 from indicators.methodology import METHODOLOGY_VERSION
 from indicators.scoring import PanelScore
 from indicators.trigger_driver import (
@@ -120,8 +121,15 @@ def trigger_driver_in_words(version: str, code: str, scored: PanelScore, day: dt
             driver["period"],
             float(driver["value"]),
         )
+    announcement = None
+    if driver["indicator"] == ANNOUNCED_SHOCK_INDICATOR:
+        announcement = announcement_behind_shock(
+            data.load_announcements(version, code), code, driver["period"], float(driver["value"])
+        )
     indicator = str(driver["indicator"])
-    return "Driver: " + describe_driver(driver, names.get(indicator, indicator), fuel=fuel)
+    return "Driver: " + describe_driver(
+        driver, names.get(indicator, indicator), fuel=fuel, announcement=announcement
+    )
 
 
 @data.cache_data(max_entries=256)

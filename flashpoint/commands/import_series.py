@@ -15,6 +15,7 @@ from fetchers.errors import ImportFileError
 from flashpoint.config import Settings, add_config_argument, settings_from_args
 from flashpoint.store import make_engine, mask_url, open_for_writing, read_observations
 from flashpoint.store.staging import ObservationStage
+from indicators.derived import price_in_force_rows
 
 _EPILOG = """\
 CSV columns (header row required, UTF-8):
@@ -25,6 +26,12 @@ CSV columns (header row required, UTF-8):
   unit        the indicator's unit (empty = the catalogue unit); a price catalogued in local
               currency (LCU/litre) takes the country's own code: KZT/litre, IRR/litre, EUR/litre
   vintage     optional release label (empty = none)
+  is_forecast optional: true for a projection (only forecasts may lie after today)
+  price_in_force  optional: true for an official revision (a ministry's price list: one row per
+              revision, the price holding until the next row); a step then compares the new
+              price with the one in force the day before, however old. Stored with the source
+              <source-name>:revisions. Empty or false: a sampled reading (a step needs the
+              previous row within the step's window, 31 days)
   note, source_url   optional; documentation for your file, not stored
 
 The Kazakhstan fuel-price points file (date,region,fuel,unit,value_min,value_max,price_type,
@@ -115,10 +122,11 @@ def run(args: argparse.Namespace) -> int:
 def sparse_step_warnings(settings: Settings, imported: pd.DataFrame) -> list[str]:
     """Plain-words warnings for imported series too sparse for a step to be computed.
 
-    A step (`step_change`) compares consecutive observations at most `window_days` apart; a series
-    with one point, or whose points are all further apart, gives no step at all, which scoring
-    shows as missing, never as a zero step. The check looks at the whole stored series (the file's
-    rows plus what was there before).
+    A step (`step_change`) compares consecutive observations at most `window_days` apart — or,
+    between two official revisions (`price_in_force`), however far apart; a series with one point,
+    or whose sampled points are all further apart, gives no step at all, which scoring shows as
+    missing, never as a zero step. The check looks at the whole stored series (the file's rows plus
+    what was there before).
 
     Args:
         settings: the configuration (its catalogue's step-change indicators).
@@ -127,8 +135,8 @@ def sparse_step_warnings(settings: Settings, imported: pd.DataFrame) -> list[str
     Returns:
         One message per (indicator, country, vintage) series that feeds a step and cannot.
     """
-    steps = [item for item in settings.catalogue().enabled_indicators
-             if item.derivation == "step_change"]
+    catalogue = settings.catalogue()
+    steps = [item for item in catalogue.enabled_indicators if item.derivation == "step_change"]
     engine = make_engine(settings.database_url, read_only=True)
     try:
         messages = []
@@ -138,9 +146,12 @@ def sparse_step_warnings(settings: Settings, imported: pd.DataFrame) -> list[str
             for indicator, country, vintage in keys.itertuples(index=False, name=None):
                 stored = read_observations(engine, indicators=[str(indicator)],
                                            countries=[str(country)])
-                periods = stored.loc[stored["vintage"] == vintage, "period"].sort_values()
-                gaps = periods.diff().dropna()
-                if (gaps <= pd.Timedelta(days=step.window_days)).any():
+                series = stored[stored["vintage"] == vintage].sort_values("period")
+                periods = series["period"]
+                in_force = price_in_force_rows(series, catalogue)
+                held = in_force & in_force.shift(1, fill_value=False)
+                close = periods.diff() <= pd.Timedelta(days=step.window_days)
+                if (close | held).iloc[1:].any():
                     continue
                 messages.append(
                     f"{indicator} {country}: {len(periods)} observation(s), none within "

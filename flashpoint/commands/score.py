@@ -12,7 +12,9 @@ import pandas as pd
 
 from flashpoint.config import add_config_argument, settings_from_args
 from flashpoint.errors import FlashpointError
+from indicators.announced_shocks import ANNOUNCED_SHOCK_INDICATOR, announcement_behind_shock
 from indicators.methodology import METHODOLOGY_VERSION
+from indicators.trigger_driver import describe_driver, trigger_driver
 from indicators.trigger_state import describe_composite, describe_trigger, is_blind
 
 TOP_CONTRIBUTORS = 5
@@ -126,7 +128,30 @@ def _missing(panel: Any, country: str) -> list[str]:
     return sorted(rows.loc[rows["status"] == "missing", "indicator"].astype(str))
 
 
-def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
+def trigger_driver_text(
+    panel: Any, catalogue: Any, country: str, announcements: pd.DataFrame
+) -> str:
+    """What drives `country`'s trigger, in words ("" when no trigger input is raised).
+
+    A scheduled shock names the announcement whose change is scored ("Announced price change:
+    LPG +100 % announced 1 Dec 2021, effective 1 Jan 2022"), from the stored calendar.
+    """
+    driver = trigger_driver(panel.contributions, country)
+    if driver is None:
+        return ""
+    indicator = str(driver["indicator"])
+    announcement = None
+    if indicator == ANNOUNCED_SHOCK_INDICATOR:
+        announcement = announcement_behind_shock(
+            announcements, country, driver["period"], float(driver["value"])
+        )
+    names = {item.id: item.name for item in catalogue.indicators}
+    return describe_driver(driver, names.get(indicator, indicator), announcement=announcement)
+
+
+def _country_text(
+    panel: Any, catalogue: Any, country: str, top: int, announcements: pd.DataFrame
+) -> str:
     row = panel.countries.loc[country]
     composite = row["composite"]
     head = (
@@ -141,6 +166,9 @@ def _country_text(panel: Any, catalogue: Any, country: str, top: int) -> str:
         f"  confidence: {row['confidence']} (oldest input {row['oldest_input_age_days']:.0f} "
         f"days, newest {row['newest_input_age_days']:.0f} days)",
     ]
+    driver = trigger_driver_text(panel, catalogue, country, announcements)
+    if driver:
+        lines.append(f"  trigger driver: {driver}")
     pillars = panel.pillars[panel.pillars["country"] == country].set_index("pillar")
     parts = []
     for pillar_id in _pillar_order(catalogue):
@@ -200,7 +228,9 @@ def blind_notes(table: pd.DataFrame) -> list[str]:
     return [f"{r['country']} {describe_trigger(r)}" for r in blind.to_dict("records")]
 
 
-def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]:
+def _json_document(
+    panel: Any, catalogue: Any, countries: list[str], top: int, announcements: pd.DataFrame
+) -> dict[str, Any]:
     def clean(value: Any) -> Any:
         if pd.api.types.is_scalar(value) and pd.isna(value):
             return None
@@ -217,6 +247,9 @@ def _json_document(panel: Any, countries: list[str], top: int) -> dict[str, Any]
         row["country"] = country
         row["trigger_text"] = describe_trigger(panel.countries.loc[country], digits=2)
         row["composite_text"] = describe_composite(panel.countries.loc[country], digits=2)
+        row["trigger_driver_text"] = (
+            trigger_driver_text(panel, catalogue, country, announcements) or None
+        )
         row["pillars"] = {
             str(p): clean(s) for p, s in zip(pillars["pillar"], pillars["score"], strict=True)
         }
@@ -272,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
         countries = None
     else:
         countries = list(settings.general.countries)
-    from flashpoint.store import retry_busy
+    from flashpoint.store import read_announcements, retry_busy
 
     engine = open_store(settings)
     try:
@@ -280,12 +313,17 @@ def run(args: argparse.Namespace) -> int:
             lambda: stored_or_scored(engine, settings, as_of=as_of, countries=countries),
             what="scoring",
         )
+        # The calendar names the product behind a scheduled shock (the shock row has no room).
+        announcements = retry_busy(
+            lambda: read_announcements(engine, countries=countries), what="reading announcements"
+        )
     finally:
         engine.dispose()
     scored = panel.countries.sort_values("composite", ascending=False, na_position="last")
     order = [str(code) for code in scored.index]
     if args.format == "json":
-        json.dump(_json_document(panel, order, args.top), sys.stdout, indent=2, default=str)
+        document = _json_document(panel, catalogue, order, args.top, announcements)
+        json.dump(document, sys.stdout, indent=2, default=str)
         print()
         return 0
     table = _countries_frame(panel).set_index("country").loc[order].reset_index()
@@ -333,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
     if args.country or len(order) <= 3:
         for country in order:
             print()
-            print(_country_text(panel, catalogue, country, args.top))
+            print(_country_text(panel, catalogue, country, args.top, announcements))
     return 0
 
 

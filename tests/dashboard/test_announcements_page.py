@@ -315,3 +315,32 @@ def test_replay_lists_the_announcements_of_its_range(
     assert table["Product"].tolist() == ["LPG"]
     assert table["Counts from"].tolist() == [dt.date(2021, 12, 1)]
     assert table["Counts until"].tolist() == [dt.date(2022, 2, 1)]
+
+
+def test_the_overview_trigger_tile_names_the_announced_product(
+    writable_snapshot_store: Path, use_store: Any
+) -> None:
+    # SYNTHETIC: diesel +20 % announced first, LPG +100 % later, one effective day (in 10 days).
+    # The store keeps one shock row (the larger); the tile must say it is LPG's.
+    today = dt.datetime.now(dt.UTC).date()
+    effective = today + dt.timedelta(days=10)
+    diesel = Announcement("KAZ", "diesel", today - dt.timedelta(days=5), effective, 20.0)
+    lpg = Announcement("KAZ", "LPG", today - dt.timedelta(days=2), effective, 100.0)
+    url = use_store(writable_snapshot_store)
+    engine = store.make_engine(url)
+    try:
+        store.save_announcements(engine, [diesel, lpg], actor="seed")
+    finally:
+        engine.dispose()
+    at = AppTest.from_file(str(PAGE.parents[1] / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    captions = [item.value.replace("\\", "") for item in at.caption]
+    announced = today - dt.timedelta(days=2)
+    named = (
+        f"LPG +100 % announced {announced.day} {announced:%b %Y}, "
+        f"effective {effective.day} {effective:%b %Y}"
+    )
+    assert any(caption.startswith("Driver: ") and named in caption for caption in captions), (
+        captions
+    )

@@ -55,6 +55,7 @@ def test_the_status_follows_the_days_of_the_scheduled_shock(day: str, lpg: str, 
     assert status[3].startswith(uzb)
     # Diesel shares LPG's country and date with a smaller change: it never counts on its own.
     assert status[2].startswith("counted once, with a larger change")
+    assert status[2].endswith("(LPG +100 %)")  # the one that counts instead, by its product
 
 
 def test_unknown_product_and_unsafe_url_are_shown_as_such() -> None:

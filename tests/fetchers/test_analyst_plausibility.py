@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fetchers.analyst_csv import parse_analyst_csv, plausible_range, read_analyst_csv
+from fetchers.analyst_csv import parse_analyst_csv, read_analyst_csv
+from fetchers.analyst_rows import plausible_range
 from fetchers.errors import ImportFileError
 from flashpoint.config import Settings
 

@@ -139,6 +139,13 @@ def test_cli_imports_all_or_nothing_and_score_shows_the_scheduled_shock(
     shock = [row for row in kaz["contributions"] if row["indicator"] == INDICATOR]
     assert shock and shock[0]["value"] == 100.0 and shock[0]["status"] == "ok"
     assert kaz["trigger_state"] == "active"
+    # The shock row holds one value for LPG (+100) and diesel (+20): the viewer learns which.
+    named = "LPG +100 % announced 1 Dec 2021, effective 1 Jan 2022"
+    assert kaz["trigger_driver_text"].endswith(named)
+    assert main(argv) == 0
+    assert f"trigger driver: Announced price change (scheduled shock): {named}" in (
+        capsys.readouterr().out
+    )
 
 
 def test_export_carries_product_url_and_licence_and_imports_back(
