@@ -24,6 +24,8 @@ GRID = "#e6e9ee"
 # Chart backgrounds are transparent so they follow the page's light or dark theme; the browser
 # component (basic_chart.js) recolours text and grid lines from the page's own text colour.
 TRANSPARENT = "rgba(0,0,0,0)"
+# Behind the map's colour bar: near-opaque white, so its ink labels read on any page theme.
+COLOUR_BAR_PANEL = "rgba(255,255,255,0.92)"
 SHOCK_COLOUR = "#b2182b"
 # Domestic fuel lines: LPG is the 2022 trigger, so it gets the strongest colour.
 SERIES_COLOURS: tuple[str, ...] = (
@@ -577,9 +579,14 @@ def composite_choropleth(
             customdata=[[name, band] for name, band in zip(names, bands_text, strict=True)],
             hovertemplate="%{customdata[0]} (%{location}): %{z:.2f} — %{customdata[1]}"
             "<extra></extra>",
+            # The map goes through `st.plotly_chart` (not the recolouring component), so its
+            # text keeps the house ink whatever the theme: the colour bar gets its own light
+            # panel, readable on a dark page as on a light one (like the light land beside it).
             colorbar={
-                "title": {"text": "Composite"},
+                "title": {"text": "Composite", "font": {"color": INK}},
                 "tickvals": [band.lower for band in bands] + [SCORE_RANGE[1]],
+                "tickfont": {"color": INK},
+                "bgcolor": COLOUR_BAR_PANEL,
                 "thickness": 12,
                 "len": 0.75,
             },

@@ -245,6 +245,51 @@ def test_choropleth_carries_locations_and_scores() -> None:
     assert spec["layout"]["geo"]["resolution"] == 110
 
 
+def _rgba(colour: str) -> tuple[float, float, float, float]:
+    if colour.startswith("#"):
+        return (int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16), 1.0)
+    red, green, blue, *alpha = colour[colour.index("(") + 1 : -1].split(",")
+    return (float(red), float(green), float(blue), float(alpha[0]) if alpha else 1.0)
+
+
+def _over(colour: str, page: str) -> tuple[float, float, float]:
+    """`colour` (maybe translucent) as seen over an opaque `page` colour."""
+    red, green, blue, alpha = _rgba(colour)
+    base = _rgba(page)
+    return (
+        alpha * red + (1 - alpha) * base[0],
+        alpha * green + (1 - alpha) * base[1],
+        alpha * blue + (1 - alpha) * base[2],
+    )
+
+
+def _contrast(first: tuple[float, float, float], second: tuple[float, float, float]) -> float:
+    """WCAG 2 contrast ratio of two opaque sRGB colours (0–255)."""
+
+    def luminance(rgb: tuple[float, float, float]) -> float:
+        linear = [
+            c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+            for c in (v / 255 for v in rgb)
+        ]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("page", ["#ffffff", "#0e1117"])  # Streamlit's light and dark themes
+def test_the_map_colour_bar_reads_on_a_light_and_a_dark_page(page: str) -> None:
+    frame = pd.DataFrame(
+        {"country": ["KAZ"], "name": ["Kazakhstan"], "composite": [6.8], "band": ["very high"]}
+    )
+    (trace,) = charts.composite_choropleth(frame).data
+    bar = trace.colorbar
+    panel = _over(bar.bgcolor or charts.TRANSPARENT, page)
+    for font in (bar.tickfont, bar.title.font):
+        ink = _over(font.color or charts.INK, page)
+        assert _contrast(ink, panel) >= 4.5  # WCAG AA for text
+
+
 def test_replay_marks_crossings_on_the_composite_line() -> None:
     frame = pd.DataFrame(
         {
