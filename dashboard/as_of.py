@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data
@@ -122,6 +123,26 @@ def picker(version: str) -> None:
             on_click=_back_to_today,
             width="stretch",
         )
+
+
+def last_seen_button(blind_since: object, version: str) -> None:
+    """A button that shows the page as of the last day the blind trigger could see (the day
+    before `blind_since`), when that day lies within the stored data; nothing otherwise."""
+    if blind_since is None or pd.isna(blind_since):
+        return
+    day = (pd.Timestamp(blind_since) - pd.Timedelta(days=1)).date()
+    earliest = data.first_published_day(version)
+    if earliest is None or not earliest <= day < data.today():
+        return
+    if st.button(
+        f"Show {day:%d %b %Y}, the last day it could see",
+        key="as_of_last_seen",
+        icon=":material/history:",
+        help="Score the page as of that day: the trigger as it stood on its last fresh input.",
+    ):
+        choose(day)
+        # The whole page (banner, picker, URL), not only the fragment the button sits in.
+        st.rerun(scope="app")
 
 
 def banner(day: dt.date) -> None:

@@ -198,6 +198,8 @@ def headline() -> None:
             "what a full trigger would make of this vulnerability.",
             icon=":material/visibility_off:",
         )
+        if not as_of.is_past(day):
+            as_of.last_seen_button(row.get("blind_since"), version)
     tiles = st.columns([1.25, 1, 1, 1])
     with tiles[0].container(border=True, height=178):
         if pd.isna(composite):

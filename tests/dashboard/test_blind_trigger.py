@@ -314,3 +314,25 @@ def test_compare_page_flags_the_blind_trigger(
     kaz = table[table["ISO3"] == COUNTRY].iloc[0]
     assert pd.isna(kaz["Trigger"])
     assert kaz["Trigger state"] == _blind_words(row)
+
+
+def test_overview_offers_the_last_day_the_blind_trigger_could_see(
+    blind_store: Path, use_store: Any, row: pd.Series
+) -> None:
+    """One click from "blind" to the trigger as it last stood: the page as of the day before
+    the trigger went blind, where it is not blind."""
+    use_store(blind_store)
+    at = _open()
+    assert not at.exception, [item.value for item in at.exception]
+    last_seen = (pd.Timestamp(row["blind_since"]) - pd.Timedelta(days=1)).date()
+    button = at.button(key="as_of_last_seen")
+    assert f"{last_seen:%d %b %Y}" in button.label
+    button.click().run()
+    assert not at.exception, [item.value for item in at.exception]
+    text = _page_text(at)
+    assert f"As of {last_seen:%d %B %Y}." in text
+    metrics = {element.label: str(element.value) for element in at.metric}
+    assert metrics["Trigger"] != "blind"
+    assert "blind since" not in text
+    # Back on a past day the offer is gone (it is for the live view).
+    assert not [b for b in at.button if b.key == "as_of_last_seen"]
