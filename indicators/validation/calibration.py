@@ -22,9 +22,9 @@ change does. The configured weights (`[pillars.<id>]` `weight`) are the ones ado
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -209,6 +209,52 @@ def structural_weights(catalogue: Catalogue) -> dict[str, float]:
     }
 
 
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+def coordinate_search(
+    start: Mapping[Key, Value],
+    moves: Callable[[Key, Value], Iterable[Value]],
+    evaluate: Callable[[Mapping[Key, Value]], dict[str, float | None]],
+    describe: Callable[[Key, Value, Value], str],
+) -> tuple[dict[Key, Value], list[tuple[str, dict[Key, Value], dict[str, float | None]]]]:
+    """Greedy coordinate ascent of the mean train AUC, the search every weight choice uses.
+
+    Each round tries every key at each of its `moves` with the others kept and takes the one
+    change that raises `evaluate(...)["mean"]` most, if it raises it by at least `MIN_GAIN` (a
+    smaller gain is within the noise of a few hundred train onsets); it stops when none does.
+    Ties go to the first key and move tried.
+
+    Returns:
+        The state where it stopped, and the path: (change described, state, evaluation) per
+        step, the start first (with an empty change).
+    """
+
+    def mean_of(row: dict[str, float | None]) -> float:
+        mean = row["mean"]
+        return -1.0 if mean is None else float(mean)
+
+    state = dict(start)
+    row = evaluate(state)
+    best = mean_of(row)
+    path = [("", dict(state), row)]
+    # Each accepted step raises the mean by MIN_GAIN, and the mean is at most 1: this ends.
+    while True:
+        trial: tuple[float, Key, Value, dict[str, float | None]] | None = None
+        for key, now in state.items():
+            for move in moves(key, now):
+                row = evaluate({**state, key: move})
+                if trial is None or mean_of(row) > trial[0]:
+                    trial = (mean_of(row), key, move, row)
+        if trial is None or trial[0] < best + MIN_GAIN:
+            return state, path
+        best, key, move, row = trial
+        change = describe(key, state[key], move)
+        state[key] = move
+        path.append((change, dict(state), row))
+
+
 def calibrate_weights(
     families: Mapping[str, pd.DataFrame],
     pillars: pd.DataFrame,
@@ -230,34 +276,23 @@ def calibrate_weights(
         The search's steps and the weights it stopped at.
     """
     ids = sorted(str(pillar) for pillar in pd.unique(pillars["pillar"]))
-    weights = dict.fromkeys(ids, EQUAL_WEIGHT)
 
-    def mean_of(candidate: Mapping[str, float]) -> tuple[dict[str, float | None], float]:
-        row = train_aucs(aggregate(pillars, aggregation, candidate), families, train_last_year)
-        mean = row["mean"]
-        return row, -1.0 if mean is None else float(mean)
+    def evaluate(candidate: Mapping[str, float]) -> dict[str, float | None]:
+        return train_aucs(aggregate(pillars, aggregation, candidate), families, train_last_year)
 
-    row, best = mean_of(weights)
-    steps: list[dict[str, object]] = [{"step": 0, "change": "", "weights": dict(weights), **row}]
-    # Each accepted step raises the mean by MIN_GAIN, and the mean is at most 1: this ends.
-    while True:
-        trial: tuple[float, str, float, dict[str, float | None]] | None = None
-        for pillar in ids:
-            for value in WEIGHT_GRID:
-                if value == weights[pillar]:
-                    continue
-                row, mean = mean_of({**weights, pillar: value})
-                if trial is None or mean > trial[0]:
-                    trial = (mean, pillar, value, row)
-        if trial is None or trial[0] < best + MIN_GAIN:
-            break
-        best, pillar, value, row = trial
-        change = f"{pillar} {_weight_label(weights[pillar])} → {_weight_label(value)}"
-        weights[pillar] = value
-        steps.append({"step": len(steps), "change": change, "weights": dict(weights), **row})
+    weights, path = coordinate_search(
+        dict.fromkeys(ids, EQUAL_WEIGHT),
+        lambda _, now: [value for value in WEIGHT_GRID if value != now],
+        evaluate,
+        lambda pillar, now, value: f"{pillar} {_weight_label(now)} → {_weight_label(value)}",
+    )
+    steps: tuple[dict[str, object], ...] = tuple(
+        {"step": number, "change": change, "weights": state, **row}
+        for number, (change, state, row) in enumerate(path)
+    )
     return WeightSearch(
         aggregation=aggregation.name,
-        steps=tuple(steps),
+        steps=steps,
         chosen=weights,
         current={pillar: float(current[pillar]) for pillar in ids if pillar in current},
     )

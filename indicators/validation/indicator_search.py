@@ -30,7 +30,12 @@ import pandas as pd
 from indicators.catalogue import Catalogue
 from indicators.normalise import goalposts_score
 from indicators.scoring import ScoreFrames
-from indicators.validation.calibration import MIN_GAIN, Candidate, aggregate, train_aucs
+from indicators.validation.calibration import (
+    Candidate,
+    aggregate,
+    coordinate_search,
+    train_aucs,
+)
 
 
 @dataclass(frozen=True)
@@ -334,43 +339,30 @@ def search_indicators(
         The search's steps and the settings it stopped at.
     """
     scores = _Scores(inputs)
-    settings = {item: start[item] for item in inputs.indicators}
+    fixed = {
+        item for item, is_fixed in zip(inputs.indicators, inputs.fixed, strict=True) if is_fixed
+    }
 
-    def mean_of(trial: Mapping[str, IndicatorSetting]) -> tuple[dict[str, float | None], float]:
+    def moves(item: str, now: IndicatorSetting) -> list[IndicatorSetting]:
+        if item in fixed:
+            return []
+        weights = [replace(now, weight=w) for w in INDICATOR_WEIGHT_GRID if w != now.weight]
+        return [replace(now, log=not now.log), *weights]
+
+    def evaluate(trial: Mapping[str, IndicatorSetting]) -> dict[str, float | None]:
         pillars = scores.pillar_scores(trial, pillar_weights)
-        row = train_aucs(aggregate(pillars, aggregation), families, train_last_year)
-        mean = row["mean"]
-        return row, -1.0 if mean is None else float(mean)
+        return train_aucs(aggregate(pillars, aggregation), families, train_last_year)
 
-    row, best = mean_of(settings)
-    steps: list[dict[str, object]] = [{"step": 0, "change": "", **row}]
-    # Each accepted step raises the mean by MIN_GAIN, and the mean is at most 1: this ends.
-    while True:
-        trial: tuple[float, str, IndicatorSetting, dict[str, float | None]] | None = None
-        for item, fixed in zip(inputs.indicators, inputs.fixed, strict=True):
-            if fixed:
-                continue
-            now = settings[item]
-            moves = [replace(now, log=not now.log)] + [
-                replace(now, weight=weight)
-                for weight in INDICATOR_WEIGHT_GRID
-                if weight != now.weight
-            ]
-            for move in moves:
-                row, mean = mean_of({**settings, item: move})
-                if trial is None or mean > trial[0]:
-                    trial = (mean, item, move, row)
-        if trial is None or trial[0] < best + MIN_GAIN:
-            break
-        best, item, move, row = trial
-        steps.append(
-            {"step": len(steps), "change": _change_label(item, settings[item], move), **row}
-        )
-        settings[item] = move
+    settings, path = coordinate_search(
+        {item: start[item] for item in inputs.indicators}, moves, evaluate, _change_label
+    )
+    steps: tuple[dict[str, object], ...] = tuple(
+        {"step": number, "change": change, **row} for number, (change, _, row) in enumerate(path)
+    )
     return IndicatorSearch(
         aggregation=aggregation.name,
         pillar_weights={pillar: float(weight) for pillar, weight in pillar_weights.items()},
-        steps=tuple(steps),
+        steps=steps,
         start={item: start[item] for item in inputs.indicators},
         chosen=settings,
         current={item: current[item] for item in inputs.indicators if item in current},
