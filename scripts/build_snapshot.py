@@ -573,6 +573,24 @@ def iso_day(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, format="%Y-%m-%d").dt.strftime("%Y-%m-%d")
 
 
+def published_after(days: pd.Series, lag: pd.Timedelta) -> pd.Series:
+    """`published_at` (YYYY-MM-DD text) of rows public `lag` after their YYYY-MM-DD `days`.
+
+    For sources whose files record no publication date: a part passes the live fetcher's own lag
+    constant, so the bundled rows and the rows a refresh stores become visible on the same day.
+    The fetchers also cap the estimate at the fetch time; every bundled copy was saved after its
+    newest row's estimate (PROVENANCE file commits), so there is nothing to cap here.
+    """
+    return (pd.to_datetime(days, format="%Y-%m-%d") + lag).dt.strftime("%Y-%m-%d")
+
+
+def month_end(days: pd.Series) -> pd.Series:
+    """The last day of each YYYY-MM-DD day's month, as YYYY-MM-DD text (a month's average is
+    complete only then, whatever day its row is dated)."""
+    parsed = pd.to_datetime(days, format="%Y-%m-%d")
+    return (parsed + pd.offsets.MonthEnd(0)).dt.strftime("%Y-%m-%d")
+
+
 # --- one converter per dataset -----------------------------------------------------------------
 
 

@@ -8,6 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+# The live fetcher's lag (DATA FINAL + 3 days), imported so the two cannot drift apart.
+from fetchers.brazil_anp import PUBLICATION_LAG
+
 FILE = "fuel-prices-world/brazil-anp/semanal-brasil-desde-2013.xlsx"
 HEADER_ROW = 17  # 0-based: ANP's notes fill the rows above
 PRODUCTS = {
@@ -33,7 +36,8 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
             raise ValueError(f"ANP {product}: unexpected units {sorted(units)}")
         days = pd.to_datetime(rows["DATA FINAL"]).dt.strftime("%Y-%m-%d")
         value = pd.to_numeric(rows["PREÇO MÉDIO REVENDA"], errors="raise").astype("float64")
-        parts.append(kit.frame(indicator, "BRA", days, value * factor, unit, "brazil-anp"))
+        parts.append(kit.frame(indicator, "BRA", days, value * factor, unit, "brazil-anp",
+                               published_at=kit.published_after(days, PUBLICATION_LAG)))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -62,7 +66,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "COMUM → fuel_gasoline_retail, OLEO DIESEL (B S500) → fuel_diesel_retail "
                 "(BRL/litre), GLP (R$ per 13 kg cylinder) ÷ 13 → fuel_lpg_retail (BRL/kg). ANP's "
                 "survey gaps (16–22/8/2015, 18/8–17/10/2020) have no rows. Ethanol, S10, premium "
-                "gasoline and CNG are not bundled."
+                "gasoline and CNG are not bundled. published_at = DATA FINAL + 3 days (the "
+                "fetcher's PUBLICATION_LAG: ANP releases a week a few days after it ends)."
             ),
             build=lambda data_dir: build(kit, data_dir),
         ),

@@ -8,6 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+# The live fetcher's lag (Monday + 2 days), imported so the bundled and the fetched bulletins
+# become visible on the same day.
+from fetchers.eu_oil_bulletin import PUBLICATION_LAG
+
 DIR = "fuel-prices-world/eu-weekly-oil-bulletin"
 EU_FILE = f"{DIR}/fuel_price_EU_2005-2024.csv"
 WOB_FILE = f"{DIR}/wob_full_2015-2024_converted.csv"
@@ -45,6 +49,7 @@ def build_eu(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     unknown = sorted(set(raw["country_code"]) - set(EU_CODES))
     if unknown:
         raise ValueError(f"unknown EU country codes {unknown}")
+    days = kit.iso_day(raw["date"])
     parts = []
     for column, indicator in EU_COLUMNS.items():
         value = kit.to_number(raw[column], missing=("", "NA"))
@@ -54,10 +59,11 @@ def build_eu(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
             kit.frame(
                 indicator,
                 raw["country_code"].map(EU_CODES),
-                kit.iso_day(raw["date"]),
+                days,
                 value,
                 UNIT,
                 "eu-oil-bulletin",
+                published_at=kit.published_after(days, PUBLICATION_LAG),
             )
         )
     return pd.concat(parts, ignore_index=True)
@@ -69,13 +75,15 @@ def build_uk(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
              & (raw["Prices Unit"] == "1000L")]
     # EUR per 1000 litres whatever `Currency Code` says (GBP): the PROVENANCE trap.
     value = kit.to_number(uk["Weekly price with taxes"].str.replace(",", "", regex=False)) / 1000
+    days = kit.iso_day(uk["Prices in force on"])
     return kit.frame(
         uk["Product Name"].map(WOB_PRODUCTS),
         "GBR",
-        kit.iso_day(uk["Prices in force on"]),
+        days,
         value,
         UNIT,
         "eu-oil-bulletin-uk",
+        published_at=kit.published_after(days, PUBLICATION_LAG),
     )
 
 
@@ -98,7 +106,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "fuel_gasoline_retail, diesel → fuel_diesel_retail, lpg → fuel_lpg_retail, "
                 "heating_gasoil → fuel_heating_oil_retail; heavy fuel oil (EUR/t) not bundled; "
                 "'NA' and 0 (124 weeks: heating oil BG/NL, one DK LPG week) = missing → no row. "
-                "Country EL → GRC."
+                "Country EL → GRC. published_at = the Monday + 2 days (the fetcher's "
+                "PUBLICATION_LAG: a bulletin is out within a day or two)."
             ),
             build=lambda data_dir: build_eu(kit, data_dir),
         ),
@@ -116,7 +125,8 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "STATIC source. United Kingdom only (the EU-27 come from eu-oil-bulletin), weekly "
                 "2015-01-12 → 2020-12-21: Euro-super 95, Automotive gas oil, LPG - motor fuel, "
                 "Heating gas oil with taxes; the table's price is EUR per 1000 L for every "
-                "country although `Currency Code` says GBP, so value = price / 1000 EUR/litre."
+                "country although `Currency Code` says GBP, so value = price / 1000 EUR/litre. "
+                "published_at = the Monday + 2 days (the `eu_oil_bulletin` fetcher's lag)."
             ),
             build=lambda data_dir: build_uk(kit, data_dir),
         ),

@@ -19,6 +19,8 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
         dated = raw[raw["Date"] != "NA"]  # the scraper lost six rows' dates: not guessed
         # Duplicated dates: the file is newest first, so the first row is the latest scrape.
         dated = dated.drop_duplicates("Date", keep="first")
+        # Daily pricing: the oil companies announce each day's price before 6 am that day (PPAC's
+        # sheet is of prices in force), so a row is public on its date: no lag.
         parts.append(kit.frame(indicator, "IND", kit.iso_day(dated["Date"]),
                                kit.to_number(dated["Delhi"]), "INR/litre", "india-ppac",
                                published_at=kit.iso_day(dated["Date"])))

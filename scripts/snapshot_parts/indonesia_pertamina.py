@@ -22,6 +22,8 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     # "Rp 7.650": the dot separates thousands.
     price = chosen["price"].str.replace("Rp", "", regex=False).str.replace(".", "", regex=False)
     days = pd.to_datetime(chosen["date"], format="%d-%m-%Y").dt.strftime("%Y-%m-%d")
+    # Each date is a copy of Pertamina's public price page taken that day: the prices shown were
+    # public (and in force) on it, so no lag.
     return kit.frame(chosen["fuelType"].map(FUELS), "IDN", days, kit.to_number(price),
                      "IDR/litre", "indonesia-pertamina", published_at=days)
 

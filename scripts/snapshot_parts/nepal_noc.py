@@ -25,6 +25,8 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     # Two columns are named "Effective date": Bikram Sambat first, Gregorian second.
     gregorian = raw.iloc[:, 1].str.replace(" ", "", regex=False)  # one cell reads "2012 .03.26"
     days = kit.iso_day(gregorian.str.replace(".", "-", regex=False))
+    # Official revisions, announced by NOC on or before the effective date (the archive gives
+    # its time too): a revision is public on its effective date, so no lag.
     parts = []
     for column, (indicator, unit) in COLUMNS.items():
         values = kit.to_number(raw[column].str.replace(",", "", regex=False))

@@ -18,6 +18,13 @@ SHEETS = {
     f"{DIR}/HOUSEHOLD_KEROSENE_JAN_2015-DEC_2022.xlsx": (
         "Litre of Kerosene", "fuel_kerosene_retail", "NGN/litre"),
 }
+# A price watch is a survey average over the month (not a price announced for a day), so a month
+# is public only after it ends, once NBS releases it. The workbooks record no release date; news
+# reports of the releases put them 16-25 days after the month (Dec 2021 by 20 Jan 2022, Aug 2022
+# on Fri 16 Sep, Sep 2022 by 25 Oct, Oct 2022 by 23 Nov, Jan 2023 by 22 Feb, Jan 2024 on 21 Feb).
+# The largest is taken, so a replay never sees a month before its release; no fetcher serves NBS,
+# so the lag lives here. Earlier years (2015-2021) could not be dated and may have been later.
+PUBLICATION_LAG_AFTER_MONTH = pd.Timedelta(days=25)
 
 
 def _national_average(path: Path, sheet: str) -> tuple[pd.Series, pd.Series]:
@@ -43,7 +50,9 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     parts = []
     for path, (sheet, indicator, unit) in SHEETS.items():
         days, values = _national_average(data_dir / path, sheet)
-        parts.append(kit.frame(indicator, "NGA", days, values, unit, "nigeria-nbs"))
+        published = kit.published_after(kit.month_end(days), PUBLICATION_LAG_AFTER_MONTH)
+        parts.append(kit.frame(indicator, "NGA", days, values, unit, "nigeria-nbs",
+                               published_at=published))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -69,7 +78,10 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "cylinder refill 2016-01 → 2022-12 → fuel_lpg_retail in NGN per refill (the sheet "
                 "says '10kg or 12.5kg', so no per-kg conversion); household kerosene per litre "
                 "2015-07 → 2022-12 → fuel_kerosene_retail. No petrol (PMS) series exists in the "
-                "data: Nigeria's May 2023 subsidy removal is not covered."
+                "data: Nigeria's May 2023 subsidy removal is not covered. "
+                "published_at = the month's last day + 25 days (estimate: NBS releases a "
+                "month's price watch 16-25 days after it ends; the files record no release "
+                "date)."
             ),
             build=lambda data_dir: build(kit, data_dir),
         ),

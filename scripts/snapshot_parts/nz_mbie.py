@@ -8,6 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+# The live fetcher's lag (the week's date + 5 days), imported so the two cannot drift apart.
+from fetchers.nz_mbie import PUBLICATION_LAG
+
 FILE = "fuel-prices-world/nz-mbie/weekly-table.csv"
 FUELS = {"Regular Petrol": "fuel_gasoline_retail", "Diesel": "fuel_diesel_retail"}
 
@@ -18,13 +21,15 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     units = set(board["Unit"])
     if units != {"NZD c/L"}:
         raise ValueError(f"unexpected NZ board-price units {sorted(units)}")
+    days = kit.iso_day(board["Date"])
     return kit.frame(
         board["Fuel"].map(FUELS),
         "NZL",
-        kit.iso_day(board["Date"]),
+        days,
         kit.to_number(board["Value"], missing=("", "NA")) / 100,
         "NZD/litre",
         "nz-mbie",
+        published_at=kit.published_after(days, PUBLICATION_LAG),
     )
 
 
@@ -45,7 +50,9 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "(the posted pump "
                 "price; the discount-adjusted price is not bundled): 'Regular Petrol' → "
                 "fuel_gasoline_retail, 'Diesel' → fuel_diesel_retail for NZL, weekly 2004-04-23 → "
-                "2026-07-17, NZD c/L ÷ 100 = NZD/litre; Final and Provisional weeks both kept."
+                "2026-07-17, NZD c/L ÷ 100 = NZD/litre; Final and Provisional weeks both kept. "
+                "published_at = the week's date + 5 days (the fetcher's PUBLICATION_LAG: the "
+                "table is reissued weekly with the previous week)."
             ),
             build=lambda data_dir: build(kit, data_dir),
         ),

@@ -17,6 +17,7 @@ SERIES = {
     ("inland", "Illuminating Paraffin"): ("fuel_kerosene_retail", "ZAR/litre"),
     ("inland", "Liquefied Petroleum Gas"): ("fuel_lpg_retail", "ZAR/kg"),
 }
+WEDNESDAY = 2  # pandas day_of_week numbering, Monday = 0
 MONTHS = {name: number for number, name in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)}
 
@@ -32,14 +33,24 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     if month.isna().any():
         raise ValueError("unknown month names in the South African file")
     # `day` = the day the adjustment took effect; blank for some months → the 1st.
-    day = raw.iloc[:, 2].str.strip().replace("", "1")
-    days = pd.to_datetime(
+    given = raw.iloc[:, 2].str.strip()
+    day = given.replace("", "1")
+    dates = pd.to_datetime(
         year + "-" + month.astype(int).astype(str) + "-" + day, format="%Y-%m-%d"
-    ).dt.strftime("%Y-%m-%d")
+    )
+    days = dates.dt.strftime("%Y-%m-%d")
+    # Regulated prices are announced by the department days before they take effect: public by
+    # the adjustment day, no lag. A blank day (2001-12 → 2011-12) is not the 1st, though: the
+    # adjustments take effect on the month's first Wednesday (203 of the 206 dated rows since
+    # 1995 are one), so the row, dated the 1st, is visible only from that Wednesday: never before
+    # its price was.
+    first_wednesday = dates + pd.to_timedelta((WEDNESDAY - dates.dt.day_of_week) % 7, unit="D")
+    published = days.where(given != "", first_wednesday.dt.strftime("%Y-%m-%d"))
     parts = []
     for key, (indicator, unit) in SERIES.items():
         cents = kit.to_number(raw.iloc[:, positions[key]])
-        parts.append(kit.frame(indicator, "ZAF", days, cents / 100, unit, "south-africa-dmre"))
+        parts.append(kit.frame(indicator, "ZAF", days, cents / 100, unit, "south-africa-dmre",
+                               published_at=published))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -65,7 +76,9 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "→ fuel_diesel_retail, inland Illuminating Paraffin → fuel_kerosene_retail (SA "
                 "cents per litre ÷ 100 = ZAR/litre), inland Liquefied Petroleum Gas → "
                 "fuel_lpg_retail (cents per kg ÷ 100 = ZAR/kg); empty cells (series not yet or no "
-                "longer published, rows after 2022-04) = missing → no row."
+                "longer published, rows after 2022-04) = missing → no row. published_at = the "
+                "adjustment day (announced before it takes effect); for a blank `day` the "
+                "month's first Wednesday, the regulated adjustment day."
             ),
             build=lambda data_dir: build(kit, data_dir),
         ),

@@ -34,6 +34,8 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     if parsed.isna().any().any():
         raise ValueError(f"unparsable CPC dates: {sorted(dates[parsed[0].isna()])[:3]}")
     days = parsed[2] + "-" + parsed[1] + "-" + parsed[0]  # "17.10.2022(9.00 PM)" → 2022-10-17
+    # Official revisions, announced on or before the day they take effect (17.10.2022 from
+    # 9 pm that day): public on that date, so no lag.
     parts = []
     for column, indicator in COLUMNS.items():
         values = pd.Series([_price(cell) for cell in raw[column]], dtype="float64")

@@ -8,10 +8,15 @@ from typing import Any
 
 import pandas as pd
 
+from fetchers.fred import COUNTRY_SERIES
+
 DIR = "fuel-prices-world/us-eia-fred"
 WEEKLY = f"{DIR}/GASREGW_weekly_1990-2024.csv"
 MONTHLY = f"{DIR}/GASREGW_monthly_1990-2026.csv"
 LITRES_PER_US_GALLON = 3.785411784  # the live FRED fetcher converts the same way
+# The live `fred` fetcher's lag for GASREGW (EIA's Monday survey is out by Tuesday), imported so
+# the two cannot drift apart.
+PUBLICATION_LAG = COUNTRY_SERIES["GASREGW"].publication_lag
 
 
 def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
@@ -21,15 +26,19 @@ def build(kit: ModuleType, data_dir: Path) -> pd.DataFrame:
     monthly_days = kit.iso_day(monthly["observation_date"])
     # Monthly averages only after the last weekly value: the weekly series is the primary one.
     later = monthly_days > weekly_days.max()
+    # A monthly average (dated the 1st) is complete once the month's last weekly survey is out:
+    # the month's last day + the weekly lag at the latest, never its first day.
+    monthly_published = kit.published_after(kit.month_end(monthly_days[later]), PUBLICATION_LAG)
     return pd.concat(
         [
             kit.frame("fuel_gasoline_retail", "USA", weekly_days,
                       kit.to_number(weekly["GASREGW"], missing=(".", "")) / LITRES_PER_US_GALLON,
-                      "USD/litre", "us-gasoline"),
+                      "USD/litre", "us-gasoline",
+                      published_at=kit.published_after(weekly_days, PUBLICATION_LAG)),
             kit.frame("fuel_gasoline_retail", "USA", monthly_days[later],
                       kit.to_number(monthly.loc[later, "GASREGW"], missing=(".", ""))
                       / LITRES_PER_US_GALLON,
-                      "USD/litre", "us-gasoline"),
+                      "USD/litre", "us-gasoline", published_at=monthly_published),
         ],
         ignore_index=True,
     )
@@ -56,7 +65,9 @@ def part_datasets(kit: ModuleType) -> tuple[Any, ...]:
                 "fuel_gasoline_retail for USA: weekly 1990-08-20 → 2024-12-02, then FRED's monthly "
                 "averages 2025-01 → 2026-03 (only months after the last weekly value); USD per US "
                 "gallon ÷ 3.785411784 = USD/litre (the live `fred` fetcher stores the same); '.' "
-                "and empty = missing → no row."
+                "and empty = missing → no row. published_at = the Monday + 1 day for a week (the "
+                "`fred` fetcher's GASREGW lag), the month's last day + 1 day for a monthly average "
+                "(complete once the month's last week is out)."
             ),
             build=lambda data_dir: build(kit, data_dir),
         ),

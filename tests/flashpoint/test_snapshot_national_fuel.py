@@ -8,11 +8,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from fetchers import brazil_anp, eu_oil_bulletin, fred, malaysia_fuelprice, nz_mbie
 from fetchers.brazil_anp import parse_weekly_workbook as parse_brazil
 from fetchers.eu_oil_bulletin import parse_raw_table_csv
 from fetchers.malaysia_fuelprice import parse_fuelprice_csv
 from fetchers.nz_mbie import parse_weekly_table
 from flashpoint import snapshot
+from flashpoint.config import load_config
+from indicators.pointintime import publication_dates
 
 RETAIL = ("fuel_gasoline_retail", "fuel_diesel_retail", "fuel_lpg_retail", "fuel_kerosene_retail",
           "fuel_heating_oil_retail")
@@ -91,7 +94,8 @@ def test_source_traps_are_handled(fuel: pd.DataFrame) -> None:
     assert not india.duplicated(["indicator", "period"]).any()
 
 
-DATA = Path(__file__).resolve().parents[2] / "data" / "fuel-prices-world"
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "data" / "fuel-prices-world"
 
 
 def _series(fuel: pd.DataFrame, country: str) -> set[tuple[str, str, float]]:
@@ -120,3 +124,99 @@ def test_live_fetchers_continue_the_bundled_series_with_the_same_rule(
     parsed = parse((DATA / path).read_bytes())
     live = {(indicator, day.isoformat(), round(value, 6)) for indicator, day, value in parsed}
     assert live == _series(fuel, country)
+
+
+# --- publication dates: a replay on the bundled data never sees a price before it was public ---
+
+# Sources a live fetcher continues: the bundled rows carry the fetcher's own lag, read from the
+# fetcher (not restated here), so a replay sees a bundled week on the day it sees a fetched one.
+FETCHER_LAGS = {
+    "eu-oil-bulletin": eu_oil_bulletin.PUBLICATION_LAG,
+    "eu-oil-bulletin-uk": eu_oil_bulletin.PUBLICATION_LAG,
+    "nz-mbie": nz_mbie.PUBLICATION_LAG,
+    "malaysia-fuelprice": malaysia_fuelprice.PUBLICATION_LAG,
+    "brazil-anp": brazil_anp.PUBLICATION_LAG,
+}
+# Official revisions and daily prices in force: announced by the day they apply, so no lag.
+PRICE_IN_FORCE = ("india-ppac", "sri-lanka-cpc", "nepal-noc", "indonesia-pertamina")
+
+
+def _source(fuel: pd.DataFrame, name: str) -> pd.DataFrame:
+    rows = fuel[fuel["source"] == f"snapshot:{name}"]
+    assert not rows.empty, name
+    return rows
+
+
+def test_every_bundled_domestic_fuel_row_has_a_publication_date(fuel: pd.DataFrame) -> None:
+    # Without one a row would be visible from its own date (the generic fuel ids' catalogue lag
+    # is 0): a look-ahead for every weekly or monthly source.
+    missing = fuel[fuel["published_at"].isna()]
+    assert missing.empty, missing.groupby("source").size()
+
+
+@pytest.mark.parametrize("name", sorted(FETCHER_LAGS))
+def test_sources_with_a_fetcher_are_published_by_the_fetchers_lag(
+    fuel: pd.DataFrame, name: str
+) -> None:
+    rows = _source(fuel, name)
+    lags = set(rows["published_at"] - rows["period"])
+    assert lags == {FETCHER_LAGS[name]}
+
+
+def test_us_gasoline_weeks_use_freds_lag_and_months_wait_for_the_month_end(
+    fuel: pd.DataFrame,
+) -> None:
+    rows = _source(fuel, "us-gasoline")
+    lag = fred.COUNTRY_SERIES["GASREGW"].publication_lag
+    weekly = rows[rows["period"] <= pd.Timestamp("2024-12-02")]
+    assert set(weekly["published_at"] - weekly["period"]) == {lag}
+    # FRED's monthly averages (2025-01 → 2026-03), dated the 1st: complete after the last week.
+    monthly = rows[rows["period"] > pd.Timestamp("2024-12-02")]
+    assert len(monthly) == 15
+    month_end = monthly["period"] + pd.offsets.MonthEnd(0)
+    assert (monthly["published_at"] == month_end + lag).all()
+    january = monthly[monthly["period"] == pd.Timestamp("2025-01-01")]
+    assert january["published_at"].iloc[0] == pd.Timestamp("2025-02-01")
+
+
+def test_nigeria_price_watch_months_are_public_only_after_the_month(fuel: pd.DataFrame) -> None:
+    rows = _source(fuel, "nigeria-nbs")
+    month_end = rows["period"] + pd.offsets.MonthEnd(0)
+    assert (rows["published_at"] == month_end + pd.Timedelta(days=25)).all()
+    # December 2022's diesel average (817.86): released in January 2023, not on 1 December.
+    december = rows[(rows["indicator"] == "fuel_diesel_retail")
+                    & (rows["period"] == pd.Timestamp("2022-12-01"))]
+    assert december["published_at"].iloc[0] == pd.Timestamp("2023-01-25")
+
+
+def test_south_african_adjustments_are_public_on_their_day_or_first_wednesday(
+    fuel: pd.DataFrame,
+) -> None:
+    rows = _source(fuel, "south-africa-dmre")
+    ahead = rows["published_at"] - rows["period"]
+    assert (ahead >= pd.Timedelta(0)).all()
+    # Months without a day in the file (2001-12 → 2011-12) are dated the 1st; the adjustment took
+    # effect on the first Wednesday, and the row is visible from then.
+    undated = rows[rows["published_at"] != rows["period"]]
+    assert not undated.empty
+    assert (undated["period"].dt.day == 1).all()
+    assert (undated["published_at"].dt.day_of_week == 2).all()
+    assert (undated["published_at"].dt.day <= 7).all()
+    assert undated["period"].min() >= pd.Timestamp("2001-12-01")
+    assert undated["period"].max() <= pd.Timestamp("2011-12-01")
+
+
+@pytest.mark.parametrize("name", PRICE_IN_FORCE)
+def test_price_in_force_sources_are_public_on_their_date(fuel: pd.DataFrame, name: str) -> None:
+    rows = _source(fuel, name)
+    assert (rows["published_at"] == rows["period"]).all()
+
+
+def test_a_replay_does_not_see_a_bulletin_before_it_was_out(fuel: pd.DataFrame) -> None:
+    catalogue = load_config(REPO / "config.toml").catalogue()
+    eu = fuel[(fuel["source"] == "snapshot:eu-oil-bulletin") & (fuel["country"] == "DEU")
+              & (fuel["indicator"] == "fuel_diesel_retail")]
+    published = publication_dates(eu.assign(fetched_at=pd.NaT), catalogue)
+    # Monday 7 Mar 2022's bulletin (the invasion spike): out on Wednesday 9 Mar, not before.
+    monday = (eu["period"] == pd.Timestamp("2022-03-07")).to_numpy()
+    assert published[monday].iloc[0] == pd.Timestamp("2022-03-09")
