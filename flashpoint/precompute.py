@@ -51,7 +51,7 @@ from flashpoint.store.precomputed import (
 from indicators.catalogue import Catalogue
 from indicators.explain import RECENT_CHANGES, recent_movers
 from indicators.methodology import METHODOLOGY_VERSION
-from indicators.replay import replay_scores
+from indicators.replay import score_days
 from indicators.scoring import PanelScore, score_panel
 
 log = logging.getLogger("flashpoint.precompute")
@@ -417,16 +417,16 @@ def update_composite_history(
         for index in range(0, len(countries), HISTORY_CHUNK_COUNTRIES)
     ]
     days = (last_day - start).days + 1
+    # The days to store, and the days the movers compare (today, yesterday, a week ago): scored
+    # in one pass, so a daily update scores three or so days, not the week the movers span.
+    scored_days = pd.date_range(start, last_day, freq="D").union(
+        pd.DatetimeIndex(
+            [last_day - dt.timedelta(days=back) for _, back in RECENT_CHANGES] + [last_day]
+        )
+    )
     movers: list[pd.DataFrame] = []
     for number, chunk in enumerate(chunks, start=1):
-        frames = replay_scores(
-            frame,
-            catalogue,
-            countries=chunk,
-            start=min(start, movers_from),
-            end=last_day,
-            every="day",
-        )
+        frames = score_days(frame, catalogue, countries=chunk, dates=scored_days)
         rows += write_composite_history(engine, history_rows(frames.countries, since=start))
         movers.append(recent_movers(frames, chunk, last_day))
         if progress is not None:

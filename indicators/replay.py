@@ -88,8 +88,21 @@ def replay_scores(
     Returns:
         `ScoreFrames` with a `date` column; `.at(date)` gives that date's `PanelScore`.
     """
+    return score_days(
+        observations, catalogue, countries=countries, dates=replay_dates(start, end, every)
+    )
+
+
+def score_days(
+    observations: pd.DataFrame,
+    catalogue: Catalogue,
+    *,
+    countries: Iterable[str],
+    dates: pd.DatetimeIndex,
+) -> ScoreFrames:
+    """`replay_scores` on any set of as-of days (sorted, at least one), in one vectorised pass."""
     wanted = sorted({str(code) for code in countries} - {WORLD})
-    dates = replay_dates(start, end, every)
+    dates = pd.DatetimeIndex(sorted(set(pd.DatetimeIndex(dates).normalize())))
     subset = observations[observations["country"].isin([*wanted, WORLD])]
     # Derive once from everything visible by the end; publication dates keep each date honest.
     derived = derive_indicators(subset, catalogue, as_of=dates[-1])

@@ -164,6 +164,31 @@ def test_the_history_equals_a_replay_and_is_updated_incrementally(
     assert window["date"].tolist() == [published] and window["country"].tolist() == ["KAZ"]
 
 
+def test_a_new_day_scores_only_the_days_it_needs(
+    loaded_engine: Engine, settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The next day's update scores that day and the two the movers compare it with (yesterday,
+    a week ago), not the whole week between; the history and the movers still equal a replay
+    (the two tests above)."""
+    end = today().date()
+    precompute.update_composite_history(loaded_engine, settings, window_days=HISTORY_DAYS, end=end)
+    scored: list[pd.DatetimeIndex] = []
+    real = precompute.score_days
+
+    def spy(*args: object, **kwargs: object) -> object:
+        scored.append(pd.DatetimeIndex(kwargs["dates"]))  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(precompute, "score_days", spy)
+    tomorrow = end + dt.timedelta(days=1)
+    update = precompute.update_composite_history(
+        loaded_engine, settings, window_days=HISTORY_DAYS, end=tomorrow
+    )
+    assert update.start == tomorrow and update.rows == len(COUNTRIES)
+    wanted = {tomorrow, end, tomorrow - dt.timedelta(days=7)}
+    assert scored and all({day.date() for day in dates} == wanted for dates in scored)
+
+
 def assert_same_movers(stored: pd.DataFrame, expected: pd.DataFrame) -> None:
     order = ["days", "country"]
     left = stored.sort_values(order).reset_index(drop=True)
