@@ -324,7 +324,16 @@ def load_overview(page: Page, url: str) -> None:
 
 
 def switch_country(page: Page, option: str, heading: str) -> None:
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    """Choose `option` in the sidebar picker as a reader does: open it, type the name, click it.
+
+    Typing first matters: the picker's list of about 210 countries is virtualised, and a click on
+    an option scrolled into view could land while the list re-rendered its rows (no option under
+    the pointer: nothing chosen, the list left open, and the wait for the heading timed out).
+    The typed name leaves a short list that needs no scrolling.
+    """
+    picker = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox")
+    picker.click()
+    picker.get_by_role("combobox").fill(heading)  # one input event: the list filters once
     page.get_by_role("option", name=option).click()
     page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=TIMEOUT_MS)
     wait_rendered(page)
