@@ -8,8 +8,9 @@ import streamlit as st
 
 from dashboard import basic_chart
 
-# Before the imports below (pandas, SQLAlchemy, pydantic: about 0.7 s on a server's first visit):
-# the browser starts loading the charts' plotly.js bundle while this run imports and reads.
+# Before the imports below (pandas, SQLAlchemy, pydantic: about 0.7 s on a server's first visit
+# unless `dashboard.warmup` did them): the browser starts loading the charts' plotly.js bundle
+# while this run imports and reads.
 with st.sidebar:
     basic_chart.preload()
 
