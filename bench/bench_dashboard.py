@@ -47,13 +47,31 @@ alternated on one store (3 pairs, load ~7.7): first load 7.11 s before, 6.72 s a
 script run alone (AppTest, no browser, 3 pairs): 7.25-8.48 s before, 4.35-5.10 s after; a rerun
 0.35-0.89 s before, 0.08-0.12 s after; the first switch to a country not yet opened 2.0-3.8 s
 before, 0.46-1.10 s after. The warm phase sometimes times out on a switch (the heading of the new
-country never shows within 240 s), before and after alike: a flake of the picker, not a figure.
+country never shows within 240 s), before and after alike: a flake of the picker, not a figure
+(found since: the click on an option of the virtualised list could land while its rows
+re-rendered; `switch_country` now types the name first).
 
 Where the first load still goes (one run with little load, seconds after `goto`): about 1.2 s for
 the browser to load Streamlit's page, 2.5 s until the heading (the first script run: mostly the
 first imports of pandas, SQLAlchemy, pydantic and plotly in the server), 1.6 s more until the
 script finishes, then the charts. A fresh browser context pays about 1 s of page load and 1 s of
 chart bundle on every warm visit too: the warm target needs work in the browser, not the server.
+
+Issue 13 §2 follow-up, 2026-12-04 (`--runs 5 --skip-baseline`, one store; the machine shared,
+load average 0.4-2.4 for "before" and 3.4-5 for "after", so these two runs do not compare):
+
+* before (commit be7fe1b): first load 3.24 s (3.71, 4.19, 3.08, 2.99, 3.24); warm overview
+  1.99 s (1.80, 1.97, 2.11, 1.99, 2.05); switch 0.49 s; RSS 316 MB;
+* after (the plotly.js preload, the import warm-up): first load 3.03 s (3.27, 3.03, 3.32, 2.46,
+  2.95); warm overview 2.42 s (2.42, 2.69, 2.59, 2.07, 2.01); switch 0.48 s; RSS 322 MB; server
+  start until healthy 2.12 s.
+
+Side by side instead (be7fe1b's tree and bf43225's alternating, same store, same browser, 3
+restarts each, load 5-6): first load 4.60 s -> 3.24 s (x0.71; the server's CPU during it
+1.92 s -> 0.93 s); server start until healthy 0.65 s -> 2.91 s (the imports moved there); warm
+overview 2.61 s -> 2.60 s; switch 0.81 s -> 0.81 s; RSS 318 -> 322 MB. A fresh context's warm
+overview is the browser's work (a CPU profile: ~0.45 s in plotly.js, ~0.75 s in Streamlit's own
+frontend, ~0.5 s parsing and layout), not the server's (0.14 s script run).
 
 Run: `.venv/bin/python bench/bench_dashboard.py [--runs 5] [--store PATH] [--skip-baseline]
 [--scale 10]`.
