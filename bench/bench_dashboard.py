@@ -58,13 +58,16 @@ script finishes, then the charts. A fresh browser context pays about 1 s of page
 chart bundle on every warm visit too: the warm target needs work in the browser, not the server.
 
 Issue 13 §2 follow-up, 2026-12-04 (`--runs 5 --skip-baseline`, one store; the machine shared,
-load average 0.4-2.4 for "before" and 3.4-5 for "after", so these two runs do not compare):
+load average 0.4-2.4 for "before" and 3.4-5 for the first "after"):
 
 * before (commit be7fe1b): first load 3.24 s (3.71, 4.19, 3.08, 2.99, 3.24); warm overview
   1.99 s (1.80, 1.97, 2.11, 1.99, 2.05); switch 0.49 s; RSS 316 MB;
 * after (the plotly.js preload, the import warm-up): first load 3.03 s (3.27, 3.03, 3.32, 2.46,
   2.95); warm overview 2.42 s (2.42, 2.69, 2.59, 2.07, 2.01); switch 0.48 s; RSS 322 MB; server
-  start until healthy 2.12 s.
+  start until healthy 2.12 s;
+* after, again at load 1.7-2.5 (comparable with "before"): first load 2.12 s (2.17, 2.11, 2.15,
+  2.12, 2.10); warm overview 1.83 s (1.83, 1.73, 1.88, 1.81, 1.83); switch 0.52 s (0.57, 0.49,
+  0.52, 0.56, 0.49; the picker now filled before the click); RSS 319 MB; server start 1.39 s.
 
 Side by side instead (be7fe1b's tree and bf43225's alternating, same store, same browser, 3
 restarts each, load 5-6): first load 4.60 s -> 3.24 s (x0.71; the server's CPU during it
