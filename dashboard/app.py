@@ -6,6 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import basic_chart
+
+# Before the imports below (pandas, SQLAlchemy, pydantic: about 0.7 s on a server's first visit
+# unless `dashboard.warmup` did them): the browser starts loading the charts' plotly.js bundle
+# while this run imports and reads.
+with st.sidebar:
+    basic_chart.preload()
+
 from dashboard import as_of, components, data, url_state
 from dashboard.formatting import escape_markdown
 from fetchers.redact import redact

@@ -65,6 +65,12 @@ function themed(figure, element, ink) {
 
 export default function (component) {
   const { parentElement, data } = component;
+  if (data.preload) {
+    // No figure: start loading the bundle for the charts still to come (a failure is theirs to
+    // report, and they retry it).
+    loadPlotly(data.bundle).catch(() => {});
+    return undefined;
+  }
   let chart = parentElement.querySelector(".flashpoint-chart");
   if (!chart) {
     chart = document.createElement("div");

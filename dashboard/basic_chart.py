@@ -19,19 +19,24 @@ or dark theme.
 
 Fetched text never becomes HTML here: the figure travels as JSON and plotly.js writes SVG text
 nodes (titles and labels are escaped upstream by `dashboard.charts.plotly_text`).
+
+`preload()` mounts the component without a figure at the very start of a script run: the browser
+then fetches and evaluates the bundle while the server is still importing and reading (a page's
+first chart otherwise waited for it: the bundle was requested only once that chart arrived, about
+1 s after the page's first output on a fresh visit). This module stays light (no pandas, no
+plotly at import) so that app.py can call it before its other imports.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import plotly.graph_objects as go
-import plotly.io as pio
 import streamlit as st
 
-from dashboard.charts import INK
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 # The trace types compiled into plotly.js's basic bundle.
 BASIC_TRACE_TYPES: Final = frozenset({"scatter", "bar", "pie"})
@@ -43,12 +48,15 @@ BUNDLE_FILE: Final = (
 BUNDLE_URL: Final = "app/static/vendor/plotly-basic/plotly-basic.min.js"
 DEFAULT_HEIGHT: Final = 450
 COMPONENT_NAME: Final = "flashpoint_basic_chart"
+# The preloading instance's key: its element takes no room (hidden by the component's CSS).
+PRELOAD_KEY: Final = "flashpoint_plotly_preload"
 
 SCRIPT_FILE: Final = Path(__file__).resolve().with_suffix(".js")
 
 _component = st.components.v2.component(
     COMPONENT_NAME,
     js=SCRIPT_FILE.read_text(encoding="utf-8"),
+    css=f".st-key-{PRELOAD_KEY} {{ display: none; }}",
     # plotly.js styles its hover labels and mode bar with rules it adds to the document's head,
     # which a shadow root would not see.
     isolate_styles=False,
@@ -56,21 +64,31 @@ _component = st.components.v2.component(
 
 
 def _as_dict(figure: go.Figure | Mapping[str, Any]) -> dict[str, Any]:
-    return figure.to_dict() if isinstance(figure, go.Figure) else dict(figure)
+    return dict(figure) if isinstance(figure, Mapping) else figure.to_dict()
 
 
 def is_basic(figure: go.Figure | Mapping[str, Any]) -> bool:
     """Whether every trace of the figure is one the basic bundle draws (read off the traces, no
     copy of the figure: `show` makes the one copy it sends)."""
-    if isinstance(figure, go.Figure):
-        types = [trace.type for trace in figure.data]
-    else:
+    if isinstance(figure, Mapping):
         types = [trace.get("type", "scatter") for trace in figure.get("data") or []]
+    else:
+        types = [trace.type for trace in figure.data]
     return all(kind in BASIC_TRACE_TYPES for kind in types)
+
+
+def preload() -> None:
+    """Have the browser load the bundle now (once per page; the charts then find it loaded)."""
+    _component(key=PRELOAD_KEY, data={"preload": True, "bundle": BUNDLE_URL})
 
 
 def show(figure: go.Figure | Mapping[str, Any], *, key: str, config: Mapping[str, object]) -> None:
     """Mount one chart. `config` is plotly.js's config object (mode bar, responsiveness)."""
+    # Not at the top: app.py imports this module before pandas and plotly (see the docstring).
+    import plotly.io as pio
+
+    from dashboard.charts import INK
+
     spec = _as_dict(figure)
     layout = spec.get("layout") or {}
     height = int(layout.get("height") or DEFAULT_HEIGHT)

@@ -28,12 +28,14 @@ def streamlit_command(app: Path, *, port: int, address: str) -> list[str]:
     """The `streamlit run` command line with the production flags.
 
     Headless, no file watcher (no inotify limits on servers), no usage statistics, static serving
-    on (the offline world map's topojson is served from `dashboard/static/`).
+    on (the offline world map's topojson is served from `dashboard/static/`). Run through
+    `dashboard.warmup`: Streamlit's own command line after the script's heavy imports (the server
+    answers about 1.5 s later; the first visit after a restart no longer waits for them).
     """
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "dashboard.warmup",
         "run",
         str(app),
         "--server.port",

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ import streamlit as st
 from playwright.sync_api import Page, expect
 
 from flashpoint import store
+from flashpoint.commands.dashboard import streamlit_command
 from flashpoint.config import load_config
 from tests.support.snapshot_template import copy_of_template
 
@@ -185,7 +185,8 @@ def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> No
 def start_dashboard(
     store_path: Path, log: Path, *, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `streamlit run` on a free loopback port with the production flags."""
+    """Start the server as `flashpoint dashboard` does (`streamlit run` through the import
+    warm-up, the production flags) on a free loopback port."""
     port = free_port()
     environment = {
         **os.environ,
@@ -193,25 +194,7 @@ def start_dashboard(
         "FLASHPOINT_CONFIG": str(CONFIG),
         **(extra_env or {}),
     }
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        "--global.developmentMode",
-        "false",
-    ]
+    command = streamlit_command(APP, port=port, address="127.0.0.1")
     # Output to a file, not a pipe: a full pipe would block the server.
     handle = log.open("wb")
     process = subprocess.Popen(command, env=environment, stdout=handle, stderr=subprocess.STDOUT)

@@ -25,7 +25,8 @@ def test_command_line_uses_the_installed_app_and_production_flags() -> None:
     assert (app.parent / ".streamlit" / "config.toml").is_file()
     assert (app.parent / "static" / "topojson" / "world_110m.json").is_file()
     command = streamlit_command(app, port=8765, address="0.0.0.0")
-    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(app)]
+    # Streamlit's own command line, its imports warmed up first (`dashboard.warmup`).
+    assert command[:5] == [sys.executable, "-m", "dashboard.warmup", "run", str(app)]
     flags = dict(zip(command[5::2], command[6::2], strict=True))
     assert flags == {
         "--server.port": "8765",
@@ -120,9 +121,11 @@ def test_dashboard_loads_the_snapshot_into_an_empty_store_and_serves(tmp_path: P
             engine.dispose()
         expected = snapshot.snapshot_manifest()["files"]["observations.csv.gz"]["rows"]
         assert rows == expected
-        # The command became the Streamlit server, which knows which config to read.
+        # The command became the Streamlit server (Streamlit's command line run through the
+        # import warm-up), which knows which config to read.
         cmdline = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
-        assert b"streamlit" in cmdline and str(port).encode() in cmdline
+        assert cmdline[1:4] == [b"-m", b"dashboard.warmup", b"run"]
+        assert str(port).encode() in cmdline
         environ = Path(f"/proc/{process.pid}/environ").read_bytes().split(b"\0")
         assert f"FLASHPOINT_CONFIG={config.resolve()}".encode() in environ
         shown = log.read_bytes()
