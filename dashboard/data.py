@@ -48,7 +48,6 @@ from flashpoint.precompute import (
     SUCCESSFUL_RUN_STATUSES,
     PanelWithReference,
     first_day_published,
-    history_is_current,
     panel_is_current,
     previous_refresh_cutoff,
     read_panel,
@@ -495,36 +494,6 @@ def load_alert_replay(
         watched=settings.general.countries,
         every=every,  # type: ignore[arg-type]
     )
-
-
-RECENT_CHANGES: tuple[tuple[str, int], ...] = (("yesterday", 1), ("last week", 7))
-
-
-@cache_data(max_entries=_MAX_VERSIONS * _MAX_PER_COUNTRY)
-def load_recent_changes(version: str, as_of: dt.date, country: str) -> dict[str, float | None]:
-    """How much `country`'s composite moved since yesterday and since a week ago (point in time:
-    each day scored from what was published by then); None when either end has no score."""
-    days = max(back for _, back in RECENT_CHANGES)
-    start = as_of - dt.timedelta(days=days)
-    engine = get_engine()
-    if history_is_current(engine, get_catalogue(), as_of):
-        # The precomputed daily history holds the same point-in-time composites: no replay.
-        frame = store.read_composite_history(engine, [country], start, as_of)
-    else:
-        frame = load_replay(version, country, start, as_of, "day")
-    if frame.empty:
-        return {label: None for label, _ in RECENT_CHANGES}
-    composite = frame.set_index(pd.to_datetime(frame["date"]))["composite"]
-    now = composite.get(pd.Timestamp(as_of))
-    changes: dict[str, float | None] = {}
-    for label, back in RECENT_CHANGES:
-        then = composite.get(pd.Timestamp(as_of - dt.timedelta(days=back)))
-        changes[label] = (
-            float(now - then)
-            if now is not None and then is not None and pd.notna(now - then)
-            else None
-        )
-    return changes
 
 
 # --------------------------------------------------------------------------------------------
