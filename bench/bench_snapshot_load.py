@@ -123,7 +123,10 @@ def report(engine_name: str, seconds: Timings) -> bool:
     wall = {label: statistics.median(w for w, _ in values) for label, values in seconds.items()}
     cpu = {label: statistics.median(c for _, c in values) for label, values in seconds.items()}
     base = "plain bulk insert"
+    in_process = engine_name == "SQLite"
     print(f"\n{engine_name}: median of {len(seconds[base])} rounds")
+    if not in_process:
+        print("(CPU: this process only; the server's own work is not in it, so no CPU verdict)")
     print(f"{'run':<30}{'wall s':>8}{'vs base':>9}{'CPU s':>8}{'vs base':>9}   wall, all rounds")
     for label in RUNS:
         rounds = " ".join(f"{w:.2f}" for w, _ in seconds[label])
@@ -137,10 +140,12 @@ def report(engine_name: str, seconds: Timings) -> bool:
         f"(the issue's figure for the earlier path: {ISSUE_FIGURE}; side by side here: "
         f"{wall[old]:.2f} s wall, {cpu[old]:.2f} s CPU)"
     )
-    # Both clocks must meet the target: on a shared machine the wall ratio alone can be carried
-    # by what other processes did during one run or the other.
+    # On SQLite both clocks must meet the target: on a shared machine the wall ratio alone can be
+    # carried by what other processes did during one run or the other. PostgreSQL's work happens
+    # in the server, outside this process's CPU clock, so there only wall time can judge.
     met = True
-    for clock, figures in (("wall", wall), ("CPU", cpu)):
+    clocks = [("wall", wall), ("CPU", cpu)] if in_process else [("wall", wall)]
+    for clock, figures in clocks:
         speedup = figures[old] / figures[bulk]
         met &= speedup >= SPEED_TARGET
         verdict = "met" if speedup >= SPEED_TARGET else "NOT MET"
