@@ -22,7 +22,8 @@ With `--postgres-url` (an empty database you may write to; every table is droppe
 again before each run) the same three runs are made on PostgreSQL as well.
 
 Target (issue 13 §2): the load into an empty store at least 5x faster than the classifying path
-(whose figure the issue gave as ~17-23 s), and close to the plain bulk insert.
+(whose figure the issue gave as ~17-23 s), on wall and on CPU time, measured beside the plain
+bulk insert. The exit status is 0 only when both ratios meet it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from flashpoint.store.frames import _executemany, _insert_sql  # noqa: E402
 from flashpoint.store.series import _observation_columns  # noqa: E402
 
 SPEED_TARGET = 5.0
+ISSUE_FIGURE = "~17-23 s wall"  # issue 13 §2, measured before the bulk path existed
 
 
 def plain_bulk_insert(engine: Engine) -> int:
@@ -117,11 +119,14 @@ def measure(make_engine: Callable[[str], Engine], rounds: int) -> Timings:
 
 
 def report(engine_name: str, seconds: Timings) -> bool:
-    """Print the medians and ratios; True when the bulk load meets the target (wall time)."""
+    """Print the medians and ratios; True when the bulk load meets the target (wall and CPU)."""
     wall = {label: statistics.median(w for w, _ in values) for label, values in seconds.items()}
     cpu = {label: statistics.median(c for _, c in values) for label, values in seconds.items()}
     base = "plain bulk insert"
+    in_process = engine_name == "SQLite"
     print(f"\n{engine_name}: median of {len(seconds[base])} rounds")
+    if not in_process:
+        print("(CPU: this process only; the server's own work is not in it, so no CPU verdict)")
     print(f"{'run':<30}{'wall s':>8}{'vs base':>9}{'CPU s':>8}{'vs base':>9}   wall, all rounds")
     for label in RUNS:
         rounds = " ".join(f"{w:.2f}" for w, _ in seconds[label])
@@ -130,17 +135,30 @@ def report(engine_name: str, seconds: Timings) -> bool:
             f"{cpu[label]:>8.2f}{cpu[label] / cpu[base]:>8.2f}x   {rounds}"
         )
     bulk, old = "load-snapshot (bulk)", "load-snapshot (classifying)"
-    speedup = wall[old] / wall[bulk]
-    verdict = "OK" if speedup >= SPEED_TARGET else "UNDER TARGET"
     print(
-        f"bulk load vs the classifying path: {speedup:.1f}x wall, "
-        f"{cpu[old] / cpu[bulk]:.1f}x CPU (target >= {SPEED_TARGET:.0f}x): {verdict}"
+        f"today's load into an empty store: {wall[bulk]:.2f} s wall, {cpu[bulk]:.2f} s CPU "
+        f"(the issue's figure for the earlier path: {ISSUE_FIGURE}; side by side here: "
+        f"{wall[old]:.2f} s wall, {cpu[old]:.2f} s CPU)"
     )
+    # On SQLite both clocks must meet the target: on a shared machine the wall ratio alone can be
+    # carried by what other processes did during one run or the other. PostgreSQL's work happens
+    # in the server, outside this process's CPU clock, so there only wall time can judge.
+    met = True
+    clocks = [("wall", wall), ("CPU", cpu)] if in_process else [("wall", wall)]
+    for clock, figures in clocks:
+        speedup = figures[old] / figures[bulk]
+        met &= speedup >= SPEED_TARGET
+        verdict = "met" if speedup >= SPEED_TARGET else "NOT MET"
+        print(
+            f"bulk load vs the earlier (classifying) path, {clock}: {speedup:.1f}x faster "
+            f"(target >= {SPEED_TARGET:.0f}x, i.e. <= {figures[old] / SPEED_TARGET:.2f} s): "
+            f"{verdict}"
+        )
     print(
-        f"bulk load vs the plain bulk insert: {wall[bulk] / wall[base]:.2f}x wall, "
-        f"{cpu[bulk] / cpu[base]:.2f}x CPU"
+        f"bulk load vs the plain bulk insert of the same rows: {wall[bulk] / wall[base]:.2f}x "
+        f"wall, {cpu[bulk] / cpu[base]:.2f}x CPU (below 1 = faster than the baseline)"
     )
-    return speedup >= SPEED_TARGET
+    return met
 
 
 def main() -> int:

@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
-from typing import Any, TextIO
+from importlib.util import find_spec
+from typing import Any, Literal, TextIO
 
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
@@ -43,6 +44,10 @@ _EVENTS_FILE = "events.csv"
 _MANIFEST_FILE = "manifest.json"
 _TEXT_COLUMNS = ("indicator", "country", "unit", "source", "vintage")
 _STAGE_CHUNK = 50_000  # rows bound per staging statement batch
+
+# pyarrow's CSV reader (Streamlit's dependency, so always there beside the dashboard) parses the
+# half-million rows about three times faster than pandas' own, and yields the same frame of text.
+_CSV_ENGINE: Literal["pyarrow", "c"] = "pyarrow" if find_spec("pyarrow") is not None else "c"
 
 # Told each line of progress text while the snapshot loads.
 SnapshotProgress = Callable[[str], None]
@@ -101,7 +106,7 @@ def read_snapshot_observations(manifest: dict[str, Any] | None = None) -> pd.Dat
         raise SnapshotError(f"cannot read the bundled observations: {error}") from None
     if hashlib.sha256(raw).hexdigest() != expected["sha256_uncompressed"]:
         raise SnapshotError("the bundled observations do not match the manifest's checksum")
-    text = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    text = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, engine=_CSV_ENGINE)
     if len(text) != expected["rows"]:
         raise SnapshotError(
             f"bundled observations have {len(text)} rows, manifest says {expected['rows']}"

@@ -181,6 +181,16 @@ def test_gzip_header_carries_no_name_and_no_time() -> None:
     assert header[4:8] == b"\x00\x00\x00\x00"  # MTIME 0
 
 
+def test_either_csv_reader_yields_the_same_observations(
+    bundled: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pyarrow's reader is taken when installed; pandas' own (the fallback) reads the same."""
+    pytest.importorskip("pyarrow")
+    assert snapshot._CSV_ENGINE == "pyarrow"  # so `bundled` came through pyarrow's reader
+    monkeypatch.setattr(snapshot, "_CSV_ENGINE", "c")
+    pd.testing.assert_frame_equal(snapshot.read_snapshot_observations(), bundled)
+
+
 def test_snapshot_holds_no_acled_data(bundled: pd.DataFrame) -> None:
     assert not bundled["source"].str.contains("acled", case=False).any()
     assert not bundled["indicator"].str.contains("acled", case=False).any()

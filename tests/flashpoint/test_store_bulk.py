@@ -116,6 +116,25 @@ def test_a_repeated_key_or_a_failed_companion_write_leaves_the_store_empty(
     assert store.insert_into_empty(store_engine, frame) == store.UpsertCounts(new=len(frame))
 
 
+@pytest.mark.parametrize(("per_statement", "chunk"), [(64, 150), (1, 1_000), (500, 1_000)])
+def test_rows_split_across_multi_row_statements_store_what_the_upsert_stores(
+    store_engine: Engine, monkeypatch: pytest.MonkeyPatch, per_statement: int, chunk: int
+) -> None:
+    """Full multi-row statements, a shorter last one, and chunks that do not divide the rows
+    (SQLite; PostgreSQL's COPY takes no statement size, so there it only varies the chunk)."""
+    from flashpoint.store import bulk
+
+    monkeypatch.setattr(bulk, "_ROWS_PER_STATEMENT", per_statement)
+    monkeypatch.setattr(bulk, "BULK_CHUNK", chunk)
+    frame = _frame(5, rows=700)
+    frame["fetched_at"] = pd.Timestamp("2024-07-01 08:00:00")
+    assert store.insert_into_empty(store_engine, frame) == store.UpsertCounts(new=len(frame))
+    bulk_rows = _stored(store_engine)
+    _clear(store_engine)
+    store.upsert_observations(store_engine, frame)
+    pd.testing.assert_frame_equal(bulk_rows, _stored(store_engine))
+
+
 def test_progress_is_reported_per_chunk_up_to_every_row(
     store_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -124,10 +143,21 @@ def test_progress_is_reported_per_chunk_up_to_every_row(
     monkeypatch.setattr(bulk, "BULK_CHUNK", 150)
     reports: list[tuple[int, int]] = []
     frame = _frame(4, rows=400)
-    store.insert_into_empty(store_engine, frame, progress=lambda done, total: reports.append(
-        (done, total)
-    ))
+    store.insert_into_empty(
+        store_engine, frame, progress=lambda done, total: reports.append((done, total))
+    )
     assert reports == [(150, 400), (300, 400), (400, 400)]
+
+
+def _fetch_runs(engine: Engine) -> pd.DataFrame:
+    """The fetch-run records, without what differs between any two runs (ids, times) and the
+    detail's own note of which path was taken."""
+    runs = store.read_fetch_runs(engine).sort_values("id").reset_index(drop=True)
+    runs["detail"] = [
+        {key: value for key, value in (detail or {}).items() if key != "bulk"}
+        for detail in runs["detail"]
+    ]
+    return runs.drop(columns=["id", "started_at", "finished_at"])
 
 
 @pytest.mark.slow
@@ -135,27 +165,38 @@ def test_the_bundled_snapshot_loads_the_same_rows_by_either_path(
     store_url: str, tmp_path: object
 ) -> None:
     """Load the real snapshot into one empty store by the bulk path and into another by the
-    classifying path (one engine at a time: both are the same dialect)."""
-    results: list[tuple[snapshot.SnapshotLoadResult, pd.DataFrame, pd.DataFrame]] = []
+    classifying path (one engine at a time: both are the same dialect), and compare every table
+    the load writes: observations, revisions, events and the fetch-run record."""
+    results: list[tuple[snapshot.SnapshotLoadResult, dict[str, pd.DataFrame]]] = []
     for allow_bulk in (True, False):
         engine = store.open_for_writing(store_url)
         try:
             _clear(engine)
             with store.begin_write(engine) as connection:
                 connection.execute(sa.delete(store.events))
+                connection.execute(sa.delete(store.fetch_runs))
             result = snapshot.load_snapshot(engine, allow_bulk=allow_bulk)
-            rows = _stored(engine).drop(columns=["fetched_at", "fetch_run_id"])
-            events = store.read_events(engine).drop(columns=["id"], errors="ignore")
+            tables = {
+                "observations": _stored(engine).drop(columns=["fetched_at", "fetch_run_id"]),
+                "revisions": store.read_revisions(engine),
+                "events": store.read_events(engine)
+                .drop(columns=["id"], errors="ignore")
+                .reset_index(drop=True),
+                "fetch_runs": _fetch_runs(engine),
+            }
+            # Every row is stamped with the one run that loaded it.
+            assert set(_stored(engine)["fetch_run_id"]) == {result.fetch_run_id}
             assert store.integrity_check(engine) == []
         finally:
             engine.dispose()
-        results.append((result, rows, events))
-    (bulk, bulk_rows, bulk_events), (classified, classified_rows, classified_events) = results
+        results.append((result, tables))
+    (bulk, bulk_tables), (classified, classified_tables) = results
     assert bulk.bulk and not classified.bulk
     assert bulk.observations == classified.observations
     assert bulk.observations.new == len(snapshot.read_snapshot_observations())
     assert bulk.events == classified.events
-    pd.testing.assert_frame_equal(bulk_rows, classified_rows)
-    pd.testing.assert_frame_equal(
-        bulk_events.reset_index(drop=True), classified_events.reset_index(drop=True)
-    )
+    assert bulk_tables["revisions"].empty and classified_tables["revisions"].empty
+    assert len(bulk_tables["fetch_runs"]) == 1
+    assert bulk_tables["fetch_runs"].loc[0, "status"] == "ok"
+    for name, table in bulk_tables.items():
+        pd.testing.assert_frame_equal(table, classified_tables[name], obj=name)
