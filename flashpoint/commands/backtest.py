@@ -155,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
         document = {"methodology_version": METHODOLOGY_VERSION, **result.to_dict()}
         print(json.dumps(document, indent=2, ensure_ascii=False))
     elif args.format == "csv":
-        table = episode_table(result) if args.section == "episodes" else discrimination_table(
-            result
+        table = (
+            episode_table(result) if args.section == "episodes" else discrimination_table(result)
         )
         table.insert(0, "methodology_version", METHODOLOGY_VERSION)
         sys.stdout.write(table.to_csv(index=False))
@@ -175,18 +175,23 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {line}")
         print("\nCalibration of the aggregation (train years only; mean train AUC)")
         print(format_table(calibration_table(result), digits=3))
-        weights = weight_search_table(result)
-        if not weights.empty:
-            print("\nCalibration of the structural pillar weights (train years only)")
-            print(format_table(weights, digits=3))
-            for line in weight_lines(result):
-                print(f"  {line}")
-        steps = indicator_search_table(result)
-        if not steps.empty:
-            print("\nCalibration of the indicator weights and transforms (train years only)")
-            print(format_table(steps, digits=3))
-            for line in indicator_lines(result):
-                print(f"  {line}")
+        for title, steps, lines in (
+            (
+                "the structural pillar weights",
+                weight_search_table(result),
+                weight_lines(result),
+            ),
+            (
+                "the indicator weights and transforms",
+                indicator_search_table(result),
+                indicator_lines(result),
+            ),
+        ):
+            if not steps.empty:
+                print(f"\nCalibration of {title} (train years only)")
+                print(format_table(steps, digits=3))
+                for line in lines:
+                    print(f"  {line}")
         if result.before is not None:
             print("\nBefore → after calibration (the same run)")
         for line in (*before_after_lines(result), *calibration_lines(result)):

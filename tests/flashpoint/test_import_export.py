@@ -253,8 +253,11 @@ def test_a_series_too_sparse_for_a_step_is_warned_about_not_silently_zero(
     warnings = [line for line in err.splitlines() if line.startswith("Warning: ")]
     assert len(warnings) == 2
     assert any("fuel_gasoline_retail IRN: 1 observation(s)" in line for line in warnings)
-    assert any("fuel_diesel_retail KEN: 2 observation(s)" in line
-               and "fuel_price_step cannot be computed" in line for line in warnings)
+    assert any(
+        "fuel_diesel_retail KEN: 2 observation(s)" in line
+        and "fuel_price_step cannot be computed" in line
+        for line in warnings
+    )
     assert "PAK" not in err
 
 
@@ -439,10 +442,8 @@ def test_export_filters_and_parquet_round_trip(
     assert exported["licence"].iloc[0].startswith("CC BY 4.0")
 
 
-def test_export_scores_serialises_detail(
-    tmp_path: Path, cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
-) -> None:
-    config, engine = cli_store
+def _save_kaz_and_kgz(engine: Engine, details: list[dict[str, object]]) -> None:
+    """Saved scores for KAZ (7.1, very high) and KGZ (4.2, medium) with these details."""
     save_scores(
         engine,
         pd.DataFrame(
@@ -451,10 +452,17 @@ def test_export_scores_serialises_detail(
                 "as_of": pd.to_datetime(["2022-01-02", "2022-01-02"]),
                 "composite": [7.1, 4.2],
                 "band": ["very high", "medium"],
-                "detail": [{"pillars": {"fuel_shock": 10.0}}, {"pillars": {"fuel_shock": 0.0}}],
+                "detail": details,
             }
         ),
     )
+
+
+def test_export_scores_serialises_detail(
+    tmp_path: Path, cli_store: tuple[Path, Engine], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, engine = cli_store
+    _save_kaz_and_kgz(engine, [{"pillars": {"fuel_shock": 10.0}}, {"pillars": {"fuel_shock": 0.0}}])
     assert run_export(config, "--what", "scores", "--country", "KAZ", "--output", "-") == 0
     exported = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert exported["country"].tolist() == ["KAZ"]
@@ -471,18 +479,7 @@ def test_exported_scores_keep_the_methodology_each_was_computed_with(
     """A store upgraded to a new methodology still holds scores from the old one; the export
     says which is which instead of stamping today's version on both."""
     config, engine = cli_store
-    save_scores(
-        engine,
-        pd.DataFrame(
-            {
-                "country": ["KAZ", "KGZ"],
-                "as_of": pd.to_datetime(["2022-01-02", "2022-01-02"]),
-                "composite": [7.1, 4.2],
-                "band": ["very high", "medium"],
-                "detail": [{"methodology_version": "4"}, {"methodology_version": "5"}],
-            }
-        ),
-    )
+    _save_kaz_and_kgz(engine, [{"methodology_version": "4"}, {"methodology_version": "5"}])
     assert run_export(config, "--what", "scores", "--output", "-") == 0
     exported = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"methodology_version": str})
     versions = dict(zip(exported["country"], exported["methodology_version"], strict=True))
