@@ -470,8 +470,8 @@ def run_backtest(
     progress("calibration of the aggregation and the weights on the train years")
     adopted = Candidate.of(catalogue.model)
     configured_weights = structural_weights(catalogue)
-    configured_settings_ = configured_settings(catalogue, inputs.indicators)
-    start = {item: DESIGN.get(item, configured_settings_[item]) for item in inputs.indicators}
+    configured_indicators = configured_settings(catalogue, inputs.indicators)
+    start = {item: DESIGN.get(item, configured_indicators[item]) for item in inputs.indicators}
     pool_of_candidates = CANDIDATES if adopted in CANDIDATES else (*CANDIDATES, adopted)
     # Each stage searches from where the earlier ones left it, never from the configuration, so
     # every run retraces the whole path: the aggregation with the indicators' design settings
@@ -498,7 +498,7 @@ def run_backtest(
         weight_search.chosen,
         train_last_year=TRAIN_LAST_YEAR,
         start=start,
-        current=configured_settings_,
+        current=configured_indicators,
     )
     calibration = replace(calibration, weights=weight_search, indicators=indicator_search)
     # "V" is the configured (adopted) scoring; beside it on the same rows: the previous one
@@ -506,7 +506,7 @@ def run_backtest(
     calibrated = (
         adopted != PREVIOUS
         or any(weight != EQUAL_WEIGHT for weight in configured_weights.values())
-        or configured_settings_ != start
+        or configured_indicators != start
     )
     extra: dict[str, pd.Series] = {}
     if calibrated:
@@ -515,7 +515,7 @@ def run_backtest(
     if (
         calibration.chosen != adopted.name
         or chosen_weights != configured_weights
-        or indicator_search.chosen != configured_settings_
+        or indicator_search.chosen != configured_indicators
     ):
         name = f"V chosen ({calibration.chosen}, {weights_label(chosen_weights)}"
         changed = len(indicator_search.changed())
